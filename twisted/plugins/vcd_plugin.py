@@ -1,0 +1,2 @@
+from twisted.application.service import ServiceMaker
+VCD = ServiceMaker("vcd", "vcd.tap", "VServer Control Daemon (XML-RPC)", "vcd")

@@ -1,0 +1,6 @@
+"""
+vcd: the VServer Control Daemon, managing VPSes (LXC system containers)
+over XML-RPC.
+"""
+
+__version__ = "0.1.0"

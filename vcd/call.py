@@ -1,0 +1,98 @@
+"""
+What a method body sees: the authenticated call and the daemon's services.
+"""
+
+
+class Services:
+    """
+    The daemon's parts that methods use.
+
+    @ivar reactor: the reactor (a fake clock in tests).
+    @ivar db: the L{vcd.vxdb.database.VXDB}.
+    @ivar kernel: an L{vcd.interfaces.IVPSKernel}.
+    @ivar features: the L{vcd.hostfeatures.HostFeatures} of this host.
+    @ivar config: the L{vcd.config.Configuration}.
+    @ivar counters: the L{RequestCounters}.
+    @ivar templates: the L{vcd.templates.TemplateStore}.
+    @ivar filesystem: a callable running a blocking function on the
+        filesystem thread pool, returning a Deferred.
+    @ivar locks: the L{VPSLocks}.
+    """
+
+    def __init__(self, reactor, db, kernel, features, config, counters,
+                 templates=None, filesystem=None, locks=None):
+        self.reactor = reactor
+        self.db = db
+        self.kernel = kernel
+        self.features = features
+        self.config = config
+        self.counters = counters
+        self.templates = templates
+        self.filesystem = filesystem
+        self.locks = locks if locks is not None else VPSLocks()
+
+
+class Call:
+    """
+    One authenticated method call.
+
+    @ivar method: the L{vcd.method.Method}.
+    @ivar user: the caller, a L{vcd.vxdb.store.User}.
+    @ivar vps: the L{vcd.vxdb.store.VPS} named by C{name} when the owner rule
+        resolved one, else None.
+    @ivar services: the L{Services}.
+    @ivar clientAddress: the peer's address, as a string, for logs.
+    """
+
+    def __init__(self, method, user, vps, services, clientAddress):
+        self.method = method
+        self.user = user
+        self.vps = vps
+        self.services = services
+        self.clientAddress = clientAddress
+
+
+class VPSLocks:
+    """
+    The per-VPS locks: at most one locking method runs on a VPS at a time.
+    Used on the reactor thread only.
+    """
+
+    def __init__(self):
+        self._held = set()
+
+    def acquire(self, name):
+        """
+        Take the lock of VPS C{name}.
+
+        @return: False if it is already held.
+        """
+        if name in self._held:
+            return False
+        self._held.add(name)
+        return True
+
+    def release(self, name):
+        """
+        Release the lock of VPS C{name}.
+        """
+        self._held.discard(name)
+
+    def held(self):
+        """
+        @return: the sorted names of the VPSes whose lock is held.
+        """
+        return sorted(self._held)
+
+
+class RequestCounters:
+    """
+    The counters C{vcd.status} reports.
+    """
+
+    def __init__(self, startedAt):
+        self.startedAt = startedAt
+        self.requests = 0
+        self.flogins = 0
+        self.nomethod = 0
+        self.faults = 0

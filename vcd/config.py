@@ -1,0 +1,144 @@
+"""
+The daemon's configuration: the INI file (section C{[vcd]}, the original's
+keys plus C{listen} and C{maxbody}) under the command-line options, which
+win.
+"""
+
+import configparser
+import os
+
+DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
+DEFAULT_LISTEN = "tcp:13386:interface=127.0.0.1"
+DEFAULT_DATADIR = "/var/lib/vcd"
+DEFAULT_VBASEDIR = "/vservers"
+
+
+class ConfigurationError(Exception):
+    """
+    The configuration file or an option is invalid (the manual's MECONF).
+    """
+
+
+class Configuration:
+    """
+    The effective configuration.
+
+    @ivar listen: the Twisted server endpoint strings to listen on.
+    @ivar datadir: where VXDB, the lxcpath and the templates live.
+    @ivar vxdbPath: the VXDB file (C{<datadir>/vxdb}).
+    @ivar vbasedir: where VPS directories go.
+    @ivar templatedir: where template caches live.
+    @ivar timeout: the idle timeout of an HTTP connection, in seconds.
+    @ivar logfile: a file to log to, besides twistd's log, or None.
+    @ivar pidfile: a file to write the daemon's pid to, or None.
+    @ivar maxBodySize: the largest request body accepted, in bytes.
+    @ivar execTimeout: how long vx.exec may run, in seconds.
+    @ivar execOutputCap: how many bytes of vx.exec output are kept.
+    """
+
+    def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
+                 vbasedir=DEFAULT_VBASEDIR, templatedir=None, timeout=30,
+                 logfile=None, pidfile=None, maxBodySize=1024 * 1024,
+                 execTimeout=60, execOutputCap=1024 * 1024, configFile=None):
+        self.listen = list(listen)
+        self.datadir = os.path.abspath(datadir)
+        self.vxdbPath = os.path.join(self.datadir, "vxdb")
+        self.vbasedir = os.path.abspath(vbasedir)
+        self.templatedir = os.path.abspath(
+            templatedir or os.path.join(self.datadir, "templates"))
+        self.lxcpath = os.path.join(self.datadir, "lxc")
+        self.timeout = timeout
+        self.logfile = logfile
+        self.pidfile = pidfile
+        self.maxBodySize = maxBodySize
+        self.execTimeout = execTimeout
+        self.execOutputCap = execOutputCap
+        self.configFile = configFile
+
+
+_INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
+             "maxbody": (1024, 1024 ** 3), "exectimeout": (1, 86400),
+             "execoutput": (1024, 1024 ** 3)}
+_KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
+               "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
+               "execoutput"}
+
+
+def readConfigFile(path, required):
+    """
+    Read the C{[vcd]} section of an INI file.
+
+    @param required: whether a missing file is an error (it was named
+        explicitly) or means "no settings".
+    @return: a dict of the keys given, checked.
+    @raise ConfigurationError: for an unreadable file, an unknown key or a
+        bad value.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path) as f:
+            parser.read_file(f)
+    except FileNotFoundError:
+        if required:
+            raise ConfigurationError("config file %s does not exist" % (path,))
+        return {}
+    except (OSError, configparser.Error) as e:
+        raise ConfigurationError("cannot read config file %s: %s" % (path, e))
+    if not parser.has_section("vcd"):
+        return {}
+    values = {}
+    for key, value in parser.items("vcd"):
+        if key not in _KNOWN_KEYS:
+            raise ConfigurationError("%s: unknown key %r in [vcd]"
+                                     % (path, key))
+        if key in _INT_KEYS:
+            low, high = _INT_KEYS[key]
+            if not value.strip().isdigit() or not \
+                    low <= int(value) <= high:
+                raise ConfigurationError("%s: %s must be a number from %d to"
+                                         " %d" % (path, key, low, high))
+            value = int(value)
+        elif key == "listen":
+            value = value.split()
+        values[key] = value
+    return values
+
+
+def buildConfiguration(options):
+    """
+    Merge the config file and the command-line options (which win).
+
+    @param options: a mapping with C{config}, C{listen} (a list, maybe
+        empty), C{datadir}, C{vbasedir}, C{templatedir}, C{maxbody} (None
+        when not given).
+    """
+    path = options.get("config")
+    values = readConfigFile(path or DEFAULT_CONFIG_FILE, required=bool(path))
+    listen = list(options.get("listen") or [])
+    if not listen:
+        listen = values.get("listen") or []
+    if not listen:
+        if "host" in values or "port" in values:
+            host = values.get("host", "127.0.0.1")
+            listen = ["tcp:%d:interface=%s" % (values.get("port", 13386),
+                                               host.replace(":", "\\:"))]
+        else:
+            listen = [DEFAULT_LISTEN]
+
+    def pick(key, default):
+        given = options.get(key)
+        return given if given is not None else values.get(key, default)
+
+    return Configuration(
+        listen=listen,
+        datadir=pick("datadir", DEFAULT_DATADIR),
+        vbasedir=pick("vbasedir", DEFAULT_VBASEDIR),
+        templatedir=pick("templatedir", None),
+        timeout=values.get("timeout", 30),
+        logfile=values.get("logfile"),
+        pidfile=values.get("pidfile"),
+        maxBodySize=pick("maxbody", 1024 * 1024),
+        execTimeout=values.get("exectimeout", 60),
+        execOutputCap=values.get("execoutput", 1024 * 1024),
+        configFile=path or DEFAULT_CONFIG_FILE,
+    )

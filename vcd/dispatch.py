@@ -1,0 +1,224 @@
+"""
+The dispatcher: from a parsed request to a method's result.
+
+It enforces, once for every method whatever plugin declared it: the shape
+of the two params, the argument declarations, authentication, the
+capability, the owner rule and the per-VPS lock; and it turns every error
+into a fault with one of the manual's codes.
+"""
+
+import sqlite3
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface.verify import verifyObject
+
+from vcd import method as M
+from vcd.call import Call
+from vcd.faults import (MEAUTH, MEBUSY, MEINVAL, MENOMETHOD, MEPERM, MESYS,
+                        MEVXDB, VCDFault)
+from vcd.interfaces import IMethodNamespace
+from vcd.vxdb import store
+
+INTROSPECTION = ("system.listMethods", "system.methodHelp",
+                 "system.methodSignature")
+
+
+class AuthenticationFailed(VCDFault):
+    """
+    MEAUTH: unknown user or wrong password (never saying which).
+    """
+
+    def __init__(self, username):
+        VCDFault.__init__(self, MEAUTH, "unauthorized")
+        self.username = username
+
+
+def collectMethods(namespaces):
+    """
+    Build the method table from namespace plugins.
+
+    @raise ValueError: if two plugins declare the same method, or a method
+        lies outside its namespace.
+    """
+    table = {}
+    for namespace in namespaces:
+        verifyObject(IMethodNamespace, namespace)
+        for method in namespace.methods:
+            if not method.name.startswith(namespace.name + "."):
+                raise ValueError("method %s is outside namespace %s"
+                                 % (method.name, namespace.name))
+            if method.name in table:
+                raise ValueError("method %s is declared twice" % (method.name,))
+            table[method.name] = method
+    return table
+
+
+class Dispatcher:
+    """
+    Routes calls to the declared methods.
+
+    @ivar methods: the method table, name to L{vcd.method.Method}.
+    """
+
+    log = Logger()
+
+    def __init__(self, methods, services):
+        self.methods = dict(methods)
+        self.services = services
+
+    def call(self, methodName, params, clientAddress):
+        """
+        Run one call.
+
+        @param params: the tuple of XML-RPC params.
+        @return: a Deferred firing with the result, or failing with a
+            L{VCDFault}.
+        """
+        counters = self.services.counters
+        counters.requests += 1
+        d = defer.maybeDeferred(self._call, methodName, params, clientAddress)
+        d.addErrback(self._toFault, methodName, clientAddress)
+        return d
+
+    def _call(self, methodName, params, clientAddress):
+        if methodName in INTROSPECTION:
+            return self._introspect(methodName, params)
+        method = self.methods.get(methodName)
+        if method is None:
+            self.services.counters.nomethod += 1
+            raise VCDFault(MENOMETHOD, "method %r not found" % (methodName,))
+        username, password = _credentials(params)
+        if len(params) > 2:
+            raise VCDFault(MEINVAL, "%s takes two params, the"
+                           " {username, password} struct and the argument"
+                           " struct; %d given" % (method.name, len(params)))
+        if len(params) == 2:
+            if not isinstance(params[1], dict):
+                raise VCDFault(MEINVAL, "param 2 of %s must be the argument"
+                               " struct" % (method.name,))
+            args = method.parseArguments(params[1])
+        else:
+            args = method.parseArguments(None)
+        d = self.services.db.transact(self._checkAndTransact, method,
+                                      username, password, args,
+                                      clientAddress)
+        d.addCallback(self._afterChecks, method, args)
+        return d
+
+    def _checkAndTransact(self, cursor, method, username, password, args,
+                          clientAddress):
+        """
+        On the database thread: authenticate, check the capability and the
+        owner rule, and run a transaction method's body, all in one
+        transaction.
+        """
+        user = store.authenticate(cursor, username, password)
+        if user is None:
+            raise AuthenticationFailed(username)
+        if method.capability is not None \
+                and method.capability not in user.caps:
+            raise VCDFault(MEPERM, "user %r lacks the %s capability that %s"
+                           " needs" % (user.name, method.capability,
+                                       method.name))
+        vps = checkOwner(cursor, method.owner, user, args)
+        call = Call(method, user, vps, self.services, clientAddress)
+        if method.transaction is not None:
+            return call, method.transaction(call, cursor, args)
+        return call, None
+
+    def _afterChecks(self, checked, method, args):
+        call, result = checked
+        if method.run is None:
+            return result
+        if not method.lock:
+            return method.run(call, args)
+        locks = self.services.locks
+        name = args["name"]
+        if not locks.acquire(name):
+            raise VCDFault(MEBUSY, "virtual server %r is busy with another"
+                           " operation" % (name,))
+        d = defer.maybeDeferred(method.run, call, args)
+
+        def release(passthrough):
+            locks.release(name)
+            return passthrough
+        return d.addBoth(release)
+
+    def _toFault(self, failure, methodName, clientAddress):
+        counters = self.services.counters
+        counters.faults += 1
+        error = failure.value
+        if isinstance(error, AuthenticationFailed):
+            counters.flogins += 1
+            self.log.warn("failed login for user {username!r} from {client}"
+                          " calling {method}", username=error.username,
+                          client=clientAddress, method=methodName)
+            return error
+        if isinstance(error, VCDFault):
+            return error
+        if isinstance(error, sqlite3.Error):
+            self.log.failure("VXDB error in {method}", failure,
+                             method=methodName)
+            return VCDFault(MEVXDB, "database error in %s: %s"
+                            % (methodName, error))
+        self.log.failure("internal error in {method}", failure,
+                         method=methodName)
+        return VCDFault(MESYS, "internal error in %s: %s"
+                        % (methodName, error.__class__.__name__))
+
+    def _introspect(self, methodName, params):
+        if methodName == "system.listMethods":
+            return sorted(list(self.methods) + list(INTROSPECTION))
+        if len(params) != 1 or not isinstance(params[0], str):
+            raise VCDFault(MEINVAL, "%s takes one string param, the method"
+                           " name" % (methodName,))
+        target = self.methods.get(params[0])
+        if target is None:
+            raise VCDFault(MENOMETHOD, "method %r not found" % (params[0],))
+        if methodName == "system.methodHelp":
+            return target.help()
+        return target.signature()
+
+
+def _credentials(params):
+    if not params or not isinstance(params[0], dict):
+        raise VCDFault(MEINVAL, "param 1 must be the struct {username,"
+                       " password}")
+    auth = params[0]
+    username, password = auth.get("username"), auth.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise VCDFault(MEINVAL, "param 1 must hold the strings username and"
+                       " password")
+    if set(auth) - {"username", "password"}:
+        raise VCDFault(MEINVAL, "param 1 has unknown members %s" % (
+            ", ".join(sorted(repr(k) for k in set(auth) -
+                             {"username", "password"})),))
+    return username, password
+
+
+def checkOwner(cursor, rule, user, args):
+    """
+    Apply an owner rule (see L{vcd.method}).
+
+    A caller who fails the check on an existing VPS gets the same MENOVPS
+    fault as for a VPS that does not exist.
+
+    @return: the L{vcd.vxdb.store.VPS} named by C{args["name"]}, or None.
+    """
+    if rule == M.OWNER_NONE:
+        return None
+    name = args["name"]
+    vps = store.findVps(cursor, name)
+    if rule == M.OWNER_EXISTS:
+        if vps is None:
+            raise store.noSuchVps(name)
+        return vps
+    if rule == M.OWNER_CREATE and vps is None:
+        if user.admin:
+            return None
+        raise store.noSuchVps(name)
+    if vps is None or not (user.admin or
+                           store.isOwner(cursor, vps.xid, user.uid)):
+        raise store.noSuchVps(name)
+    return vps

@@ -1,0 +1,311 @@
+"""
+What this host can enforce of the manual's knobs, detected once at start-up.
+
+The Linux-VServer kernel is gone; each knob maps onto a namespace, a cgroup
+controller, a prlimit, lxcfs or seccomp (see kernel-mapping.md). A knob this
+host has no mechanism for is refused when it is set, with the reason, never
+stored and silently ignored. L{HostFeatures.support} answers for one knob.
+"""
+
+import os
+
+from vcd import names
+
+#: Knobs for which no modern kernel has an equivalent: the reason.
+_NEVER = {
+    ("ccap", "SET_RLIMIT"): "no per-container rlimit permission exists;"
+                            " use vxdb.vx.limit.set instead",
+    ("ccap", "SYSLOG"): "the kernel log is host-wide; grant the bcap SYSLOG"
+                        " to allow reading it",
+    ("ccap", "SECURE_MOUNT"): "mount permission inside a VPS follows the"
+                              " bcap SYS_ADMIN",
+    ("ccap", "SECURE_REMOUNT"): "mount permission inside a VPS follows the"
+                                " bcap SYS_ADMIN",
+    ("ccap", "BINARY_MOUNT"): "binary mount data has no modern equivalent",
+    ("ccap", "QUOTA_CTL"): "quota control inside a VPS has no equivalent",
+    ("ccap", "ADMIN_MAPPER"): "device-mapper administration inside a VPS has"
+                              " no equivalent",
+    ("ccap", "ADMIN_CLOOP"): "cloop administration has no equivalent",
+    ("flag", "INFO_PRIVATE"): "VServer context info flags have no modern"
+                              " equivalent",
+    ("flag", "INFO_INIT"): "VServer context info flags have no modern"
+                           " equivalent",
+    ("flag", "INFO_HIDE"): "VServer context info flags have no modern"
+                           " equivalent",
+    ("flag", "SCHED_PRIO"): "the token-bucket priority bonus has no CFS"
+                            " equivalent",
+    ("flag", "VIRT_TIME"): "time namespaces cannot offset the real-time"
+                           " clock",
+    ("flag", "HIDE_VINFO"): "there is no VServer info in /proc to hide",
+    ("flag", "FORK_RSS"): "per-fork RSS accounting has no equivalent",
+    ("limit", "NSOCK"): "the kernel has no per-container socket limit",
+    ("limit", "OPENFD"): "the kernel has no per-container open-file limit;"
+                         " use NOFILE (per process)",
+    ("limit", "ANON"): "anonymous memory cannot be limited apart from RSS;"
+                       " use RSS",
+    ("limit", "SHMEM"): "shared memory cannot be limited apart from RSS;"
+                        " use RSS",
+    ("limit", "SEMARY"): "the kernel has no per-container semaphore array"
+                         " limit",
+    ("limit", "NSEMS"): "the kernel has no per-container semaphore limit",
+    ("limit", "DENTRY"): "the kernel has no per-container dentry limit",
+    ("limit", "MAPPED"): "mapped memory cannot be limited apart from RSS;"
+                         " use RSS",
+    ("uname", "SYSNAME"): "a vanilla kernel cannot virtualise the system"
+                          " name",
+    ("uname", "RELEASE"): "a vanilla kernel cannot virtualise the kernel"
+                          " release",
+    ("uname", "VERSION"): "a vanilla kernel cannot virtualise the kernel"
+                          " version",
+    ("uname", "MACHINE"): "a vanilla kernel cannot virtualise the machine"
+                          " type",
+}
+
+#: Limits that become a per-process prlimit inside the VPS.
+PRLIMITS = ("CPU", "FSIZE", "DATA", "STACK", "CORE", "NOFILE", "MEMLOCK",
+            "AS", "LOCKS", "SIGPENDING", "MSGQUEUE")
+
+
+class HostFeatures:
+    """
+    The mechanisms this host offers.
+
+    @ivar cgroupLayout: C{"v1"}, C{"v2"} or C{"hybrid"} (v1 controllers
+        beside an empty v2 hierarchy).
+    @ivar controllers: the cgroup controllers usable for VPSes.
+    @ivar lxcfs: whether lxcfs is installed (VIRT_MEM, VIRT_LOAD, VIRT_CPU).
+    @ivar timeNamespace: whether the kernel has time namespaces.
+    @ivar seccomp: whether seccomp filters are available.
+    @ivar loopDevices: whether loop devices and mkfs.ext4 exist (disk
+        limits).
+    @ivar cpus: the online CPU ids.
+    @ivar memNodes: the online memory node ids.
+    """
+
+    def __init__(self, cgroupLayout, controllers, lxcfs, timeNamespace,
+                 seccomp, loopDevices, cpus, memNodes):
+        self.cgroupLayout = cgroupLayout
+        self.controllers = frozenset(controllers)
+        self.lxcfs = lxcfs
+        self.timeNamespace = timeNamespace
+        self.seccomp = seccomp
+        self.loopDevices = loopDevices
+        self.cpus = tuple(cpus)
+        self.memNodes = tuple(memNodes)
+
+    @classmethod
+    def detect(cls, root="/"):
+        """
+        Read this host's facts from /proc and /sys.
+        """
+        layout, controllers = detectCgroups(root)
+        return cls(
+            cgroupLayout=layout,
+            controllers=controllers,
+            lxcfs=_exists(root, "usr/bin/lxcfs"),
+            timeNamespace=_exists(root, "proc/self/ns/time"),
+            seccomp=_seccompAvailable(root),
+            loopDevices=(_exists(root, "dev/loop-control")
+                         and (_exists(root, "sbin/mkfs.ext4")
+                              or _exists(root, "usr/sbin/mkfs.ext4"))),
+            cpus=_readList(os.path.join(root, "sys/devices/system/cpu/online"))
+            or range(os.cpu_count() or 1),
+            memNodes=_readList(
+                os.path.join(root, "sys/devices/system/node/online")) or [0],
+        )
+
+    def support(self, kind, name):
+        """
+        Say how the knob C{name} of kind C{kind} (C{bcap}, C{ccap},
+        C{flag}, C{limit}, C{uname}) is enforced here.
+
+        @return: C{(True, how)} or C{(False, why not)}.
+        """
+        never = _NEVER.get((kind, name))
+        if never is not None:
+            return False, never
+        return getattr(self, "_support_" + kind)(name)
+
+    def _need(self, ok, how, missing):
+        if ok:
+            return True, how
+        return False, "this host lacks " + missing
+
+    def _support_bcap(self, name):
+        return True, "capability bounding set (lxc.cap.keep)"
+
+    def _support_ccap(self, name):
+        if name == "RAW_ICMP":
+            return True, "net.ipv4.ping_group_range in the VPS's network" \
+                         " namespace"
+        return self._need(self.seccomp,
+                          "seccomp denies sethostname/setdomainname without"
+                          " it", "seccomp")
+
+    def _support_flag(self, name):
+        if name in ("VIRT_MEM", "VIRT_LOAD", "VIRT_CPU"):
+            return self._need(self.lxcfs, "lxcfs views of /proc",
+                              "lxcfs (apt-get install lxcfs)")
+        if name == "VIRT_UPTIME":
+            return self._need(self.timeNamespace, "time namespace boot offset",
+                              "time namespaces (Linux >= 5.6)")
+        if name == "SCHED_HARD":
+            return self._need("cpu" in self.controllers,
+                              "CFS bandwidth quota", "the cgroup cpu"
+                              " controller")
+        if name == "SCHED_PAUSE":
+            return self._need(self.freezer, "cgroup freezer",
+                              "the cgroup freezer")
+        if name == "HIDE_MOUNT":
+            return True, "pivot_root in the VPS's own mount namespace"
+        if name == "HIDE_NETIF":
+            return True, "the VPS's own network namespace"
+        raise KeyError(name)
+
+    def _support_limit(self, name):
+        if name in PRLIMITS:
+            return True, "prlimit RLIMIT_%s on the VPS's processes" % (name,)
+        if name == "NPROC":
+            return self._need("pids" in self.controllers, "cgroup pids.max",
+                              "the cgroup pids controller")
+        if name == "RSS":
+            return self._need("memory" in self.controllers,
+                              "cgroup memory limit (soft: high/soft limit)",
+                              "the cgroup memory controller")
+        raise KeyError(name)
+
+    def _support_uname(self, name):
+        return True, "the VPS's own UTS namespace"
+
+    @property
+    def freezer(self):
+        """
+        Whether VPSes can be frozen (v1 freezer controller or v2
+        cgroup.freeze).
+        """
+        return "freezer" in self.controllers or self.cgroupLayout == "v2"
+
+    def supportsScheduler(self):
+        """
+        Whether the token-bucket scheduler maps onto CFS here.
+        """
+        return "cpu" in self.controllers
+
+    def supportsCpuset(self):
+        """
+        Whether CPU and memory node sets can be enforced here.
+        """
+        return "cpuset" in self.controllers
+
+    def supportsDiskLimits(self):
+        """
+        Whether disk limits (a filesystem image per VPS) can be enforced.
+        """
+        return self.loopDevices
+
+    def accepted(self, kind):
+        """
+        Return the sorted names of kind C{kind} this host accepts.
+        """
+        return sorted(n for n in names.KNOWN[kind] if self.support(kind, n)[0])
+
+    def describe(self):
+        """
+        Return a plain struct of everything accepted and refused, for
+        C{vcd.hostinfo}.
+        """
+        knobs = {}
+        for kind in ("bcap", "ccap", "flag", "limit", "uname"):
+            accepted, refused = {}, {}
+            for name in sorted(names.KNOWN[kind]):
+                ok, text = self.support(kind, name)
+                (accepted if ok else refused)[name] = text
+            knobs[kind] = {"accepted": accepted, "refused": refused}
+        return {
+            "cgroup": self.cgroupLayout,
+            "controllers": sorted(self.controllers),
+            "knobs": knobs,
+            "sched": self.supportsScheduler(),
+            "cpuset": self.supportsCpuset(),
+            "dlimits": self.supportsDiskLimits(),
+        }
+
+
+def detectCgroups(root="/"):
+    """
+    Detect the cgroup layout: pure v2, pure v1 or hybrid.
+
+    @return: C{(layout, controllers)}.
+    """
+    base = os.path.join(root, "sys/fs/cgroup")
+    v2controllers = _readWords(os.path.join(base, "cgroup.controllers"))
+    if v2controllers is not None:
+        return "v2", set(v2controllers)
+    controllers = set()
+    for line in _lines(os.path.join(root, "proc/self/mountinfo")):
+        left, _, right = line.partition(" - ")
+        fields = right.split()
+        if len(fields) >= 3 and fields[0] == "cgroup":
+            for option in fields[2].split(","):
+                if option in ("cpu", "cpuacct", "cpuset", "memory", "pids",
+                              "freezer", "blkio", "devices"):
+                    controllers.add(option)
+    unified = _readWords(os.path.join(base, "unified", "cgroup.controllers"))
+    if unified is not None:
+        return "hybrid", controllers | set(unified)
+    return "v1", controllers
+
+
+def _exists(root, path):
+    return os.path.exists(os.path.join(root, path))
+
+
+def _lines(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+def _readWords(path):
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except OSError:
+        return None
+
+
+def _seccompAvailable(root):
+    for line in _lines(os.path.join(root, "proc/self/status")):
+        if line.startswith("Seccomp:"):
+            return True
+    return False
+
+
+def _readList(path):
+    """
+    Parse a kernel CPU list such as C{0-3,6}.
+    """
+    words = _readWords(path)
+    if not words:
+        return []
+    return parseIdList(words[0])
+
+
+def parseIdList(text):
+    """
+    Parse a kernel id list (C{"0-3,6"}) into a sorted list of ints.
+
+    @raise ValueError: if the text is not such a list.
+    """
+    ids = set()
+    for part in text.split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError("not a list of ids: %r" % (text,))
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first or last > 4095:
+            raise ValueError("bad range %r" % (part,))
+        ids.update(range(first, last + 1))
+    return sorted(ids)

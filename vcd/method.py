@@ -1,0 +1,146 @@
+"""
+Declarative method descriptions: the original daemon's method table.
+
+A namespace plugin lists L{Method}s; each says its capability, its owner
+rule, whether it takes the per-VPS lock, and its parameters. The dispatcher
+(L{vcd.dispatch}) enforces all of that once, for built-in and third-party
+methods alike, before the method body runs.
+"""
+
+from vcd.faults import invalid
+
+#: No owner check.
+OWNER_NONE = "none"
+#: The VPS named by the C{name} argument must exist and be owned by the
+#: caller (or the caller is an admin); otherwise MENOVPS.
+OWNER_VPS = "vps"
+#: The VPS named by C{name} must exist; ownership is not checked.
+OWNER_EXISTS = "exists"
+#: vx.create's rule: an admin passes even if the VPS does not exist; anyone
+#: else must own the existing VPS.
+OWNER_CREATE = "create"
+
+_REQUIRED = object()
+
+
+class Param:
+    """
+    One named member of the argument struct.
+
+    @ivar name: the member name.
+    @ivar type: an L{vcd.arguments.ArgumentType}.
+    @ivar default: the value when the member is missing, or
+        L{Param.REQUIRED}.
+    @ivar doc: one line for introspection.
+    """
+
+    REQUIRED = _REQUIRED
+
+    def __init__(self, name, type, default=_REQUIRED, doc=""):
+        self.name = name
+        self.type = type
+        self.default = default
+        self.doc = doc
+
+    @property
+    def required(self):
+        return self.default is _REQUIRED
+
+
+class Method:
+    """
+    One XML-RPC method.
+
+    Exactly one of C{transaction} and C{run} is given:
+      - C{transaction(call, cursor, args)} runs on the database thread in
+        the same transaction as the authentication and owner checks, and
+        returns the result (plain XML-RPC data);
+      - C{run(call, args)} runs on the reactor thread after the checks and
+        returns a result or a Deferred; it reaches the database with
+        C{call.services.db.transact}.
+
+    @ivar name: the full dotted name, for example C{"vxdb.xid.get"}.
+    @ivar capability: the daemon capability required, or None.
+    @ivar owner: one of the C{OWNER_*} rules.
+    @ivar lock: whether the method holds the per-VPS lock of C{name} while
+        it runs (a concurrent holder gives MEBUSY).
+    @ivar params: the L{Param}s, in the manual's order.
+    @ivar returns: the XML-RPC type of the result, for introspection.
+    @ivar aliases: a mapping of accepted member names to parameter names.
+    """
+
+    def __init__(self, name, capability, owner, params, returns, doc,
+                 transaction=None, run=None, lock=False, aliases=None):
+        if (transaction is None) == (run is None):
+            raise TypeError("%s: give exactly one of transaction and run"
+                            % (name,))
+        if lock and run is None:
+            raise TypeError("%s: only run methods take the lock" % (name,))
+        paramNames = [p.name for p in params]
+        if owner in (OWNER_VPS, OWNER_EXISTS, OWNER_CREATE) \
+                and "name" not in paramNames:
+            raise TypeError("%s: an owner check needs a name parameter"
+                            % (name,))
+        self.name = name
+        self.capability = capability
+        self.owner = owner
+        self.params = tuple(params)
+        self.returns = returns
+        self.doc = doc
+        self.transaction = transaction
+        self.run = run
+        self.lock = lock
+        self.aliases = dict(aliases or {})
+
+    def parseArguments(self, struct):
+        """
+        Check the argument struct against the declared parameters.
+
+        @param struct: the second XML-RPC param (a dict), or None when the
+            client sent none.
+        @return: a dict with a value for every parameter.
+        @raise VCDFault: MEINVAL naming the first bad member.
+        """
+        if struct is None:
+            struct = {}
+        known = {p.name: p for p in self.params}
+        given = {}
+        for member, value in struct.items():
+            target = self.aliases.get(member, member)
+            if target not in known:
+                raise invalid(member, "unknown argument of %s" % (self.name,))
+            if target in given:
+                raise invalid(member, "given twice (%s is an alias)"
+                              % (member,))
+            given[target] = known[target].type.parse(member, value)
+        args = {}
+        for param in self.params:
+            if param.name in given:
+                args[param.name] = given[param.name]
+            elif param.required:
+                raise invalid(param.name, "missing required argument of %s"
+                              % (self.name,))
+            else:
+                args[param.name] = param.default
+        return args
+
+    def signature(self):
+        """
+        Return the introspection signature: the return type, then the two
+        structs every call sends.
+        """
+        return [[self.returns, "struct", "struct"]]
+
+    def help(self):
+        """
+        Return the introspection help text.
+        """
+        lines = [self.doc, ""]
+        lines.append("Capability: %s; owner check: %s%s." % (
+            self.capability or "none", self.owner,
+            "; takes the VPS lock" if self.lock else ""))
+        for param in self.params:
+            lines.append("  %s (%s%s): %s" % (
+                param.name, param.type.xmlrpcType,
+                "" if param.required else ", optional", param.doc))
+        return "\n".join(lines)

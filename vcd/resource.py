@@ -1,0 +1,145 @@
+"""
+The HTTP side: C{POST /RPC2} only, the manual's header requirements, a cap
+on the body size enforced before anything is parsed.
+"""
+
+import re
+import xmlrpc.client
+
+from twisted.logger import Logger
+from twisted.web import http, resource, server, xmlrpc as txxmlrpc
+
+from vcd.faults import MEINVAL, VCDFault
+
+METHOD_NAME = re.compile(r"[A-Za-z0-9_.:/]{1,256}")
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class VCDRequest(server.Request):
+    """
+    A request that refuses a body over the site's cap as soon as the
+    Content-Length says so (or as soon as chunks exceed it), before it is
+    buffered or parsed.
+    """
+
+    _refused = False
+    _received = 0
+
+    def gotLength(self, length):
+        cap = getattr(self.channel.site, "maxBodySize", DEFAULT_MAX_BODY)
+        if length is not None and length > cap:
+            self._refuse()
+            return
+        server.Request.gotLength(self, length)
+
+    def handleContentChunk(self, data):
+        if self._refused:
+            return
+        self._received += len(data)
+        cap = getattr(self.channel.site, "maxBodySize", DEFAULT_MAX_BODY)
+        if self._received > cap:
+            self._refuse()
+            return
+        server.Request.handleContentChunk(self, data)
+
+    def _refuse(self):
+        self._refused = True
+        transport = self.channel.transport
+        transport.write(b"HTTP/1.1 413 Request Entity Too Large\r\n"
+                        b"Content-Type: text/plain\r\n"
+                        b"Connection: close\r\nContent-Length: 23\r\n\r\n"
+                        b"request body too large\n")
+        transport.loseConnection()
+        self.channel.length = 0
+
+    def requestReceived(self, command, path, version):
+        if self._refused:
+            return
+        server.Request.requestReceived(self, command, path, version)
+
+
+class RPC2(txxmlrpc.XMLRPC):
+    """
+    The XML-RPC resource at C{/RPC2}, handing every call to a
+    L{vcd.dispatch.Dispatcher}.
+    """
+
+    log = Logger()
+
+    def __init__(self, dispatcher):
+        txxmlrpc.XMLRPC.__init__(self, allowNone=True, useDateTime=False)
+        self.dispatcher = dispatcher
+
+    isLeaf = True
+
+    def render(self, request):
+        if request.postpath not in ([], [b""]):
+            return resource.NoResource().render(request)
+        return txxmlrpc.XMLRPC.render(self, request)
+
+    def render_POST(self, request):
+        contentType = (request.getHeader(b"content-type") or b"").split(
+            b";")[0].strip().lower()
+        if contentType != b"text/xml":
+            return _httpError(request, http.UNSUPPORTED_MEDIA_TYPE,
+                              b"Content-Type must be text/xml\n")
+        if request.getHeader(b"content-length") is None:
+            return _httpError(request, http.LENGTH_REQUIRED,
+                              b"Content-Length is required\n")
+        request.content.seek(0, 0)
+        body = request.content.read()
+        request.setHeader(b"content-type", b"text/xml; charset=utf-8")
+        try:
+            params, methodName = xmlrpc.client.loads(body, use_builtin_types=False)
+        except Exception as e:
+            self._cbRender(VCDFault(MEINVAL, "malformed XML-RPC request: %s"
+                                    % (str(e)[:200],)), request)
+            return server.NOT_DONE_YET
+        if not isinstance(methodName, str) \
+                or not METHOD_NAME.fullmatch(methodName):
+            self._cbRender(VCDFault(MEINVAL, "method name must be 1-256"
+                                    " characters of [A-Za-z0-9_.:/]"), request)
+            return server.NOT_DONE_YET
+        responseFailed = []
+        request.notifyFinish().addErrback(responseFailed.append)
+        client = request.getClientAddress()
+        address = "%s:%s" % (getattr(client, "host", client),
+                             getattr(client, "port", ""))
+        d = self.dispatcher.call(methodName, params, address)
+        d.addErrback(self._ebRender)
+        d.addCallback(self._cbRender, request, responseFailed)
+        return server.NOT_DONE_YET
+
+    def _ebRender(self, failure):
+        if isinstance(failure.value, txxmlrpc.Fault):
+            return failure.value
+        self.log.failure("unexpected error", failure)
+        return VCDFault(500, "internal error")
+
+
+def _httpError(request, code, text):
+    request.setResponseCode(code)
+    request.setHeader(b"content-type", b"text/plain")
+    return text
+
+
+class Root(resource.Resource):
+    """
+    The site root: only C{/RPC2} exists; anything else is 404.
+    """
+
+    def __init__(self, rpc):
+        resource.Resource.__init__(self)
+        self.putChild(b"RPC2", rpc)
+
+
+def makeSite(dispatcher, maxBodySize=DEFAULT_MAX_BODY):
+    """
+    Build the HTTP site serving C{dispatcher} at C{/RPC2}.
+    """
+    site = server.Site(Root(RPC2(dispatcher)))
+    site.requestFactory = VCDRequest
+    site.maxBodySize = maxBodySize
+    site.displayTracebacks = False
+    site.noisy = False
+    return site

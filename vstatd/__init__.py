@@ -1,0 +1,1 @@
+"""The vstatd statistics collector (RRD files per VPS)."""
