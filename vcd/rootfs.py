@@ -203,25 +203,65 @@ def _unescapeMountinfo(field):
     return os.fsdecode(bytes(out))
 
 
+def _under(path, real):
+    return path == real or path.startswith(real.rstrip("/") + "/")
+
+
+def _loopBackingFiles(sysblock="/sys/block"):
+    try:
+        names = os.listdir(sysblock)
+    except OSError:
+        return []
+    files = []
+    for name in names:
+        if not name.startswith("loop"):
+            continue
+        try:
+            with open(os.path.join(sysblock, name, "loop", "backing_file"),
+                      encoding="utf-8", errors="surrogateescape") as f:
+                files.append(("/dev/" + name, f.read().rstrip("\n")))
+        except OSError:
+            continue
+    return files
+
+
 def mountsUnder(path, mountinfo="/proc/self/mountinfo"):
     """
-    List the mount points at or beneath C{path} in this process's mount
-    namespace. Mounts made inside a VPS's own mount namespace (its root
-    filesystem, for one) are not visible here: whether a VPS is running is
-    for the caller to check.
+    List what in this process's mount namespace uses files at or beneath
+    C{path}: mount points there, overlay mounts whose lower, upper or work
+    directory is there, and loop devices backed by a file there. Mounts
+    made inside a VPS's own mount namespace (its root filesystem, for one)
+    are not visible here: whether a VPS is running is for the caller to
+    check.
 
-    @return: a list of mount point paths.
+    @return: a list of strings naming each use (mount points are plain
+        paths).
     """
     real = os.path.realpath(path)
     found = []
     with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
-            fields = line.split(" ")
+            fields = line.rstrip("\n").split(" ")
             if len(fields) < 5:
                 continue
             point = _unescapeMountinfo(fields[4])
-            if point == real or point.startswith(real.rstrip("/") + "/"):
+            if _under(point, real):
                 found.append(point)
+                continue
+            try:
+                sep = fields.index("-")
+            except ValueError:
+                continue
+            if fields[sep + 1:sep + 2] != ["overlay"] or len(fields) < sep + 4:
+                continue
+            for option in _unescapeMountinfo(fields[sep + 3]).split(","):
+                key, _, value = option.partition("=")
+                if key in ("lowerdir", "upperdir", "workdir") and any(
+                        _under(p, real) for p in value.split(":")):
+                    found.append("overlay on %s (%s)" % (point, option))
+    for device, backing in _loopBackingFiles():
+        if _under(backing, real):
+            found.append("%s backed by %s" % (device, backing))
     return found
 
 
@@ -344,7 +384,16 @@ class RootLayout:
     def lxcRootfsPath(self):
         """
         @return: the value for LXC's C{lxc.rootfs.path}.
+        @raise ValueError: if a path cannot be expressed there (LXC splits
+            the value at C{:}; overlayfs splits its options at C{,}).
         """
+        if self.kind == KIND_COPY:
+            paths = [self.rootfs]
+        else:
+            paths = [self.lower, self.upper]
+        for path in paths:
+            if any(c in path for c in ":,\n\0"):
+                raise ValueError("LXC cannot use the path %r" % (path,))
         if self.kind == KIND_COPY:
             return "dir:" + self.rootfs
         return "overlay:%s:%s" % (self.lower, self.upper)
@@ -441,8 +490,10 @@ def createRoot(template, vdir, copy, datadir):
 
     The directory is built in the sibling L{stagingPath} and renamed to
     C{vdir} at the end; on any exception the staging directory is removed
-    and the exception re-raised. C{vdir} itself is made mode 0700 so host
-    users cannot reach into a VPS (its setuid binaries, for one).
+    and the exception re-raised. A staging directory left by a crash is
+    replaced, so the caller must hold the VPS's lock. C{vdir} itself is
+    made mode 0700 so host users cannot reach into a VPS (its setuid
+    binaries, for one).
 
     @param template: a L{vcd.templates.Template}.
     @param copy: C{True} for a full copy of the template, C{False} for an

@@ -28,7 +28,7 @@ DEFAULT_BUSYBOX = "/bin/busybox"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 INITTAB = """\
-# busybox init, for a container: no getty (a container may have no tty).
+# busybox init for a container: nothing on a tty (there may be none).
 ::sysinit:/etc/init.d/rcS
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/bin/sync

@@ -29,13 +29,11 @@ MIGRATIONS = [
     CREATE TABLE vps_root (
         xid INTEGER PRIMARY KEY
             REFERENCES xid_name_map(xid) ON DELETE CASCADE,
-        state TEXT NOT NULL CHECK (state IN ('creating', 'ready')),
+        state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'removing')),
         kind TEXT NOT NULL CHECK (kind IN ('copy', 'overlay')),
         vdir TEXT NOT NULL UNIQUE,
         template TEXT NOT NULL,
-        rootfs TEXT,
-        lower TEXT,
-        upper TEXT
+        layout TEXT
     );
     CREATE TABLE xid_uid_map (
         xid INTEGER NOT NULL REFERENCES xid_name_map(xid) ON DELETE CASCADE,

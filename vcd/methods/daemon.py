@@ -1,0 +1,180 @@
+"""
+The C{vcd} namespace: daemon administration (manual chapter 11) and the
+original's C{vcd.hostinfo}.
+"""
+
+import os
+import platform
+
+from zope.interface import implementer
+from twisted.plugin import IPlugin
+
+import vcd
+from vcd import arguments as A
+from vcd.faults import MEPERM, VCDFault, invalid
+from vcd.interfaces import IMethodNamespace
+from vcd.method import OWNER_NONE, Method, Param
+from vcd.names import DAEMON_CAPS, UNGRANTABLE_CAPS
+from vcd.vxdb import store
+from vcd.whirlpool import passwordDigest
+
+
+def _login(call, cursor, args):
+    return None
+
+
+def _status(call, cursor, args):
+    services = call.services
+    counters = services.counters
+    (vpses,) = cursor.execute("SELECT COUNT(*) FROM xid_name_map").fetchone()
+    (users,) = cursor.execute("SELECT COUNT(*) FROM user").fetchone()
+    return {
+        "uptime": int(services.reactor.seconds() - counters.startedAt),
+        "requests": counters.requests,
+        "flogins": counters.flogins,
+        "nomethod": counters.nomethod,
+        "faults": counters.faults,
+        "vservers": vpses,
+        "users": users,
+        "busy": services.locks.held(),
+        "plugin_problems": list(getattr(services, "pluginProblems", [])),
+        "version": vcd.__version__,
+    }
+
+
+def _hostinfo(call, cursor, args):
+    services = call.services
+    features = services.features
+    uname = platform.uname()
+    info = {
+        "vbasedir": services.config.vbasedir,
+        "templatedir": services.config.templatedir,
+        "cpus": len(features.cpus),
+        "memnodes": len(features.memNodes),
+        "sysname": uname.system,
+        "nodename": uname.node,
+        "release": uname.release,
+        "machine": uname.machine,
+        "loadavg": [str(x) for x in os.getloadavg()],
+    }
+    info.update(features.describe())
+    return info
+
+
+def _userStruct(row):
+    uid, name, password, admin = row
+    return {"username": name, "uid": uid, "password": password,
+            "admin": bool(admin)}
+
+
+def _userGet(call, cursor, args):
+    if args["username"]:
+        store.requireUser(cursor, args["username"])
+        row = cursor.execute(
+            "SELECT uid, name, password, admin FROM user WHERE name = ?",
+            (args["username"],)).fetchone()
+        return _userStruct(row)
+    return [_userStruct(row) for row in cursor.execute(
+        "SELECT uid, name, password, admin FROM user ORDER BY name")]
+
+
+def _userSet(call, cursor, args):
+    username, password = args["username"], args["password"]
+    row = cursor.execute("SELECT uid FROM user WHERE name = ?",
+                         (username,)).fetchone()
+    if row is None:
+        if not password:
+            raise invalid("password", "a new user needs a password")
+        cursor.execute("INSERT INTO user (name, password, admin) VALUES"
+                       " (?, ?, ?)", (username, passwordDigest(password),
+                                      int(args["admin"])))
+    elif password:
+        cursor.execute("UPDATE user SET password = ?, admin = ? WHERE uid = ?",
+                       (passwordDigest(password), int(args["admin"]),
+                        row[0]))
+    else:
+        cursor.execute("UPDATE user SET admin = ? WHERE uid = ?",
+                       (int(args["admin"]), row[0]))
+
+
+def _userRemove(call, cursor, args):
+    uid = store.requireUser(cursor, args["username"])
+    if uid == call.user.uid:
+        raise invalid("username", "you cannot remove the user you are logged"
+                      " in as")
+    cursor.execute("DELETE FROM user WHERE uid = ?", (uid,))
+
+
+def _capsAdd(call, cursor, args):
+    uid = store.requireUser(cursor, args["username"])
+    if args["cap"] in UNGRANTABLE_CAPS:
+        raise VCDFault(MEPERM, "the %s capability cannot be granted over the"
+                       " API" % (args["cap"],))
+    cursor.execute("INSERT OR IGNORE INTO user_caps (uid, cap) VALUES (?, ?)",
+                   (uid, args["cap"]))
+
+
+def _capsGet(call, cursor, args):
+    uid = store.requireUser(cursor, args["username"])
+    have = {c for (c,) in cursor.execute(
+        "SELECT cap FROM user_caps WHERE uid = ?", (uid,))}
+    return [cap for cap in DAEMON_CAPS if cap in have]
+
+
+def _capsRemove(call, cursor, args):
+    uid = store.requireUser(cursor, args["username"])
+    cursor.execute("DELETE FROM user_caps WHERE uid = ? AND cap = ?",
+                   (uid, args["cap"]))
+
+
+def _usernameParam(allowEmpty=False):
+    return Param("username", A.userName(allowEmpty=allowEmpty),
+                 "" if allowEmpty else Param.REQUIRED,
+                 "Username" + (" (empty for all)" if allowEmpty else ""))
+
+
+_CAP = Param("cap", A.KnobName("capability"), doc="Daemon capability")
+
+
+@implementer(IPlugin, IMethodNamespace)
+class DaemonNamespace:
+    """
+    The C{vcd} namespace.
+    """
+
+    name = "vcd"
+    description = "Daemon administration methods (manual chapter 11)"
+
+    methods = (
+        Method("vcd.login", None, OWNER_NONE, [], "nil",
+               "Check a username and password.", transaction=_login),
+        Method("vcd.status", "INFO", OWNER_NONE, [], "struct",
+               "Daemon statistics: uptime, requests, failed logins, unknown"
+               " methods and more.", transaction=_status),
+        Method("vcd.hostinfo", "INFO", OWNER_NONE, [], "struct",
+               "Host facts, and which knobs this host accepts and why.",
+               transaction=_hostinfo),
+        Method("vcd.user.get", "AUTH", OWNER_NONE, [_usernameParam(True)],
+               "struct", "Get a user, or every user when username is empty.",
+               transaction=_userGet),
+        Method("vcd.user.set", "AUTH", OWNER_NONE, [
+            _usernameParam(),
+            Param("password", A.Password(allowEmpty=True), "",
+                  "Password (empty to keep an existing user's password)"),
+            Param("admin", A.Bool(), False, "Administrator flag")],
+            "nil", "Add or change a user.", transaction=_userSet),
+        Method("vcd.user.remove", "AUTH", OWNER_NONE, [_usernameParam()],
+               "nil", "Remove a user, with its capabilities and ownerships.",
+               transaction=_userRemove),
+        Method("vcd.user.caps.add", "AUTH", OWNER_NONE,
+               [_usernameParam(), _CAP], "nil",
+               "Grant a capability (never HELPER).", transaction=_capsAdd),
+        Method("vcd.user.caps.get", "AUTH", OWNER_NONE, [_usernameParam()],
+               "array", "Get a user's capabilities.", transaction=_capsGet),
+        Method("vcd.user.caps.remove", "AUTH", OWNER_NONE,
+               [_usernameParam(), _CAP], "nil", "Revoke a capability.",
+               transaction=_capsRemove),
+    )
+
+
+daemon = DaemonNamespace()

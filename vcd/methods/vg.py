@@ -1,0 +1,125 @@
+"""
+The C{vg} namespace: groups of VPSes (the original's C{vg.add},
+C{vg.remove}, C{vg.list}). The group C{all} is reserved: it always means
+every VPS. The group C{onboot} is built in.
+"""
+
+from zope.interface import implementer
+from twisted.plugin import IPlugin
+
+from vcd import arguments as A
+from vcd.faults import MENOVG, VCDFault, invalid
+from vcd.interfaces import IMethodNamespace
+from vcd.method import OWNER_NONE, Method, Param
+from vcd.vxdb import store
+
+RESERVED_GROUP = "all"
+BUILTIN_GROUPS = ("onboot",)
+
+
+def _requireGroup(cursor, group):
+    row = cursor.execute("SELECT gid FROM groups WHERE name = ?",
+                         (group,)).fetchone()
+    if row is None:
+        raise VCDFault(MENOVG, "group %r does not exist" % (group,))
+    return row[0]
+
+
+def _ownedVps(call, cursor, name):
+    vps = store.findVps(cursor, name)
+    if vps is None or not (call.user.admin or
+                           store.isOwner(cursor, vps.xid, call.user.uid)):
+        raise store.noSuchVps(name)
+    return vps
+
+
+def _add(call, cursor, args):
+    group, name = args["group"], args["name"]
+    if group == RESERVED_GROUP:
+        raise invalid("group", "the group 'all' is reserved")
+    vps = _ownedVps(call, cursor, name) if name else None
+    cursor.execute("INSERT OR IGNORE INTO groups (name) VALUES (?)", (group,))
+    if vps is not None:
+        gid = _requireGroup(cursor, group)
+        cursor.execute("INSERT OR IGNORE INTO xid_gid_map (xid, gid) VALUES"
+                       " (?, ?)", (vps.xid, gid))
+
+
+def _remove(call, cursor, args):
+    group, name = args["group"], args["name"]
+    if group == RESERVED_GROUP:
+        raise invalid("group", "the group 'all' is reserved")
+    gid = _requireGroup(cursor, group)
+    if name:
+        vps = _ownedVps(call, cursor, name)
+        cursor.execute("DELETE FROM xid_gid_map WHERE xid = ? AND gid = ?",
+                       (vps.xid, gid))
+        return
+    if group in BUILTIN_GROUPS:
+        raise invalid("group", "the group %r is built in; remove its members"
+                      " one by one" % (group,))
+    if not call.user.admin:
+        raise invalid("group", "only an administrator may delete a whole"
+                      " group")
+    cursor.execute("DELETE FROM groups WHERE gid = ?", (gid,))
+
+
+def groupMembers(cursor, group, user):
+    """
+    Return the names of the VPSes in C{group} (C{all}: every VPS) that
+    C{user} passes owner checks for.
+
+    @raise VCDFault: MENOVG for an unknown group.
+    """
+    values = []
+    if group == RESERVED_GROUP:
+        query = "SELECT m.name FROM xid_name_map m WHERE 1"
+    else:
+        gid = _requireGroup(cursor, group)
+        query = ("SELECT m.name FROM xid_name_map m JOIN xid_gid_map g"
+                 " ON g.xid = m.xid WHERE g.gid = ?")
+        values.append(gid)
+    if not user.admin:
+        query += (" AND EXISTS (SELECT 1 FROM xid_uid_map o WHERE"
+                  " o.xid = m.xid AND o.uid = ?)")
+        values.append(user.uid)
+    return [n for (n,) in cursor.execute(query + " ORDER BY m.name", values)]
+
+
+def _list(call, cursor, args):
+    if not args["group"]:
+        return [n for (n,) in cursor.execute(
+            "SELECT name FROM groups ORDER BY name")]
+    return groupMembers(cursor, args["group"], call.user)
+
+
+_GROUP = Param("group", A.groupName(), doc="Group name")
+_NAME = Param("name", A.vpsName(allowEmpty=True), "",
+              "Virtual server name (empty: the group itself)")
+
+
+@implementer(IPlugin, IMethodNamespace)
+class GroupNamespace:
+    """
+    The C{vg} namespace.
+    """
+
+    name = "vg"
+    description = "Groups of virtual servers"
+
+    methods = (
+        Method("vg.add", "AUTH", OWNER_NONE, [_GROUP, _NAME], "nil",
+               "Create a group and/or add a VPS to it.", transaction=_add),
+        Method("vg.remove", "AUTH", OWNER_NONE, [_GROUP, _NAME], "nil",
+               "Remove a VPS from a group, or delete the group.",
+               transaction=_remove),
+        Method("vg.list", "AUTH", OWNER_NONE, [
+            Param("group", A.Pattern(r"[A-Za-z0-9_-]{1,32}", "a group name",
+                                     maxLength=32, allowEmpty=True), "",
+                  "Group name (empty: list the groups)")],
+            "array", "List the groups, or the VPSes of a group.",
+            transaction=_list),
+    )
+
+
+vg = GroupNamespace()

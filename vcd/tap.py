@@ -1,0 +1,213 @@
+"""
+C{twistd vcd}: options and the service tree.
+
+    twistd -n vcd [--config FILE] [--listen ENDPOINT]... [--datadir DIR]
+                  [--vbasedir DIR] [--templatedir DIR] [--max-body BYTES]
+"""
+
+import os
+import signal
+
+from twisted.application import service, strports
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger, textFileLogObserver, globalLogPublisher
+from twisted.python import usage
+from twisted.python.logfile import LogFile
+from twisted.python.threadpool import ThreadPool
+
+from vcd.call import RequestCounters, Services, VPSLocks
+from vcd.config import ConfigurationError, buildConfiguration, readConfigFile
+from vcd.dispatch import Dispatcher, collectMethods
+from vcd.hostfeatures import HostFeatures
+from vcd.namespaces import loadNamespaces
+from vcd.provision import recoverInterrupted
+from vcd.resource import makeSite
+from vcd.templates import TemplateStore
+from vcd.vxdb.database import VXDB
+
+
+class Options(usage.Options):
+    """
+    The command line of C{twistd vcd}.
+    """
+
+    optParameters = [
+        ["config", "c", None, "Config file (INI, section [vcd]; default"
+                              " /etc/vcd/vcd.conf if it exists)"],
+        ["datadir", None, None, "Data directory (default /var/lib/vcd)"],
+        ["vbasedir", None, None, "VPS base directory (default /vservers)"],
+        ["templatedir", None, None,
+         "Template directory (default <datadir>/templates)"],
+        ["max-body", None, None, "Largest request body in bytes"
+                                 " (default 1048576)", int],
+    ]
+
+    def __init__(self):
+        usage.Options.__init__(self)
+        self["listen"] = []
+
+    def opt_listen(self, endpoint):
+        """
+        A Twisted server endpoint string to listen on; may repeat (default
+        tcp:13386:interface=127.0.0.1).
+        """
+        self["listen"].append(endpoint)
+
+    def postOptions(self):
+        try:
+            self.configuration = buildConfiguration({
+                "config": self["config"], "listen": self["listen"],
+                "datadir": self["datadir"], "vbasedir": self["vbasedir"],
+                "templatedir": self["templatedir"],
+                "maxbody": self["max-body"]})
+        except ConfigurationError as e:
+            raise usage.UsageError(str(e))
+
+
+class VCDService(service.MultiService):
+    """
+    The daemon: VXDB, the kernel layer's thread pool, the filesystem thread
+    pool and the listening endpoints. Constructing it does no I/O; start-up
+    work happens in L{startService}.
+    """
+
+    log = Logger()
+
+    def __init__(self, config, reactor, features=None, kernel=None,
+                 namespaces=None):
+        service.MultiService.__init__(self)
+        self.config = config
+        self.reactor = reactor
+        self._features = features
+        self._kernel = kernel
+        self.db = VXDB(config.vxdbPath, reactor)
+        self.db.setServiceParent(self)
+        self.kernelPool = ThreadPool(minthreads=1, maxthreads=4,
+                                     name="vcd-kernel")
+        self.filesystemPool = ThreadPool(minthreads=1, maxthreads=2,
+                                         name="vcd-filesystem")
+        if namespaces is None:
+            namespaces, problems = loadNamespaces()
+        else:
+            problems = []
+        self.pluginProblems = problems
+        self.parts = Services(
+            reactor=reactor, db=self.db, kernel=None, features=None,
+            config=config, counters=RequestCounters(reactor.seconds()),
+            templates=TemplateStore(config.templatedir),
+            filesystem=self._inFilesystemPool, locks=VPSLocks())
+        self.parts.pluginProblems = problems
+        self.dispatcher = Dispatcher(collectMethods(namespaces),
+                                     self.parts)
+        self.site = makeSite(self.dispatcher, config.maxBodySize)
+        self.site.timeOut = config.timeout
+        self.endpointServices = []
+        for description in config.listen:
+            endpointService = strports.service(description, self.site,
+                                               reactor=reactor)
+            endpointService.setServiceParent(self)
+            self.endpointServices.append(endpointService)
+        self._logFile = None
+
+    def _inFilesystemPool(self, function, *args, **kwargs):
+        return deferToThreadPool(self.reactor, self.filesystemPool, function,
+                                 *args, **kwargs)
+
+    def startService(self):
+        config = self.config
+        for directory, mode in ((config.datadir, 0o700),
+                                (config.lxcpath, 0o700),
+                                (config.templatedir, 0o755),
+                                (config.vbasedir, 0o755)):
+            os.makedirs(directory, mode=mode, exist_ok=True)
+        for problem in self.pluginProblems:
+            self.log.error("namespace plugin problem: {problem}",
+                           problem=problem)
+        self.parts.features = self._features or HostFeatures.detect()
+        self.log.info("cgroup layout {layout}, controllers {controllers}",
+                      layout=self.parts.features.cgroupLayout,
+                      controllers=",".join(
+                          sorted(self.parts.features.controllers)))
+        self.db.open()
+        for line in recoverInterrupted(self.db, config.vbasedir,
+                                       config.datadir):
+            self.log.warn("crash recovery: {line}", line=line)
+        self.kernelPool.start()
+        self.filesystemPool.start()
+        if self._kernel is None:
+            from vcd.kernel.lxc import LXCKernel
+            self._kernel = LXCKernel(config.lxcpath, self.kernelPool,
+                                     self.reactor)
+        self.parts.kernel = self._kernel
+        self._openLogFile()
+        self._writePidFile()
+        self._installSighup()
+        service.MultiService.startService(self)
+        self.log.info("vcd methods: {count}", count=len(
+            self.dispatcher.methods))
+
+    def stopService(self):
+        d = service.MultiService.stopService(self)
+
+        def stopPools(passthrough):
+            self.kernelPool.stop()
+            self.filesystemPool.stop()
+            if self.config.pidfile:
+                try:
+                    os.unlink(self.config.pidfile)
+                except OSError:
+                    pass
+            if self._logFile is not None:
+                globalLogPublisher.removeObserver(self._logObserver)
+                self._logFile.close()
+            return passthrough
+        return d.addBoth(stopPools)
+
+    def _openLogFile(self):
+        if self.config.logfile and self._logFile is None:
+            self._logFile = LogFile.fromFullPath(self.config.logfile,
+                                                 defaultMode=0o640)
+            self._logObserver = textFileLogObserver(self._logFile)
+            globalLogPublisher.addObserver(self._logObserver)
+
+    def _writePidFile(self):
+        if self.config.pidfile:
+            with open(self.config.pidfile, "w") as f:
+                f.write("%d\n" % (os.getpid(),))
+
+    def _installSighup(self):
+        if not hasattr(signal, "SIGHUP") or not hasattr(
+                self.reactor, "callFromThread"):
+            return
+        try:
+            signal.signal(signal.SIGHUP, lambda *a: self.reactor.callFromThread(
+                self.reload))
+        except ValueError:
+            pass  # not the main thread (tests)
+
+    def reload(self):
+        """
+        Reopen the log file and reread the config file (SIGHUP). Settings
+        that need a restart (listen, directories) are logged if changed.
+        """
+        if self._logFile is not None:
+            self._logFile.reopen()
+        path = self.config.configFile
+        try:
+            values = readConfigFile(path, required=False)
+        except ConfigurationError as e:
+            self.log.error("SIGHUP: config not reloaded: {error}", error=e)
+            return
+        if "timeout" in values:
+            self.config.timeout = self.site.timeOut = values["timeout"]
+        if "maxbody" in values:
+            self.config.maxBodySize = self.site.maxBodySize = values["maxbody"]
+        self.log.info("SIGHUP: reopened logs and reread {path}", path=path)
+
+
+def makeService(options):
+    """
+    Build the vcd service from the parsed L{Options}.
+    """
+    from twisted.internet import reactor
+    return VCDService(options.configuration, reactor)
