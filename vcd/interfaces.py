@@ -37,6 +37,75 @@ class IVPSKernel(Interface):
         @return: a Deferred firing with a bool.
         """
 
+    def state(name):
+        """
+        @return: a Deferred firing with the state in upper case
+            (C{"STOPPED"}, C{"RUNNING"}, C{"STOPPING"}, ...).
+        """
+
+    def start(name, configText):
+        """
+        Write the VPS's container configuration and start it; fire once its
+        init runs.
+
+        @return: a Deferred firing with the init's host pid, or failing
+            with L{vcd.kernel.lxc.KernelError} saying why (with the log).
+        """
+
+    def setDomainName(name, domainname):
+        """
+        Set the NIS domain name in the running VPS's UTS namespace.
+
+        @return: a Deferred, failing with L{vcd.kernel.lxc.KernelError}.
+        """
+
+    def execute(name, argv, timeout, cap, env):
+        """
+        Run C{argv} with execvp inside the running VPS, standard input from
+        /dev/null, output combined, at most C{cap} bytes kept, killed after
+        C{timeout} seconds; no descriptor of the daemon leaks into it.
+
+        @return: a Deferred firing with a dict: C{status} (exit code, or
+            minus the signal), C{output}, C{truncated}, C{timedOut},
+            C{notFound}.
+        """
+
+    def hardStop(name):
+        """
+        Stop the VPS at once (kill its init).
+
+        @return: a Deferred firing with whether it is stopped.
+        """
+
+    def waitStopped(name, timeout):
+        """
+        @return: a Deferred firing with True once the VPS is stopped, or
+            False if it still runs after C{timeout} seconds.
+        """
+
+    def status(name):
+        """
+        @return: a Deferred firing with a dict: C{running}, C{nproc},
+            C{uptime}, C{initpid}, C{thr_total}, C{thr_running},
+            C{thr_unintr}, C{thr_onhold}.
+        """
+
+    def activeTasks(names):
+        """
+        @return: a Deferred firing with a dict from the name of each running
+            VPS among C{names} to its number of runnable and
+            uninterruptible tasks.
+        """
+
+    def kill(name, vpid, signum):
+        """
+        Signal processes of a running VPS: C{vpid} 0 for all, 1 for its
+        init, otherwise a pid as seen inside the VPS.
+
+        @return: a Deferred firing with the number signalled, or failing
+            with L{vcd.kernel.lxc.KernelError}.
+        """
+
 
 class IStatusSource(Interface):
     """

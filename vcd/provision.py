@@ -85,15 +85,34 @@ def _beginRebuild(cursor, xid, template, vdir, copy):
     """
     Mark an existing VPS as being rebuilt (state C{creating}).
 
-    @return: its old directory.
+    @return: its old vps_root row C{(kind, vdir, template, layout)}, or
+        None, for L{_restoreRoot}.
     """
-    (old,) = cursor.execute("SELECT vdir FROM vps_root WHERE xid = ?",
-                            (xid,)).fetchone() or (None,)
+    old = cursor.execute("SELECT kind, vdir, template, layout FROM vps_root"
+                         " WHERE xid = ?", (xid,)).fetchone()
     _knownVdir(cursor, vdir, xid)
     cursor.execute("INSERT OR REPLACE INTO vps_root (xid, state, kind, vdir,"
                    " template) VALUES (?, 'creating', ?, ?, ?)",
                    (xid, "copy" if copy else "overlay", vdir, template.name))
-    return old
+    return tuple(old) if old is not None else None
+
+
+def _restoreRoot(cursor, xid, old):
+    """
+    Undo L{_beginRebuild} when the old files could not be removed.
+    """
+    if old is None:
+        cursor.execute("DELETE FROM vps_root WHERE xid = ?", (xid,))
+    else:
+        cursor.execute("INSERT OR REPLACE INTO vps_root (xid, state, kind,"
+                       " vdir, template, layout) VALUES (?, 'ready', ?, ?,"
+                       " ?, ?)", (xid,) + old)
+
+
+def _currentVdir(cursor, xid):
+    row = cursor.execute("SELECT vdir FROM vps_root WHERE xid = ?",
+                         (xid,)).fetchone()
+    return row[0] if row is not None else None
 
 
 def _finishCreate(cursor, xid, layout):
@@ -133,8 +152,12 @@ def createVps(call, name, templateName, force, copy, vdir):
                       % (templateName, e))
     if vdir and not call.user.admin:
         raise VCDFault(101, "only administrators may choose vdir")
-    vdir = os.path.normpath(vdir) if vdir else os.path.join(config.vbasedir,
-                                                            name)
+    if vdir:
+        vdir = os.path.normpath(vdir)
+    elif call.vps is not None:
+        # A rebuild stays where the VPS is.
+        vdir = yield services.db.transact(_currentVdir, call.vps.xid)
+    vdir = vdir or os.path.join(config.vbasedir, name)
     try:
         rootfs.checkVdir(vdir, config.vbasedir)
     except ValueError as e:
@@ -148,14 +171,26 @@ def createVps(call, name, templateName, force, copy, vdir):
             raise VCDFault(MERUNNING, "virtual server %r is running; stop it"
                            " before rebuilding" % (name,))
         xid = call.vps.xid
+        current = yield services.db.transact(_currentVdir, xid)
+        if vdir != current and os.path.lexists(vdir):
+            raise VCDFault(MEEXIST, "directory %s already exists and belongs"
+                           " to no virtual server" % (vdir,))
         old = yield services.db.transact(_beginRebuild, xid, template, vdir,
                                          copy)
         try:
-            if old:
-                yield services.filesystem(rootfs.removeRoot, old,
+            if old is not None:
+                yield services.filesystem(rootfs.removeRoot, old[1],
                                           config.vbasedir)
-        except BaseException:
-            yield services.db.transact(_forget, xid)
+        except BaseException as e:
+            # The old files are (at least partly) still there: keep the VPS
+            # as it was rather than forget it and orphan them.
+            yield services.db.transact(_restoreRoot, xid, old)
+            if isinstance(e, rootfs.RootBusy):
+                raise VCDFault(MEEXIST, "the files of %r are still mounted"
+                               " (%s); manual check is needed" % (name, e))
+            if isinstance(e, ValueError):
+                raise VCDFault(MEINVAL, "refusing to remove %s: %s"
+                               % (old[1], e))
             raise
     else:
         if running:

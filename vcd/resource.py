@@ -142,4 +142,7 @@ def makeSite(dispatcher, maxBodySize=DEFAULT_MAX_BODY):
     site.maxBodySize = maxBodySize
     site.displayTracebacks = False
     site.noisy = False
+    # No access log line per call: the dispatcher logs failed logins and
+    # errors, and vcd.status counts the rest.
+    site.log = lambda request: None
     return site

@@ -5,25 +5,38 @@ C{twistd vcd}: options and the service tree.
                   [--vbasedir DIR] [--templatedir DIR] [--max-body BYTES]
 """
 
+import hashlib
 import os
+import secrets
+import shlex
 import signal
+import sys
 
 from twisted.application import service, strports
+from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger, textFileLogObserver, globalLogPublisher
 from twisted.python import usage
 from twisted.python.logfile import LogFile
 from twisted.python.threadpool import ThreadPool
 
+import vcd
 from vcd.call import RequestCounters, Services, VPSLocks
 from vcd.config import ConfigurationError, buildConfiguration, readConfigFile
 from vcd.dispatch import Dispatcher, collectMethods
 from vcd.hostfeatures import HostFeatures
+from vcd.kernel.lxcconfig import HostPaths
+from vcd.lifecycle import startVps, withLock
+from vcd.loadavg import LoadTracker
 from vcd.namespaces import loadNamespaces
 from vcd.provision import recoverInterrupted
 from vcd.resource import makeSite
 from vcd.templates import TemplateStore
 from vcd.vxdb.database import VXDB
+from vcd.whirlpool import whirlpoolHex
+
+#: The longest path a Unix socket address can hold.
+UNIX_PATH_MAX = 107
 
 
 class Options(usage.Options):
@@ -97,6 +110,10 @@ class VCDService(service.MultiService):
             templates=TemplateStore(config.templatedir),
             filesystem=self._inFilesystemPool, locks=VPSLocks())
         self.parts.pluginProblems = problems
+        self.parts.loads = LoadTracker(self._sampleLoads, reactor)
+        self.parts.loads.setServiceParent(self)
+        self.worker = None
+        self.helperPort = None
         self.dispatcher = Dispatcher(collectMethods(namespaces),
                                      self.parts)
         self.site = makeSite(self.dispatcher, config.maxBodySize)
@@ -136,18 +153,33 @@ class VCDService(service.MultiService):
         self.filesystemPool.start()
         if self._kernel is None:
             from vcd.kernel.lxc import LXCKernel
+            from vcd.kernel.workerclient import KernelWorker
+            self.worker = KernelWorker(self.reactor)
+            self.worker.start()
             self._kernel = LXCKernel(config.lxcpath, self.kernelPool,
-                                     self.reactor)
+                                     self.reactor, worker=self.worker)
         self.parts.kernel = self._kernel
+        self.parts.hostPaths = HostPaths(
+            config.lxcpath, self._vshelperCommand(),
+            self.parts.features.cgroupLayout)
+        self._setHelperSecret()
+        self._listenHelperSocket()
         self._openLogFile()
         self._writePidFile()
         self._installSighup()
         service.MultiService.startService(self)
         self.log.info("vcd methods: {count}", count=len(
             self.dispatcher.methods))
+        self.reactor.callLater(0, self.startOnboot)
 
     def stopService(self):
         d = service.MultiService.stopService(self)
+        if self.helperPort is not None:
+            d.addBoth(lambda passthrough: defer.maybeDeferred(
+                self.helperPort.stopListening).addBoth(lambda _: passthrough))
+        if self.worker is not None:
+            d.addBoth(lambda passthrough: self.worker.stop().addBoth(
+                lambda _: passthrough))
 
         def stopPools(passthrough):
             self.kernelPool.stop()
@@ -162,6 +194,95 @@ class VCDService(service.MultiService):
                 self._logFile.close()
             return passthrough
         return d.addBoth(stopPools)
+
+    @property
+    def helperSocket(self):
+        """
+        The daemon's private Unix socket for vshelper: C{<datadir>/vcd.sock},
+        or a path under /run when that is too long for a socket address.
+        """
+        path = os.path.join(self.config.datadir, "vcd.sock")
+        if len(path.encode()) <= UNIX_PATH_MAX:
+            return path
+        digest = hashlib.sha256(self.config.datadir.encode()).hexdigest()
+        return "/run/vcd-%s.sock" % (digest[:16],)
+
+    @property
+    def helperSecretFile(self):
+        """
+        The file (mode 0600) holding the vshelper user's secret.
+        """
+        return os.path.join(self.config.datadir, "vshelper.secret")
+
+    def _setHelperSecret(self):
+        """
+        Make sure vshelper has a secret nobody had to type: create it if
+        missing and store its digest as the vshelper user's password.
+        """
+        path = self.helperSecretFile
+        try:
+            with open(path) as f:
+                secret = f.read().strip()
+        except FileNotFoundError:
+            secret = ""
+        if len(secret) < 16:
+            secret = secrets.token_urlsafe(32)
+            fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                         0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secret + "\n")
+            os.rename(path + ".new", path)
+        os.chmod(path, 0o600)
+        digest = whirlpoolHex(secret)
+        self.db.transactNow(lambda cursor: cursor.execute(
+            "UPDATE user SET password = ? WHERE name = 'vshelper'",
+            (digest,)))
+
+    def _listenHelperSocket(self):
+        path = self.helperSocket
+        if os.path.exists(path):
+            os.unlink(path)  # left by a daemon that was killed
+        self.helperPort = self.reactor.listenUNIX(path, self.site,
+                                                  mode=0o600)
+
+    def _vshelperCommand(self):
+        """
+        The command LXC's post-stop hook runs: the installed vshelper
+        script, or the module from this source tree.
+        """
+        options = "--socket %s --secret %s" % (
+            shlex.quote(self.helperSocket), shlex.quote(self.helperSecretFile))
+        script = os.path.join(os.path.dirname(sys.executable), "vshelper")
+        if os.access(script, os.X_OK) and "site-packages" in vcd.__file__:
+            return "%s %s" % (shlex.quote(script), options)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(
+            vcd.__file__)))
+        return "env PYTHONPATH=%s %s -m vcd.scripts.vshelper %s" % (
+            shlex.quote(root), shlex.quote(sys.executable), options)
+
+    def _sampleLoads(self):
+        d = self.db.transact(lambda cursor: [n for (n,) in cursor.execute(
+            "SELECT name FROM xid_name_map")])
+        return d.addCallback(self.parts.kernel.activeTasks)
+
+    @defer.inlineCallbacks
+    def startOnboot(self):
+        """
+        Start the stopped VPSes of group C{onboot}; log each failure.
+        """
+        members = yield self.db.transact(lambda cursor: list(cursor.execute(
+            "SELECT m.xid, m.name FROM xid_name_map m JOIN xid_gid_map g ON"
+            " g.xid = m.xid JOIN groups gr ON gr.gid = g.gid WHERE"
+            " gr.name = 'onboot' ORDER BY m.name")))
+        for xid, name in members:
+            try:
+                if (yield self.parts.kernel.isRunning(name)):
+                    continue
+                yield withLock(self.parts, name, startVps, self.parts, xid,
+                               name)
+                self.log.info("onboot: started {name}", name=name)
+            except Exception:
+                self.log.failure("onboot: starting {name} failed", name=name)
 
     def _openLogFile(self):
         if self.config.logfile and self._logFile is None:

@@ -22,6 +22,43 @@ from cffi import FFI
 
 CDEF = """
 typedef int pid_t;
+typedef unsigned int uid_t;
+typedef unsigned int gid_t;
+
+typedef enum lxc_attach_env_policy_t {
+    LXC_ATTACH_KEEP_ENV,
+    LXC_ATTACH_CLEAR_ENV,
+    ...
+} lxc_attach_env_policy_t;
+
+#define LXC_ATTACH_DEFAULT ...
+#define LXC_ATTACH_TERMINAL ...
+
+typedef int (*lxc_attach_exec_t)(void *payload);
+
+typedef struct lxc_attach_options_t {
+    int attach_flags;
+    int namespaces;
+    long personality;
+    char *initial_cwd;
+    uid_t uid;
+    gid_t gid;
+    lxc_attach_env_policy_t env_policy;
+    char **extra_env_vars;
+    char **extra_keep_env;
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    int log_fd;
+    ...;
+} lxc_attach_options_t;
+
+typedef struct lxc_attach_command_t {
+    char *program;
+    char **argv;
+} lxc_attach_command_t;
+
+int lxc_attach_run_command(void *payload);
 
 struct lxc_container {
     char *name;
@@ -34,6 +71,23 @@ struct lxc_container {
     bool (*is_running)(struct lxc_container *c);
     pid_t (*init_pid)(struct lxc_container *c);
     char *(*config_file_name)(struct lxc_container *c);
+    int (*get_cgroup_item)(struct lxc_container *c, const char *subsys,
+                           char *retv, int inlen);
+
+    /* Stopping: no fork, safe on the thread pool. */
+    bool (*stop)(struct lxc_container *c);
+    bool (*shutdown)(struct lxc_container *c, int timeout);
+    bool (*freeze)(struct lxc_container *c);
+    bool (*unfreeze)(struct lxc_container *c);
+
+    /* Forking: only in the single-threaded worker process. */
+    bool (*load_config)(struct lxc_container *c, const char *alt_file);
+    bool (*want_daemonize)(struct lxc_container *c, bool state);
+    bool (*want_close_all_fds)(struct lxc_container *c, bool state);
+    bool (*start)(struct lxc_container *c, int useinit, char * const argv[]);
+    int (*attach)(struct lxc_container *c, lxc_attach_exec_t exec_function,
+                  void *exec_payload, lxc_attach_options_t *options,
+                  pid_t *attached_process);
 
     ...;
 };
@@ -54,6 +108,7 @@ ffibuilder.set_source(
     """
     #include <stdlib.h>
     #include <lxc/lxccontainer.h>
+    #include <lxc/attach_options.h>
     """,
     libraries=["lxc"],
 )

@@ -1,14 +1,21 @@
 """
 L{IVPSKernel} provided by liblxc through the cffi binding L{vcd.kernel._lxc}.
 
-Only cheap queries run in-process, each on the daemon's dedicated thread pool
-(never the reactor's default pool, which also resolves names). Operations
-that fork (start, attach) are not done here: liblxc forks the calling
-process, which is unsafe in a threaded daemon.
+Only cheap queries and stops run in-process, each on the daemon's dedicated
+thread pool (never the reactor's default pool, which also resolves names).
+Operations that fork (start, attach) are sent to the kernel worker process
+(L{vcd.kernel.worker}): liblxc forks the calling process, which is unsafe in
+a threaded daemon.
 """
 
+import os
+import signal
+
+from twisted.internet import defer, task
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
+
+from vcd.kernel import procfs
 
 from vcd.interfaces import IVPSKernel
 
@@ -80,26 +87,155 @@ def liblxcVersion():
     return ffi.string(lib.lxc_get_version()).decode("ascii")
 
 
+class KernelError(Exception):
+    """
+    A kernel operation failed; the message says why (for the fault).
+    """
+
+
+def _writeConfig(lxcpath, name, text):
+    """
+    Write the container's configuration atomically. Blocking.
+    """
+    directory = os.path.join(lxcpath, name)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(directory, "rootfs.mnt"), mode=0o755,
+                exist_ok=True)
+    path = os.path.join(directory, "config")
+    temporary = path + ".new"
+    with open(temporary, "w") as f:
+        f.write(text)
+    os.rename(temporary, path)
+    return path
+
+
+def hardStop(lxcpath, name):
+    """
+    Stop a container at once (SIGKILL of its init). Blocking; no fork.
+
+    @return: whether it is stopped afterwards.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            return True
+        c.stop(c)
+        return not c.is_running(c)
+    finally:
+        lib.lxc_container_put(c)
+
+
+def initPid(lxcpath, name):
+    """
+    @return: the host pid of a running container's init, or 0.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            return 0
+        return max(0, c.init_pid(c))
+    finally:
+        lib.lxc_container_put(c)
+
+
+def activeTaskCounts(lxcpath, names):
+    """
+    Count the runnable and uninterruptible tasks of each running container
+    in one scan of /proc. Blocking.
+
+    @return: a dict from name to count, for the running ones.
+    """
+    namespaces = {}
+    for name in names:
+        pid = initPid(lxcpath, name)
+        ns = procfs.pidNamespace(pid) if pid else None
+        if ns is not None:
+            namespaces[ns] = name
+    counts = {name: 0 for name in namespaces.values()}
+    for ns, tasks in procfs.tasksByNamespace(namespaces).items():
+        counts[namespaces[ns]] = sum(
+            1 for t in tasks for s in t.states if s in "RD")
+    return counts
+
+
+def vpsStatus(lxcpath, name):
+    """
+    The status of a container: running, processes, uptime, thread counts.
+    Blocking.
+    """
+    pid = initPid(lxcpath, name)
+    if not pid:
+        status = {"running": False, "nproc": 0, "uptime": 0, "initpid": 0}
+        status.update(procfs.threadCounts([]))
+        return status
+    tasks = procfs.vpsTasks(pid)
+    status = {"running": True, "nproc": len(tasks),
+              "uptime": procfs.processUptime(pid), "initpid": pid}
+    status.update(procfs.threadCounts(tasks))
+    return status
+
+
+def signalVps(lxcpath, name, vpid, signum):
+    """
+    Send a signal to processes of a running container: C{vpid} 0 means all
+    of them, 1 its init, anything else the process with that pid inside
+    the VPS. Uses pidfds so a recycled pid is never signalled. Blocking.
+
+    @return: the number of processes signalled.
+    @raise KernelError: if the container is stopped or has no such pid.
+    """
+    pid = initPid(lxcpath, name)
+    if not pid:
+        raise KernelError("%s is not running" % (name,))
+    tasks = procfs.vpsTasks(pid)
+    if vpid == 0:
+        targets = [t.pid for t in tasks]
+    else:
+        targets = [t.pid for t in tasks if t.vpid == vpid]
+        if not targets:
+            raise KernelError("no process %d in %s" % (vpid, name))
+    sent = 0
+    for target in targets:
+        try:
+            fd = os.pidfd_open(target)
+        except ProcessLookupError:
+            continue
+        try:
+            signal.pidfd_send_signal(fd, signum)
+            sent += 1
+        except ProcessLookupError:
+            pass
+        finally:
+            os.close(fd)
+    return sent
+
+
 @implementer(IVPSKernel)
 class LXCKernel:
     """
     The kernel layer over liblxc, with each VPS a container named after it
     in a private C{lxcpath}.
 
+    Queries and stops run on a dedicated thread pool; start and attach,
+    which fork, run in the single-threaded kernel worker process
+    (L{vcd.kernel.worker}).
+
     @ivar lxcpath: the directory holding the VPS containers' configurations.
     """
 
-    def __init__(self, lxcpath, threadpool, reactor):
+    def __init__(self, lxcpath, threadpool, reactor, worker=None):
         """
         @param lxcpath: the private LXC path (not the distribution's
             C{/var/lib/lxc}).
         @param threadpool: a started L{twisted.python.threadpool.ThreadPool}
             dedicated to kernel queries.
         @param reactor: the reactor the results are delivered in.
+        @param worker: the L{vcd.kernel.workerclient.KernelWorker}.
         """
         self.lxcpath = lxcpath
         self._threadpool = threadpool
         self._reactor = reactor
+        self.worker = worker
 
     def _inPool(self, f, *args):
         return deferToThreadPool(self._reactor, self._threadpool, f, *args)
@@ -109,3 +245,86 @@ class LXCKernel:
         See L{IVPSKernel.isRunning}. An unknown VPS is not running.
         """
         return self._inPool(containerRunning, self.lxcpath, name)
+
+    def state(self, name):
+        """
+        See L{IVPSKernel.state}.
+        """
+        return self._inPool(containerState, self.lxcpath, name)
+
+    @defer.inlineCallbacks
+    def start(self, name, configText):
+        """
+        See L{IVPSKernel.start}.
+        """
+        yield self._inPool(_writeConfig, self.lxcpath, name, configText)
+        response = yield self.worker.request("start", lxcpath=self.lxcpath,
+                                             name=name)
+        if not response.get("ok"):
+            raise KernelError(response.get("error", "start failed"))
+        return response["initPid"]
+
+    @defer.inlineCallbacks
+    def setDomainName(self, name, domainname):
+        """
+        See L{IVPSKernel.setDomainName}.
+        """
+        pid = yield self._inPool(initPid, self.lxcpath, name)
+        if not pid:
+            raise KernelError("%s is not running" % (name,))
+        response = yield self.worker.request(
+            "setdomainname", initPid=pid, domainname=domainname)
+        if not response.get("ok"):
+            raise KernelError(response.get("error", "setdomainname failed"))
+
+    def execute(self, name, argv, timeout, cap, env):
+        """
+        See L{IVPSKernel.execute}.
+        """
+        d = self.worker.request("exec", lxcpath=self.lxcpath, name=name,
+                                argv=list(argv), timeout=timeout, cap=cap,
+                                env=list(env))
+
+        def check(response):
+            if not response.get("ok"):
+                raise KernelError(response.get("error", "exec failed"))
+            return response
+        return d.addCallback(check)
+
+    def hardStop(self, name):
+        """
+        See L{IVPSKernel.hardStop}.
+        """
+        return self._inPool(hardStop, self.lxcpath, name)
+
+    @defer.inlineCallbacks
+    def waitStopped(self, name, timeout, interval=0.05):
+        """
+        See L{IVPSKernel.waitStopped}.
+        """
+        deadline = self._reactor.seconds() + timeout
+        while True:
+            running = yield self.isRunning(name)
+            if not running:
+                return True
+            if self._reactor.seconds() >= deadline:
+                return False
+            yield task.deferLater(self._reactor, interval, lambda: None)
+
+    def status(self, name):
+        """
+        See L{IVPSKernel.status}.
+        """
+        return self._inPool(vpsStatus, self.lxcpath, name)
+
+    def activeTasks(self, names):
+        """
+        See L{IVPSKernel.activeTasks}.
+        """
+        return self._inPool(activeTaskCounts, self.lxcpath, list(names))
+
+    def kill(self, name, vpid, signum):
+        """
+        See L{IVPSKernel.kill}.
+        """
+        return self._inPool(signalVps, self.lxcpath, name, vpid, signum)

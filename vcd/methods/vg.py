@@ -5,7 +5,10 @@ every VPS. The group C{onboot} is built in.
 """
 
 from zope.interface import implementer
+from twisted.internet import defer
 from twisted.plugin import IPlugin
+
+from vcd import lifecycle
 
 from vcd import arguments as A
 from vcd.faults import MENOVG, VCDFault, invalid
@@ -93,6 +96,38 @@ def _list(call, cursor, args):
     return groupMembers(cursor, args["group"], call.user)
 
 
+def _members(call, cursor, args):
+    return [(store.findVps(cursor, n).xid, n)
+            for n in groupMembers(cursor, args["group"], call.user)]
+
+
+def groupAction(action):
+    """
+    Declare the body of a C{vg.vx.*} method: run C{action(services, xid,
+    name)} on every VPS of the group (each under its lock, one after the
+    other); one VPS's failure does not stop the others.
+
+    @return: C{{"ok": [names], "failed": [{name, faultCode,
+        faultString}]}}.
+    """
+    @defer.inlineCallbacks
+    def run(call, args):
+        services = call.services
+        members = yield services.db.transact(_members, call, args)
+        ok, failed = [], []
+        for xid, name in members:
+            try:
+                yield lifecycle.withLock(services, name, action, services,
+                                         xid, name)
+            except VCDFault as f:
+                failed.append({"name": name, "faultCode": f.faultCode,
+                               "faultString": f.faultString})
+            else:
+                ok.append(name)
+        return {"ok": ok, "failed": failed}
+    return run
+
+
 _GROUP = Param("group", A.groupName(), doc="Group name")
 _NAME = Param("name", A.vpsName(allowEmpty=True), "",
               "Virtual server name (empty: the group itself)")
@@ -119,6 +154,18 @@ class GroupNamespace:
                   "Group name (empty: list the groups)")],
             "array", "List the groups, or the VPSes of a group.",
             transaction=_list),
+        Method("vg.vx.start", "INIT", OWNER_NONE, [_GROUP], "struct",
+               "Start every stopped VPS of a group ('all': every VPS).",
+               run=groupAction(lifecycle.startVps)),
+        Method("vg.vx.stop", "INIT", OWNER_NONE, [_GROUP], "struct",
+               "Stop every VPS of a group.",
+               run=groupAction(lifecycle.stopVps)),
+        Method("vg.vx.reboot", "INIT", OWNER_NONE, [_GROUP], "struct",
+               "Reboot every VPS of a group.",
+               run=groupAction(lifecycle.rebootVps)),
+        Method("vg.vx.restart", "INIT", OWNER_NONE, [_GROUP], "struct",
+               "Restart every VPS of a group.",
+               run=groupAction(lifecycle.restartVps)),
     )
 
 

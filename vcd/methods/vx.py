@@ -1,7 +1,7 @@
 """
-The C{vx} namespace: general maintenance (manual chapter 12). This issue
-provides creation, removal, renaming and the template list; starting and
-stopping come with the kernel helper.
+The C{vx} namespace: general maintenance (manual chapter 12): creating,
+removing and renaming VPSes, the template list, and running them (start,
+stop, restart, reboot, exec, kill, status, load).
 """
 
 from zope.interface import implementer
@@ -9,7 +9,9 @@ from twisted.internet import defer
 from twisted.plugin import IPlugin
 
 from vcd import arguments as A
-from vcd.faults import MEEXIST, MERUNNING, VCDFault, invalid
+from vcd import lifecycle
+from vcd.faults import MEEXIST, MERUNNING, MESTOPPED, VCDFault, invalid
+from vcd.kernel.lxc import KernelError
 from vcd.interfaces import IMethodNamespace
 from vcd.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
 from vcd.provision import createVps, removeVps
@@ -73,6 +75,56 @@ def _templates(call, args):
     return [_describe(t) for t in templates]
 
 
+def _start(call, args):
+    return lifecycle.startVps(call.services, call.vps.xid, args["name"])
+
+
+def _stop(call, args):
+    return lifecycle.stopVps(call.services, call.vps.xid, args["name"])
+
+
+def _restart(call, args):
+    return lifecycle.restartVps(call.services, call.vps.xid, args["name"])
+
+
+def _reboot(call, args):
+    return lifecycle.rebootVps(call.services, call.vps.xid, args["name"])
+
+
+def _exec(call, args):
+    return lifecycle.execute(call.services, args["name"], args["command"])
+
+
+@defer.inlineCallbacks
+def _kill(call, args):
+    kernel = call.services.kernel
+    try:
+        yield kernel.kill(args["name"], args["pid"], args["sig"])
+    except KernelError as e:
+        if not (yield kernel.isRunning(args["name"])):
+            raise VCDFault(MESTOPPED, "virtual server %r is not running"
+                           % (args["name"],))
+        raise invalid("pid", str(e))
+
+
+@defer.inlineCallbacks
+def _status(call, args):
+    status = yield call.services.kernel.status(args["name"])
+    loads = call.services.loads.load(args["name"])
+    status.update(load1m=loads["1m"], load5m=loads["5m"],
+                  load15m=loads["15m"])
+    return status
+
+
+def _load(call, args):
+    return call.services.loads.load(args["name"])
+
+
+def _nameOnly(method, capability, doc, run, lock=False, returns="nil"):
+    return Method(method, capability, OWNER_VPS, [nameParam()], returns, doc,
+                  run=run, lock=lock)
+
+
 @implementer(IPlugin, IMethodNamespace)
 class VXNamespace:
     """
@@ -106,6 +158,34 @@ class VXNamespace:
             Param("name", A.templateName(allowEmpty=True), "",
                   "Template name (empty for all)")],
             "array", "List the templates.", run=_templates),
+        _nameOnly("vx.start", "INIT", "Start a virtual server; returns once"
+                  " its init runs.", _start, lock=True),
+        _nameOnly("vx.stop", "INIT", "Run the halt command, wait the init"
+                  " timeout, then stop hard; returns the halt output.",
+                  _stop, lock=True, returns="string"),
+        _nameOnly("vx.restart", "INIT", "Stop, then start a virtual server.",
+                  _restart, lock=True),
+        _nameOnly("vx.reboot", "INIT", "Run the reboot command; returns its"
+                  " output.", _reboot, lock=True, returns="string"),
+        Method("vx.exec", "EXEC", OWNER_VPS, [
+            nameParam(),
+            Param("command", A.String(maxLength=4096, allowEmpty=True),
+                  doc="Simple command line (no shell), run with execvp")],
+            "string", "Run a command inside a running virtual server;"
+            " returns its combined output.", run=_exec, lock=True),
+        Method("vx.kill", "INIT", OWNER_VPS, [
+            nameParam(),
+            Param("pid", A.Int(0, 4194304),
+                  doc="Pid inside the VPS; 0: all processes, 1: its init"),
+            Param("sig", A.Int(1, 64), doc="Signal number (signal(7))")],
+            "nil", "Send a signal to processes of a virtual server.",
+            run=_kill),
+        _nameOnly("vx.status", "INIT", "Running, process count, uptime,"
+                  " thread counts and load of a virtual server.", _status,
+                  returns="struct"),
+        _nameOnly("vx.load", "INFO", "Load average (1m, 5m, 15m) of a"
+                  " virtual server, as the kernel computes the host's.",
+                  _load, returns="struct"),
     )
 
 

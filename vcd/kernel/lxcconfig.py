@@ -1,0 +1,190 @@
+"""
+The LXC configuration of a VPS, generated from VXDB at every start (so
+edits made while it was stopped apply at the next start).
+
+It is written deliberately, key by key: no distribution C{common.conf}
+(whose lxcfs hooks sleep at every stop), C{lxc.start.auto = 0} so the
+distribution's lxc service never races the daemon, and a post-stop hook
+that calls vshelper (the manual's kernel helper) and fails on a reboot so
+liblxc never reboots a VPS itself with a stale configuration.
+"""
+
+import ipaddress
+import os
+
+from vcd.hostfeatures import PRLIMITS
+
+UNLIMITED = 2 ** 64 - 1
+SECCOMP_PROFILE = "/usr/share/lxc/config/common.seccomp"
+#: Mount types LXC provides itself (lxc.mount.auto, autodev, devpts).
+LXC_PROVIDED_TYPES = ("proc", "sysfs", "devpts")
+
+
+class StartConfig:
+    """
+    Everything VXDB says about how to start one VPS.
+
+    @ivar name: the VPS name (also the container name).
+    @ivar xid: its context id.
+    @ivar rootfs: the value of C{lxc.rootfs.path}.
+    @ivar init: the init command line.
+    @ivar bcaps: the capability bounding set (upper-case names).
+    @ivar mounts: C{(src, dst, type, opts)} tuples.
+    @ivar addresses: C{(addr, netmask)} tuples (IPv4 dotted netmask or an
+        IPv6 prefix length).
+    @ivar broadcast: the IPv4 broadcast address, or C{""} for the network's.
+    @ivar uname: a dict of uname values (NODENAME, DOMAINNAME).
+    @ivar limits: a dict from limit name to C{(soft, max)} ints.
+    """
+
+    def __init__(self, name, xid, rootfs, init, bcaps=(), mounts=(),
+                 addresses=(), broadcast="", uname=None, limits=None):
+        self.name = name
+        self.xid = xid
+        self.rootfs = rootfs
+        self.init = init
+        self.bcaps = tuple(bcaps)
+        self.mounts = tuple(mounts)
+        self.addresses = tuple(addresses)
+        self.broadcast = broadcast
+        self.uname = dict(uname or {})
+        self.limits = dict(limits or {})
+
+
+class HostPaths:
+    """
+    Where things are on this host, for the generated configuration.
+
+    @ivar lxcpath: the daemon's private lxcpath.
+    @ivar hook: the post-stop hook command (vshelper with its options),
+        to which C{shutdown <xid>} is appended.
+    @ivar cgroupLayout: C{"v1"}, C{"v2"} or C{"hybrid"}.
+    @ivar apparmor: whether the kernel has AppArmor.
+    @ivar seccomp: whether to load LXC's default seccomp profile.
+    """
+
+    def __init__(self, lxcpath, hook, cgroupLayout, apparmor=None,
+                 seccomp=None):
+        self.lxcpath = lxcpath
+        self.hook = hook
+        self.cgroupLayout = cgroupLayout
+        self.apparmor = (os.path.isdir("/sys/kernel/security/apparmor")
+                         if apparmor is None else apparmor)
+        self.seccomp = (os.path.exists(SECCOMP_PROFILE) if seccomp is None
+                        else seccomp)
+
+
+def _prefix(address, netmask):
+    if address.version == 6:
+        return int(netmask)
+    return ipaddress.IPv4Network("0.0.0.0/" + netmask).prefixlen
+
+
+def _cgroupKey(layout, v1, v2):
+    if layout == "v2":
+        return "lxc.cgroup2." + v2
+    return "lxc.cgroup." + v1
+
+
+def _limitLines(start, layout):
+    lines = []
+    for limit, (soft, hard) in sorted(start.limits.items()):
+        if limit in PRLIMITS:
+            lines.append(("lxc.prlimit." + limit.lower(), "%s:%s" % (
+                _rlimitValue(limit, soft), _rlimitValue(limit, hard))))
+        elif limit == "NPROC":
+            lines.append((_cgroupKey(layout, "pids.max", "pids.max"),
+                          "max" if hard == UNLIMITED else str(hard)))
+        elif limit == "RSS":
+            if hard != UNLIMITED:
+                lines.append((_cgroupKey(layout, "memory.limit_in_bytes",
+                                         "memory.max"), str(hard * 1024)))
+            if soft != UNLIMITED and soft != hard:
+                lines.append((_cgroupKey(layout,
+                                         "memory.soft_limit_in_bytes",
+                                         "memory.high"), str(soft * 1024)))
+    return lines
+
+
+def _rlimitValue(limit, value):
+    if value == UNLIMITED:
+        return "unlimited"
+    if limit in ("MEMLOCK", "AS"):
+        return str(value * 1024)
+    return str(value)
+
+
+def renderConfig(start, paths):
+    """
+    Render the LXC configuration text of a VPS.
+    """
+    directory = os.path.join(paths.lxcpath, start.name)
+    lines = [
+        ("lxc.uts.name", start.uname.get("NODENAME") or start.name),
+        ("lxc.rootfs.path", start.rootfs),
+        ("lxc.rootfs.mount", os.path.join(directory, "rootfs.mnt")),
+        ("lxc.init.cmd", start.init),
+        ("lxc.start.auto", "0"),
+        ("lxc.autodev", "1"),
+        ("lxc.mount.auto", "proc:mixed sys:mixed"),
+        ("lxc.log.file", os.path.join(directory, "log")),
+        ("lxc.log.level", "NOTICE"),
+        ("lxc.console.logfile", os.path.join(directory, "console.log")),
+        ("lxc.cap.keep", " ".join(sorted(c.lower() for c in start.bcaps))
+         or "none"),
+        ("lxc.hook.post-stop", "%s shutdown %d" % (paths.hook, start.xid)),
+    ]
+    if paths.apparmor:
+        lines.append(("lxc.apparmor.profile", "generated"))
+        lines.append(("lxc.apparmor.allow_nesting", "0"))
+    if paths.seccomp:
+        lines.append(("lxc.seccomp.profile", SECCOMP_PROFILE))
+    lines.extend(_networkLines(start))
+    lines.extend(_mountLines(start, os.path.join(directory, "rootfs.mnt")))
+    lines.extend(_limitLines(start, paths.cgroupLayout))
+    for key, value in lines:
+        if "\n" in value or "\0" in value:
+            raise ValueError("%s: a value with a newline or NUL" % (key,))
+    return "".join("%s = %s\n" % line for line in lines)
+
+
+def _networkLines(start):
+    if not start.addresses:
+        # Its own network namespace with only the loopback device.
+        return [("lxc.net.0.type", "empty")]
+    lines = [("lxc.net.0.type", "veth"), ("lxc.net.0.veth.mode", "router"),
+             ("lxc.net.0.name", "eth0"), ("lxc.net.0.flags", "up")]
+    families = set()
+    for addr, netmask in start.addresses:
+        address = ipaddress.ip_address(addr)
+        prefix = _prefix(address, netmask)
+        families.add(address.version)
+        if address.version == 4:
+            network = ipaddress.IPv4Network("%s/%d" % (address, prefix),
+                                            strict=False)
+            broadcast = start.broadcast or str(network.broadcast_address)
+            lines.append(("lxc.net.0.ipv4.address",
+                          "%s/%d %s" % (address, prefix, broadcast)))
+        else:
+            lines.append(("lxc.net.0.ipv6.address",
+                          "%s/%d" % (address, prefix)))
+    if 4 in families:
+        lines.append(("lxc.net.0.ipv4.gateway", "dev"))
+    if 6 in families:
+        lines.append(("lxc.net.0.ipv6.gateway", "dev"))
+    return lines
+
+
+def _mountLines(start, rootfsMount):
+    lines = []
+    for src, dst, fstype, opts in start.mounts:
+        if fstype in LXC_PROVIDED_TYPES:
+            continue  # LXC mounts proc, sys and devpts itself
+        options = opts.split(",")
+        if "bind" in options or "rbind" in options:
+            # The manual's source is a path inside the VPS.
+            src = rootfsMount + src
+        options.append("create=dir")
+        lines.append(("lxc.mount.entry", "%s %s %s %s 0 0" % (
+            src, dst.lstrip("/"), fstype, ",".join(options))))
+    return lines

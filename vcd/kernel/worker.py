@@ -1,0 +1,402 @@
+"""
+The kernel worker: a small single-threaded process that does the liblxc
+operations that fork (start, attach), which must never run inside the
+threaded daemon.
+
+The daemon spawns it once (C{python -m vcd.kernel.worker}) with
+C{reactor.spawnProcess} and talks to it in JSON lines: one request a line on
+its standard input, one response a line on its standard output, each with
+the request's C{id}. For every request the worker forks a child that does
+the operation and reports on a pipe of its own, so a long command in one
+VPS never delays another request. The worker reaps its children; when its
+standard input closes (the daemon went away) it exits, and the VPSes, whose
+monitors liblxc detached, keep running.
+
+Requests:
+  - C{{"id", "op": "start", "lxcpath", "name"}}: start the container with
+    the configuration the daemon wrote, daemonized, with every inherited
+    descriptor closed; answers C{{"ok", "initPid"}} or C{{"ok": false,
+    "error"}}.
+  - C{{"id", "op": "exec", "lxcpath", "name", "argv", "timeout", "cap",
+    "env"}}: run C{argv} with execvp inside the container, standard input
+    from /dev/null, standard output and error combined into one pipe;
+    answers C{{"ok", "status", "output", "truncated", "timedOut",
+    "notFound"}}.
+"""
+
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+
+READ_CHUNK = 65536
+
+
+def _lxc():
+    from vcd.kernel._lxc import ffi, lib
+    return ffi, lib
+
+
+def _open(lxcpath, name):
+    ffi, lib = _lxc()
+    c = lib.lxc_container_new(name.encode(), lxcpath.encode())
+    if c == ffi.NULL:
+        raise OSError("liblxc could not allocate container %r" % (name,))
+    return c
+
+
+def _logTail(lxcpath, name, lines=15):
+    path = os.path.join(lxcpath, name, "log")
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 8192))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def doStart(request):
+    """
+    Start a container (in a forked child of the worker). Blocking.
+    """
+    ffi, lib = _lxc()
+    lxcpath, name = request["lxcpath"], request["name"]
+    c = _open(lxcpath, name)
+    try:
+        c.want_daemonize(c, True)
+        c.want_close_all_fds(c, True)
+        if not c.start(c, 0, ffi.NULL):
+            return {"ok": False, "error": "liblxc failed to start %s: %s"
+                    % (name, _logTail(lxcpath, name) or "no log")}
+        pid = c.init_pid(c)
+        if pid <= 0 or not c.is_running(c):
+            return {"ok": False, "error": "the init of %s exited at once: %s"
+                    % (name, _logTail(lxcpath, name) or "no log")}
+        return {"ok": True, "initPid": pid}
+    finally:
+        lib.lxc_container_put(c)
+
+
+def _cstrings(ffi, keep, values):
+    array = ffi.new("char *[]", len(values) + 1)
+    for i, value in enumerate(values):
+        keep.append(ffi.new("char[]", value.encode("utf-8",
+                                                   "surrogateescape")))
+        array[i] = keep[-1]
+    array[len(values)] = ffi.NULL
+    keep.append(array)
+    return array
+
+
+def _programExists(rootPid, program, path):
+    """
+    Whether C{program} resolves to an executable inside the root of
+    process C{rootPid}: checked in a forked child chrooted there, so
+    absolute symlinks resolve as they do inside the VPS.
+    """
+    import shutil
+    child = os.fork()
+    if child == 0:
+        try:
+            os.chroot("/proc/%d/root" % (rootPid,))
+            os.chdir("/")
+            found = (os.access(program, os.X_OK) if "/" in program
+                     else shutil.which(program, path=path) is not None)
+            os._exit(0 if found else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status) != 1
+
+
+def doExec(request):
+    """
+    Run a command in a container (in a forked child of the worker) and
+    collect its combined output. Blocking.
+    """
+    ffi, lib = _lxc()
+    lxcpath, name, argv = request["lxcpath"], request["name"], request["argv"]
+    cap, timeout = request["cap"], request["timeout"]
+    env = request.get("env") or []
+    c = _open(lxcpath, name)
+    keep = []
+    readEnd, writeEnd = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        initPid = c.init_pid(c)
+        if initPid <= 0:
+            return {"ok": False, "error": "%s is not running" % (name,)}
+        options = ffi.new("lxc_attach_options_t *")
+        options.attach_flags = lib.LXC_ATTACH_DEFAULT
+        options.namespaces = -1
+        options.personality = -1
+        options.initial_cwd = ffi.NULL
+        options.uid = 0xFFFFFFFF
+        options.gid = 0xFFFFFFFF
+        options.env_policy = lib.LXC_ATTACH_CLEAR_ENV
+        options.extra_env_vars = _cstrings(ffi, keep, env)
+        options.extra_keep_env = ffi.NULL
+        options.stdin_fd = devnull
+        options.stdout_fd = writeEnd
+        options.stderr_fd = writeEnd
+        options.log_fd = -9  # -EBADF: no log descriptor
+        command = ffi.new("lxc_attach_command_t *")
+        command.program = _cstrings(ffi, keep, [argv[0]])[0]
+        command.argv = _cstrings(ffi, keep, argv)
+        pid = ffi.new("pid_t *")
+        if c.attach(c, lib.lxc_attach_run_command, command, options,
+                    pid) < 0:
+            return {"ok": False, "error": "liblxc failed to attach to %s"
+                    % (name,)}
+        os.close(writeEnd)
+        writeEnd = -1
+        result = _collect(readEnd, pid[0], cap, timeout)
+        result["notFound"] = (result["status"] in (126, 127, 255) and not _programExists(
+            initPid, argv[0], _pathOf(env)))
+        return result
+    finally:
+        for fd in (readEnd, writeEnd, devnull):
+            if fd >= 0:
+                os.close(fd)
+        lib.lxc_container_put(c)
+
+
+def _pathOf(env):
+    for entry in env:
+        if entry.startswith("PATH="):
+            return entry[5:]
+    return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _collect(readEnd, pid, cap, timeout):
+    """
+    Read the output of process C{pid} until it exits, keeping at most
+    C{cap} bytes, killing it after C{timeout} seconds.
+    """
+    chunks, kept, truncated, timedOut = [], 0, False, False
+    deadline = time.monotonic() + timeout
+    status = None
+    os.set_blocking(readEnd, False)
+    poller = selectors.DefaultSelector()
+    poller.register(readEnd, selectors.EVENT_READ)
+    eof = False
+    while True:
+        if status is None:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(raw)
+        if status is not None and eof:
+            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 and status is None:
+            timedOut = True
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _, raw = os.waitpid(pid, 0)
+            status = os.waitstatus_to_exitcode(raw)
+        # Once the command exited, only drain what is already there: a
+        # daemon it left behind may hold the pipe open.
+        wait = 0 if status is not None else min(max(remaining, 0), 0.05)
+        events = poller.select(wait)
+        if not events and status is not None:
+            break
+        for _ in events:
+            try:
+                data = os.read(readEnd, READ_CHUNK)
+            except BlockingIOError:
+                continue
+            if not data:
+                eof = True
+                poller.unregister(readEnd)
+                break
+            take = data[:max(cap - kept, 0)]
+            if take:
+                chunks.append(take)
+                kept += len(take)
+            if len(take) < len(data):
+                truncated = True
+        if eof and status is None:
+            _, raw = os.waitpid(pid, 0)
+            status = os.waitstatus_to_exitcode(raw)
+    poller.close()
+    output = b"".join(chunks)
+    return {"ok": True, "status": status, "output": output.decode(
+        "utf-8", "replace"), "truncated": truncated, "timedOut": timedOut}
+
+
+CLONE_NEWUTS = 0x04000000
+
+
+def doSetDomainName(request):
+    """
+    Set the NIS domain name inside a running container: join its UTS
+    namespace (this forked child is single-threaded) and call
+    setdomainname(2).
+    """
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open("/proc/%d/ns/uts" % (request["initPid"],), os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWUTS) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+    finally:
+        os.close(fd)
+    name = request["domainname"].encode()
+    if libc.setdomainname(name, len(name)) != 0:
+        raise OSError(ctypes.get_errno(), "setdomainname")
+    return {"ok": True}
+
+
+OPERATIONS = {"start": doStart, "exec": doExec,
+              "setdomainname": doSetDomainName}
+
+
+def _runChild(request, resultFd):
+    """
+    In the forked child: do one operation and write its JSON result.
+    """
+    try:
+        operation = OPERATIONS.get(request.get("op"))
+        if operation is None:
+            result = {"ok": False, "error": "unknown operation %r"
+                      % (request.get("op"),)}
+        else:
+            result = operation(request)
+    except BaseException as e:
+        result = {"ok": False, "error": "%s: %s" % (e.__class__.__name__, e)}
+    result["id"] = request.get("id")
+    data = (json.dumps(result) + "\n").encode()
+    view = memoryview(data)
+    while view:
+        written = os.write(resultFd, view)
+        view = view[written:]
+
+
+def _isolateDescriptors(keep):
+    """
+    In a forked child: point standard input, output and error at
+    /dev/null and close every other descriptor but C{keep}, so nothing of
+    the daemon's can leak into a VPS through liblxc.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    if devnull > 2:
+        os.close(devnull)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+
+
+class Worker:
+    """
+    The worker's main loop: read requests, fork a child for each, relay
+    the children's results, reap them.
+    """
+
+    def __init__(self, stdin, stdout):
+        self.stdin = stdin
+        self.stdout = stdout
+        self.selector = selectors.DefaultSelector()
+        self.pending = {}  # result fd -> (pid, buffer)
+        self.inputBuffer = b""
+        self.inputOpen = True
+
+    def run(self):
+        os.set_blocking(self.stdin, False)
+        self.selector.register(self.stdin, selectors.EVENT_READ, "stdin")
+        while self.inputOpen or self.pending:
+            for key, _ in self.selector.select(1.0):
+                if key.data == "stdin":
+                    self._readRequests()
+                else:
+                    self._readResult(key.fd)
+            self._reap()
+
+    def _readRequests(self):
+        try:
+            data = os.read(self.stdin, READ_CHUNK)
+        except BlockingIOError:
+            return
+        if not data:
+            self.inputOpen = False
+            self.selector.unregister(self.stdin)
+            return
+        self.inputBuffer += data
+        while b"\n" in self.inputBuffer:
+            line, self.inputBuffer = self.inputBuffer.split(b"\n", 1)
+            if line.strip():
+                self._fork(json.loads(line))
+
+    def _fork(self, request):
+        readEnd, writeEnd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                os.close(readEnd)
+                _isolateDescriptors(writeEnd)
+                _runChild(request, writeEnd)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(writeEnd)
+        os.set_blocking(readEnd, False)
+        self.selector.register(readEnd, selectors.EVENT_READ, "result")
+        self.pending[readEnd] = [pid, b"", request.get("id")]
+
+    def _readResult(self, fd):
+        entry = self.pending[fd]
+        try:
+            data = os.read(fd, READ_CHUNK * 16)
+        except BlockingIOError:
+            return
+        if data:
+            entry[1] += data
+            return
+        self.selector.unregister(fd)
+        os.close(fd)
+        del self.pending[fd]
+        line = entry[1].strip()
+        if not line:
+            line = json.dumps({"id": entry[2], "ok": False,
+                               "error": "the worker child died"}).encode()
+        self._write(line + b"\n")
+
+    def _write(self, data):
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self.stdout, view)
+            except BlockingIOError:
+                selectors.DefaultSelector().select(0.01)
+                continue
+            view = view[written:]
+
+    def _reap(self):
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+
+def main():
+    """
+    Run the worker on this process's standard input and output.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    _lxc()  # fail at once if the binding is missing
+    Worker(sys.stdin.fileno(), sys.stdout.fileno()).run()
+
+
+if __name__ == "__main__":
+    main()

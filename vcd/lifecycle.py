@@ -1,0 +1,236 @@
+"""
+Running VPSes: start, stop, restart, reboot and exec, shared by the C{vx},
+C{vg} and C{helper} namespaces and by the start-up of group C{onboot}.
+
+Every function here expects its caller to hold the VPS lock (see
+L{withLock}) and turns kernel errors into the manual's faults.
+"""
+
+import os
+import re
+import shlex
+
+from twisted.internet import defer, task
+from twisted.logger import Logger
+
+from vcd.faults import (MEBUSY, MEEXEC, MERUNNING, MESTOPPED, MESYS, VCDFault,
+                        invalid)
+from vcd.kernel.lxc import KernelError
+from vcd.kernel.lxcconfig import renderConfig
+from vcd.vxdb.startconfig import loadStartConfig
+
+log = Logger()
+
+EXEC_ENVIRONMENT = (
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root", "TERM=dumb", "LANG=C",
+)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xmlSafe(text):
+    """
+    Replace the characters XML 1.0 cannot carry with U+FFFD.
+    """
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def splitCommand(command, argument="command"):
+    """
+    Split a simple command line without a shell (quotes are honoured,
+    nothing else is interpreted).
+
+    @raise VCDFault: MEINVAL for an empty or unbalanced command line.
+    """
+    try:
+        argv = shlex.split(command)
+    except ValueError as e:
+        raise invalid(argument, "cannot split %r: %s" % (command[:80], e))
+    if not argv:
+        raise invalid(argument, "the command is empty")
+    return argv
+
+
+@defer.inlineCallbacks
+def withLock(services, name, function, *args, retryFor=0.0):
+    """
+    Run C{function(*args)} holding the lock of VPS C{name}.
+
+    @param retryFor: how long to wait for a busy lock before giving up
+        with MEBUSY (0: not at all).
+    """
+    locks = services.locks
+    deadline = services.reactor.seconds() + retryFor
+    while not locks.acquire(name):
+        if services.reactor.seconds() >= deadline:
+            raise VCDFault(MEBUSY, "virtual server %r is busy with another"
+                           " operation" % (name,))
+        yield task.deferLater(services.reactor, 0.1, lambda: None)
+    try:
+        result = yield function(*args)
+    finally:
+        locks.release(name)
+    return result
+
+
+def _clearRestart(cursor, xid):
+    cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))
+
+
+def _startInfo(cursor, xid):
+    _clearRestart(cursor, xid)
+    return loadStartConfig(cursor, xid)
+
+
+def _rootProblem(layout):
+    """
+    Say what is missing of a VPS's files, or None. Blocking.
+    """
+    if layout.kind == "copy":
+        paths = [layout.rootfs]
+    else:
+        paths = [layout.lower, layout.upper]
+    for path in paths:
+        if not os.path.isdir(path):
+            return path
+    return None
+
+
+@defer.inlineCallbacks
+def startVps(services, xid, name):
+    """
+    Start a stopped VPS with the configuration VXDB holds now; fire once its
+    init runs.
+    """
+    if (yield services.kernel.isRunning(name)):
+        raise VCDFault(MERUNNING, "virtual server %r is already running"
+                       % (name,))
+    start, layout, _, _, _ = yield services.db.transact(_startInfo, xid)
+    missing = yield services.filesystem(_rootProblem, layout)
+    if missing is not None:
+        raise VCDFault(MESYS, "cannot start %r: its root filesystem is"
+                       " missing (%s does not exist; was its template"
+                       " removed?)" % (name, missing))
+    text = renderConfig(start, services.hostPaths)
+    try:
+        pid = yield services.kernel.start(name, text)
+    except KernelError as e:
+        raise VCDFault(MESYS, "cannot start %r: %s" % (name, e))
+    domain = start.uname.get("DOMAINNAME")
+    if domain:
+        try:
+            yield services.kernel.setDomainName(name, domain)
+        except KernelError as e:
+            log.warn("{name}: domainname not set: {error}", name=name,
+                     error=e)
+    log.info("started {name} (xid {xid}, init pid {pid})", name=name,
+             xid=xid, pid=pid)
+    return None
+
+
+def _stopInfo(cursor, xid):
+    _clearRestart(cursor, xid)
+    row = cursor.execute("SELECT halt, timeout FROM init_method WHERE"
+                         " xid = ?", (xid,)).fetchone() or ("", 15)
+    return row[0] or "/sbin/halt", row[1]
+
+
+@defer.inlineCallbacks
+def stopVps(services, xid, name):
+    """
+    Stop a running VPS: run its halt command as vx.exec does, wait the
+    init timeout for it to stop, then stop it hard (and log that).
+
+    @return: a Deferred firing with the halt command's output.
+    """
+    if not (yield services.kernel.isRunning(name)):
+        raise VCDFault(MESTOPPED, "virtual server %r is not running"
+                       % (name,))
+    halt, timeout = yield services.db.transact(_stopInfo, xid)
+    output = ""
+    try:
+        output = yield execute(services, name, halt, check=False,
+                               argument="halt")
+    except VCDFault as f:
+        output = f.faultString
+    stopped = yield services.kernel.waitStopped(name, timeout)
+    if not stopped:
+        log.warn("{name} did not stop within {timeout}s of its halt command;"
+                 " stopping it hard", name=name, timeout=timeout)
+        stopped = yield services.kernel.hardStop(name)
+        if not stopped:
+            raise VCDFault(MEBUSY, "virtual server %r did not stop" % (name,))
+    services.loads.forget(name)
+    log.info("stopped {name}", name=name)
+    return output
+
+
+@defer.inlineCallbacks
+def restartVps(services, xid, name):
+    """
+    Stop, then start a VPS; wait for both.
+    """
+    yield stopVps(services, xid, name)
+    yield startVps(services, xid, name)
+    return None
+
+
+def _rebootCommand(cursor, xid):
+    row = cursor.execute("SELECT reboot FROM init_method WHERE xid = ?",
+                         (xid,)).fetchone()
+    return (row[0] if row else "") or "/sbin/reboot"
+
+
+@defer.inlineCallbacks
+def rebootVps(services, xid, name):
+    """
+    Run the reboot command of a running VPS; its init's reboot comes back
+    through vshelper (helper.restart, helper.shutdown), which starts it
+    again with the configuration VXDB holds then.
+    """
+    if not (yield services.kernel.isRunning(name)):
+        raise VCDFault(MESTOPPED, "virtual server %r is not running"
+                       % (name,))
+    command = yield services.db.transact(_rebootCommand, xid)
+    output = yield execute(services, name, command, check=False,
+                           argument="reboot")
+    return output
+
+
+@defer.inlineCallbacks
+def execute(services, name, command, check=True, argument="command"):
+    """
+    Run a simple command line inside a running VPS.
+
+    @param check: raise MEEXEC for a non-zero exit.
+    @return: a Deferred firing with the combined output.
+    """
+    argv = splitCommand(command, argument)
+    config = services.config
+    try:
+        result = yield services.kernel.execute(
+            name, argv, config.execTimeout, config.execOutputCap,
+            EXEC_ENVIRONMENT)
+    except KernelError as e:
+        if not (yield services.kernel.isRunning(name)):
+            raise VCDFault(MESTOPPED, "virtual server %r is not running"
+                           % (name,))
+        raise VCDFault(MESYS, "cannot run %r in %r: %s" % (argv[0], name, e))
+    output = xmlSafe(result["output"])
+    if result["truncated"]:
+        output += ("\n[vcd: output truncated at %d bytes]"
+                   % (config.execOutputCap,))
+    status = result["status"]
+    if result["timedOut"]:
+        raise VCDFault(MEEXEC + 128 + 9, "%r was killed after %d s (the exec"
+                       " timeout); output: %s" % (argv[0], config.execTimeout,
+                                                 output))
+    if result["notFound"]:
+        raise VCDFault(MEEXEC + status, "command %r not found (or not"
+                       " executable) inside %r" % (argv[0], name))
+    if status != 0 and check:
+        code = MEEXEC + (status if status > 0 else 128 - status)
+        raise VCDFault(code, "%r exited with status %s; output: %s"
+                       % (argv[0], status, output))
+    return output
+

@@ -1,0 +1,113 @@
+"""
+The C{helper} namespace (manual chapter 10): what vshelper, called from the
+VPSes' LXC hooks, tells the daemon. Only the HELPER capability may call it;
+no owner checks.
+
+A reboot requested from inside a VPS (its init calls reboot(2)) is
+recorded by C{helper.restart}; C{helper.shutdown} then starts the VPS again,
+once it has stopped, with the configuration VXDB holds at that moment. A
+halt from inside records nothing, so the VPS stays stopped.
+"""
+
+from zope.interface import implementer
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.plugin import IPlugin
+
+from vcd import arguments as A
+from vcd.faults import MENOVPS, VCDFault
+from vcd.interfaces import IMethodNamespace
+from vcd.lifecycle import startVps, withLock
+from vcd.method import OWNER_NONE, Method, Param
+
+log = Logger()
+
+#: How long helper.shutdown waits for a rebooting VPS to stop.
+STOP_WAIT = 30.0
+
+
+def _name(cursor, xid):
+    row = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
+                         (xid,)).fetchone()
+    if row is None:
+        raise VCDFault(MENOVPS, "no virtual server has context id %d"
+                       % (xid,))
+    return row[0]
+
+
+def _noted(call, cursor, args):
+    name = _name(cursor, args["xid"])
+    log.info("vshelper: {method} for {name}", method=call.method.name,
+             name=name)
+
+
+def _restart(call, cursor, args):
+    name = _name(cursor, args["xid"])
+    cursor.execute("INSERT OR IGNORE INTO restart (xid) VALUES (?)",
+                   (args["xid"],))
+    log.info("vshelper: {name} asked for a reboot", name=name)
+
+
+def _takeRestart(cursor, xid):
+    name = _name(cursor, xid)
+    cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))
+    return name, cursor.rowcount > 0
+
+
+@defer.inlineCallbacks
+def startAgain(services, xid, name):
+    """
+    Wait for a rebooting VPS to stop, then start it with the configuration
+    VXDB holds now. Failures are logged: nobody waits for this.
+    """
+    try:
+        stopped = yield services.kernel.waitStopped(name, STOP_WAIT)
+        if not stopped:
+            log.error("reboot of {name}: it did not stop within {t}s",
+                      name=name, t=STOP_WAIT)
+            return
+        yield withLock(services, name, startVps, services, xid, name,
+                       retryFor=STOP_WAIT)
+        log.info("rebooted {name}", name=name)
+    except Exception:
+        log.failure("reboot of {name} failed", name=name)
+
+
+@defer.inlineCallbacks
+def _shutdown(call, args):
+    services = call.services
+    name, restart = yield services.db.transact(_takeRestart, args["xid"])
+    services.loads.forget(name)
+    if restart:
+        # Answer now: the hook calling us must exit before the VPS stops.
+        services.reactor.callLater(0, startAgain, services, args["xid"], name)
+    return None
+
+
+_XID = [Param("xid", A.Int(2, 65534), doc="Context id")]
+
+
+@implementer(IPlugin, IMethodNamespace)
+class HelperNamespace:
+    """
+    The C{helper} namespace.
+    """
+
+    name = "helper"
+    description = "Kernel helper methods, called by vshelper (chapter 10)"
+
+    methods = (
+        Method("helper.startup", "HELPER", OWNER_NONE, _XID, "nil",
+               "A VPS is starting.", transaction=_noted),
+        Method("helper.netup", "HELPER", OWNER_NONE, _XID, "nil",
+               "A VPS's network is up.", transaction=_noted),
+        Method("helper.restart", "HELPER", OWNER_NONE, _XID, "nil",
+               "Record a reboot request from inside a VPS.",
+               transaction=_restart),
+        Method("helper.shutdown", "HELPER", OWNER_NONE, _XID, "nil",
+               "A VPS stopped; start it again if it asked for a reboot.",
+               run=_shutdown),
+    )
+
+
+helper = HelperNamespace()
