@@ -352,11 +352,30 @@ class ErrorTests(ClientTestCase):
         self.assertEqual(code, 2)
         self.assertIn("cannot connect to http://127.0.0.1:%d/RPC2" % port, err)
 
-    def test_loginNotAvailable(self):
+    def test_loginAttachesLocally(self):
+        """
+        C{vcc login} checks the VPS with the daemon, then runs lxc-attach
+        with the daemon's lxcpath.
+        """
+        self.server.responses["vx.status"] = {"running": True}
+        self.server.responses["vcd.hostinfo"] = {"lxcpath": "/d/lxc"}
+        ran = []
+        self.patch(vcc.os, "execvp", lambda f, argv: ran.append(argv))
         code, _, err = self.run_tool(vcc, "login", "web1")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(ran[0][:5], ["lxc-attach", "-P", "/d/lxc", "-n",
+                                      "web1"])
+        self.assertEqual(self.server.calls[0][0], "vx.status")
+
+    def test_loginRefusesStoppedAndRemote(self):
+        self.server.responses["vx.status"] = {"running": False}
+        code, _, err = self.run_tool(vcc, "login", "web1")
+        self.assertEqual(code, 1)
+        self.assertIn("not running", err)
+        code, _, err = self.run_tool(vcc, "-H", "192.0.2.1", "login", "web1",
+                                     address=False)
         self.assertEqual(code, 2)
-        self.assertIn("not available yet", err)
-        self.assertEqual(self.server.calls, [])
+        self.assertIn("own host", err)
 
 
 class HelpTests(ClientTestCase):

@@ -49,6 +49,7 @@ def _hostinfo(call, cursor, args):
     info = {
         "vbasedir": services.config.vbasedir,
         "templatedir": services.config.templatedir,
+        "lxcpath": services.config.lxcpath,
         "cpus": len(features.cpus),
         "memnodes": len(features.memNodes),
         "sysname": uname.system,

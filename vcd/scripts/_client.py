@@ -514,13 +514,15 @@ class Tool:
             return EXIT_OK
         try:
             values = command.bind(words[1:])
-            if command.action is not None:
-                return command.action(self, values, io)
             settings = self.settings(options)
+            if command.action is not None:
+                return command.action(self, settings, values, io)
         except UsageError as e:
             return self.fail(io, str(e), self.commandUsage(command))
         except SetupError as e:
             return self.fail(io, str(e), None)
+        except xmlrpc.client.Fault as fault:
+            return self.reportFault(io, fault)
         return self.invoke(settings, command, values, "--json" in options, io)
 
     def settings(self, options):
@@ -550,9 +552,14 @@ class Tool:
         except SetupError as e:
             return self.fail(io, str(e), None)
         except xmlrpc.client.Fault as fault:
-            io.stderr.write("%s (%d): %s\n" % (
-                faultName(fault.faultCode), fault.faultCode,
-                fault.faultString))
-            return EXIT_FAULT
+            return self.reportFault(io, fault)
         render(result, io.stdout, asJSON)
         return EXIT_OK
+
+    def reportFault(self, io, fault):
+        """
+        Print a fault as C{NAME (code): message} on stderr; return 1.
+        """
+        io.stderr.write("%s (%d): %s\n" % (
+            faultName(fault.faultCode), fault.faultCode, fault.faultString))
+        return EXIT_FAULT

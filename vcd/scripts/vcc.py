@@ -5,22 +5,48 @@ Create, remove, rename, start, stop and inspect VPSes; each subcommand is
 one vx.* call (list calls vxdb.list).
 """
 
+import os
 import sys
 
 from vcd.scripts._client import (
-    EXIT_USAGE, Command, Tool, boolean, integer, namespaced, optional,
-    required, rest)
+    EXIT_FAULT, EXIT_OK, EXIT_USAGE, Command, Tool, askPassword, boolean,
+    call, integer, namespaced, optional, required, rest)
 
 _vx = namespaced("vx.")
 _NAME = required("name")
 
 
-def notAvailable(tool, values, io):
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def login(tool, settings, values, io):
     """
-    The action of C{login}: an interactive shell is not implemented yet.
+    The action of C{login}: an interactive shell inside a running VPS on
+    this host (as the original did), through lxc-attach, after the daemon
+    has checked the caller's credentials and ownership (vx.status).
     """
-    io.stderr.write("%s: login: not available yet\n" % (tool.prog,))
-    return EXIT_USAGE
+    if settings.host not in LOCAL_HOSTS:
+        io.stderr.write("%s: login: only works on the VPS's own host\n"
+                        % (tool.prog,))
+        return EXIT_USAGE
+    settings.password = askPassword(settings, io.environ, io.stdin,
+                                    io.stderr)
+    name = values["name"]
+    status = call(settings, "vx.status", {"name": name})
+    if not status.get("running"):
+        io.stderr.write("%s: login: %s is not running\n" % (tool.prog, name))
+        return EXIT_FAULT
+    lxcpath = call(settings, "vcd.hostinfo", {})["lxcpath"]
+    argv = ["lxc-attach", "-P", lxcpath, "-n", name, "--clear-env",
+            "--set-var", "TERM=%s" % (io.environ.get("TERM", "linux"),),
+            "--set-var", "HOME=/root", "--", "/bin/sh", "-l"]
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as e:
+        io.stderr.write("%s: login: cannot run lxc-attach: %s\n"
+                        % (tool.prog, e))
+        return EXIT_FAULT
+    return EXIT_OK
 
 
 #: Subcommands taking only the VPS name, with their help.
@@ -50,8 +76,8 @@ COMMANDS = [
         "run a command inside a running VPS and print its output"),
     _vx("kill", [_NAME, required("pid", integer), required("sig", integer)],
         "send signal <sig> to process <pid> of a VPS (0: all)"),
-    Command("login", None, [_NAME], "open a shell inside a VPS",
-            action=notAvailable),
+    Command("login", None, [_NAME], "open a shell inside a running VPS"
+            " (on its host, as root)", action=login),
 ] + [_vx(name, [_NAME], help) for name, help in _BY_NAME]
 
 TOOL = Tool("vcc", __doc__, COMMANDS)
