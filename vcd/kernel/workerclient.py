@@ -120,9 +120,10 @@ class KernelWorker:
                 d.errback(WorkerFailed("the kernel worker died: %s"
                                        % (reason.getErrorMessage(),)))
 
-    def stop(self):
+    def stop(self, grace=5.0):
         """
-        Close the worker's input so it exits once its children are done.
+        Close the worker's input so it exits once its children are done;
+        kill it if that takes longer than C{grace} seconds (a long vx.exec).
 
         @return: a Deferred firing when it has ended.
         """
@@ -131,4 +132,16 @@ class KernelWorker:
         if proto is None:
             return defer.succeed(None)
         proto.transport.closeStdin()
-        return proto.ended
+
+        def kill():
+            try:
+                proto.transport.signalProcess("KILL")
+            except error.ProcessExitedAlready:
+                pass
+        killer = self.reactor.callLater(grace, kill)
+
+        def ended(passthrough):
+            if killer.active():
+                killer.cancel()
+            return passthrough
+        return proto.ended.addBoth(ended)

@@ -154,19 +154,16 @@ class GroupNamespace:
                   "Group name (empty: list the groups)")],
             "array", "List the groups, or the VPSes of a group.",
             transaction=_list),
-        Method("vg.vx.start", "INIT", OWNER_NONE, [_GROUP], "struct",
-               "Start every stopped VPS of a group ('all': every VPS).",
-               run=groupAction(lifecycle.startVps)),
-        Method("vg.vx.stop", "INIT", OWNER_NONE, [_GROUP], "struct",
-               "Stop every VPS of a group.",
-               run=groupAction(lifecycle.stopVps)),
-        Method("vg.vx.reboot", "INIT", OWNER_NONE, [_GROUP], "struct",
-               "Reboot every VPS of a group.",
-               run=groupAction(lifecycle.rebootVps)),
-        Method("vg.vx.restart", "INIT", OWNER_NONE, [_GROUP], "struct",
-               "Restart every VPS of a group.",
-               run=groupAction(lifecycle.restartVps)),
-    )
+    ) + tuple(
+        Method("vg.vx." + action, "INIT", OWNER_NONE, [_GROUP], "struct",
+               "%s every VPS of a group ('all': every VPS); one failure does"
+               " not stop the others, the result names each." % (verb,),
+               run=groupAction(function))
+        for action, verb, function in (
+            ("start", "Start", lifecycle.startVps),
+            ("stop", "Stop", lifecycle.stopVps),
+            ("reboot", "Reboot", lifecycle.rebootVps),
+            ("restart", "Restart", lifecycle.restartVps)))
 
 
 vg = GroupNamespace()
