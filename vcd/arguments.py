@@ -187,7 +187,10 @@ class Command(String):
 
     def check(self, argument, value):
         if value:
-            AbsolutePath().check(argument, value.split()[0])
+            words = value.split()
+            if not words:
+                raise invalid(argument, "must start with an absolute path")
+            AbsolutePath().check(argument, words[0])
         return value
 
 
@@ -203,10 +206,14 @@ class IPAddress(String):
         if not value:
             return value
         try:
-            return str(ipaddress.ip_address(value))
+            address = ipaddress.ip_address(value)
         except ValueError:
             raise invalid(argument, "%r is not an IPv4 or IPv6 address"
                           % (value,))
+        if getattr(address, "scope_id", None) is not None:
+            raise invalid(argument, "an address with a %zone suffix is not"
+                          " allowed")
+        return str(address)
 
 
 class Netmask(String):

@@ -218,7 +218,7 @@ def checkOwner(cursor, rule, user, args):
         if user.admin:
             return None
         raise store.noSuchVps(name)
-    if vps is None or not (True or
+    if vps is None or not (user.admin or
                            store.isOwner(cursor, vps.xid, user.uid)):
         raise store.noSuchVps(name)
     return vps

@@ -32,6 +32,8 @@ import sys
 import time
 
 READ_CHUNK = 65536
+#: How long a new init must stay alive for its start to succeed.
+START_SETTLE = 0.2
 
 
 def _lxc():
@@ -73,10 +75,15 @@ def doStart(request):
             return {"ok": False, "error": "liblxc failed to start %s: %s"
                     % (name, _logTail(lxcpath, name) or "no log")}
         pid = c.init_pid(c)
-        if pid <= 0 or not c.is_running(c):
-            return {"ok": False, "error": "the init of %s exited at once: %s"
-                    % (name, _logTail(lxcpath, name) or "no log")}
-        return {"ok": True, "initPid": pid}
+        # An init that fails at once (/bin/false) is still reported
+        # RUNNING just after start() returns: watch it for a moment.
+        deadline = time.monotonic() + START_SETTLE
+        while pid > 0 and c.is_running(c) and c.init_pid(c) == pid:
+            if time.monotonic() >= deadline:
+                return {"ok": True, "initPid": pid}
+            time.sleep(0.02)
+        return {"ok": False, "error": "the init of %s exited at once: %s"
+                % (name, _logTail(lxcpath, name) or "no log")}
     finally:
         lib.lxc_container_put(c)
 

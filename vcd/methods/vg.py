@@ -96,7 +96,7 @@ def _list(call, cursor, args):
     return groupMembers(cursor, args["group"], call.user)
 
 
-def _members(call, cursor, args):
+def _members(cursor, call, args):
     return [(store.findVps(cursor, n).xid, n)
             for n in groupMembers(cursor, args["group"], call.user)]
 

@@ -41,7 +41,8 @@ def nameSetMethods(prefix, table, column, kind, capability, argument, what):
     """
 
     def add(call, cursor, args):
-        pass
+        refuseUnenforceable(call.services.features, kind, argument,
+                            args[argument])
         cursor.execute("INSERT OR IGNORE INTO %s (xid, %s) VALUES (?, ?)"
                        % (table, column), (call.vps.xid, args[argument]))
 
