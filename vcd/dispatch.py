@@ -100,9 +100,12 @@ class Dispatcher:
             args = method.parseArguments(params[1])
         else:
             args = method.parseArguments(None)
-        d = self.services.db.transact(self._checkAndTransact, method,
-                                      username, password, args,
-                                      clientAddress)
+        db = self.services.db
+        # Authentication and owner checks only read: a run method or a
+        # read-only body needs no trip to the database thread.
+        perform = db.read if method.readOnly else db.transact
+        d = perform(self._checkAndTransact, method, username, password, args,
+                    clientAddress)
         d.addCallback(self._afterChecks, method, args)
         return d
 

@@ -67,10 +67,13 @@ class Method:
     @ivar params: the L{Param}s, in the manual's order.
     @ivar returns: the XML-RPC type of the result, for introspection.
     @ivar aliases: a mapping of accepted member names to parameter names.
+    @ivar readOnly: whether a C{transaction} body only reads; it then runs
+        on the reactor thread on a read-only connection (a write fails).
     """
 
     def __init__(self, name, capability, owner, params, returns, doc,
-                 transaction=None, run=None, lock=False, aliases=None):
+                 transaction=None, run=None, lock=False, aliases=None,
+                 readOnly=False):
         if (transaction is None) == (run is None):
             raise TypeError("%s: give exactly one of transaction and run"
                             % (name,))
@@ -91,6 +94,7 @@ class Method:
         self.run = run
         self.lock = lock
         self.aliases = dict(aliases or {})
+        self.readOnly = readOnly or run is not None
 
     def parseArguments(self, struct):
         """

@@ -98,9 +98,11 @@ class HelperNamespace:
 
     methods = (
         Method("helper.startup", "HELPER", OWNER_NONE, _XID, "nil",
-               "A VPS is starting.", transaction=_noted),
+               "A VPS is starting.", transaction=_noted,
+               readOnly=True),
         Method("helper.netup", "HELPER", OWNER_NONE, _XID, "nil",
-               "A VPS's network is up.", transaction=_noted),
+               "A VPS's network is up.", transaction=_noted,
+               readOnly=True),
         Method("helper.restart", "HELPER", OWNER_NONE, _XID, "nil",
                "Record a reboot request from inside a VPS.",
                transaction=_restart),

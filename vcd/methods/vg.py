@@ -153,7 +153,8 @@ class GroupNamespace:
                                      maxLength=32, allowEmpty=True), "",
                   "Group name (empty: list the groups)")],
             "array", "List the groups, or the VPSes of a group.",
-            transaction=_list),
+            transaction=_list,
+               readOnly=True),
     ) + tuple(
         Method("vg.vx." + action, "INIT", OWNER_NONE, [_GROUP], "struct",
                "%s every VPS of a group ('all': every VPS); one failure does"

@@ -79,7 +79,8 @@ def _initSet(call, cursor, args):
 INIT = [
     Method("vxdb.init.get", "INIT", OWNER_VPS, [nameParam()], "struct",
            "Get the init, halt and reboot commands and the stop timeout.",
-           transaction=_initGet),
+           transaction=_initGet,
+               readOnly=True),
     Method("vxdb.init.set", "INIT", OWNER_VPS, [
         nameParam(),
         Param("init", A.Command(), "", "Init command (default /sbin/init)"),
@@ -137,14 +138,18 @@ LOOKUPS = [
         Param("username", A.userName(allowEmpty=True), "",
               "Only VPSes this user owns (empty for all)")],
         "array", "List the VPSes the caller passes owner checks for.",
-        transaction=_list),
+        transaction=_list,
+               readOnly=True),
     Method("vxdb.name.get", "INFO", OWNER_NONE, [
         Param("xid", A.Int(2, 65534), doc="Context id")],
-        "string", "Look up a VPS name by context id.", transaction=_nameGet),
+        "string", "Look up a VPS name by context id.", transaction=_nameGet,
+               readOnly=True),
     Method("vxdb.xid.get", "INFO", OWNER_EXISTS, [nameParam()], "int",
-           "Look up the context id of a VPS.", transaction=_xidGet),
+           "Look up the context id of a VPS.", transaction=_xidGet,
+               readOnly=True),
     Method("vxdb.vdir.get", "INFO", OWNER_EXISTS, [nameParam()], "string",
-           "Get the directory of a VPS.", transaction=_vdirGet),
+           "Get the directory of a VPS.", transaction=_vdirGet,
+               readOnly=True),
 ]
 
 
@@ -265,7 +270,8 @@ OWNERS = [
         nameParam(), Param("username", A.userName(), doc="Unique username")],
         "nil", "Add an owner to a VPS.", transaction=_ownerAdd),
     Method("vxdb.owner.get", "AUTH", OWNER_EXISTS, [nameParam()], "array",
-           "Get the owners of a VPS.", transaction=_ownerGet),
+           "Get the owners of a VPS.", transaction=_ownerGet,
+               readOnly=True),
     Method("vxdb.owner.remove", "AUTH", OWNER_EXISTS, [
         nameParam(), Param("username", A.userName(allowEmpty=True), "",
                            "Username (empty for all owners)")],
@@ -378,7 +384,8 @@ def _cpuidParam(allowAll):
 SCHED = [
     Method("vxdb.vx.sched.get", "SCHED", OWNER_VPS,
            [nameParam(), _cpuidParam(True)], "array",
-           "Get CPU scheduler buckets.", transaction=_schedGet),
+           "Get CPU scheduler buckets.", transaction=_schedGet,
+               readOnly=True),
     Method("vxdb.vx.sched.remove", "SCHED", OWNER_VPS,
            [nameParam(), _cpuidParam(True)], "nil",
            "Remove CPU scheduler buckets.", transaction=_schedRemove),

@@ -1,8 +1,13 @@
 """
-The VXDB service: one connection used only from one dedicated thread.
+The VXDB service: one connection used only from one dedicated thread for
+every write, and a read-only connection for short reads on the reactor
+thread.
 """
 
+import sqlite3
+
 from twisted.application import service
+from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
@@ -20,11 +25,16 @@ class VXDB(service.Service):
     @ivar path: the database file.
     """
 
+    #: How long a read on the reactor thread may wait for a lock before it
+    #: is handed to the database thread instead (WAL readers rarely wait).
+    READ_BUSY_TIMEOUT_MS = 20
+
     def __init__(self, path, reactor):
         self.path = path
         self._reactor = reactor
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="vxdb")
         self._connection = None
+        self._reader = None
 
     def open(self):
         """
@@ -32,6 +42,14 @@ class VXDB(service.Service):
         """
         if self._connection is None:
             self._connection = openVXDB(self.path)
+        if self._reader is None:
+            reader = sqlite3.connect(self.path, isolation_level=None,
+                                     check_same_thread=False)
+            reader.execute("PRAGMA busy_timeout = %d"
+                           % (self.READ_BUSY_TIMEOUT_MS,))
+            reader.execute("PRAGMA foreign_keys = ON")
+            reader.execute("PRAGMA query_only = ON")
+            self._reader = reader
 
     def startService(self):
         self.open()
@@ -44,6 +62,9 @@ class VXDB(service.Service):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def transact(self, function, *args, **kwargs):
         """
@@ -54,6 +75,37 @@ class VXDB(service.Service):
         """
         return deferToThreadPool(self._reactor, self._pool, runTransaction,
                                  self._connection, function, *args, **kwargs)
+
+    def read(self, function, *args, **kwargs):
+        """
+        Run C{function(cursor, *args, **kwargs)} in one read transaction on
+        the read-only connection, on the calling (reactor) thread: for the
+        short indexed reads every call starts with (authentication, owner
+        checks) and for read-only methods. In WAL mode readers do not wait
+        for the writer; should the database be busy anyway, the work goes
+        to the database thread.
+
+        @return: a Deferred firing with its result (already fired, usually).
+        """
+        if self._reader is None:
+            return self.transact(function, *args, **kwargs)
+        reader = self._reader
+        try:
+            reader.execute("BEGIN")
+        except sqlite3.OperationalError:
+            return self.transact(function, *args, **kwargs)
+        try:
+            result = function(reader.cursor(), *args, **kwargs)
+        except sqlite3.OperationalError as e:
+            reader.execute("ROLLBACK")
+            if "locked" in str(e) or "busy" in str(e):
+                return self.transact(function, *args, **kwargs)
+            return defer.fail()
+        except BaseException:
+            reader.execute("ROLLBACK")
+            return defer.fail()
+        reader.execute("COMMIT")
+        return defer.succeed(result)
 
     def transactNow(self, function, *args, **kwargs):
         """
