@@ -34,23 +34,35 @@ class AuthenticationFailed(VCDFault):
         self.username = username
 
 
-def collectMethods(namespaces):
+def collectMethods(namespaces, problems=None):
     """
     Build the method table from namespace plugins.
 
-    @raise ValueError: if two plugins declare the same method, or a method
-        lies outside its namespace.
+    A namespace that declares a method outside its prefix, or one that
+    another namespace already declared, is left out whole and reported.
+
+    @param problems: a list to append C{"namespace: what is wrong"} to.
+    @return: the table, name to L{vcd.method.Method}.
     """
     table = {}
     for namespace in namespaces:
         verifyObject(IMethodNamespace, namespace)
+        mine = {}
         for method in namespace.methods:
             if not method.name.startswith(namespace.name + "."):
-                raise ValueError("method %s is outside namespace %s"
-                                 % (method.name, namespace.name))
-            if method.name in table:
-                raise ValueError("method %s is declared twice" % (method.name,))
-            table[method.name] = method
+                why = "method %s is outside the namespace" % (method.name,)
+            elif method.name in table or method.name in mine:
+                why = "method %s is declared twice" % (method.name,)
+            else:
+                mine[method.name] = method
+                continue
+            if problems is not None:
+                problems.append("namespace %s (%s): %s; left out" % (
+                    namespace.name, getattr(namespace, "__module__", "?"),
+                    why))
+            break
+        else:
+            table.update(mine)
     return table
 
 

@@ -114,7 +114,7 @@ class VCDService(service.MultiService):
         self.parts.loads.setServiceParent(self)
         self.worker = None
         self.helperPort = None
-        self.dispatcher = Dispatcher(collectMethods(namespaces),
+        self.dispatcher = Dispatcher(collectMethods(namespaces, problems),
                                      self.parts)
         self.site = makeSite(self.dispatcher, config.maxBodySize)
         self.site.timeOut = config.timeout
