@@ -69,16 +69,19 @@ class Client:
         self.password = password
 
     def _blocking(self, method, args, raw):
-        proxy = xmlrpc.client.ServerProxy(self.url, allow_none=True)
         params = ({"username": self.username, "password": self.password},)
         if args is not None:
             params += (args,)
         if raw is not None:
             params = raw
-        try:
-            return getattr(proxy, method)(*params)
-        except xmlrpc.client.Fault as f:
-            raise Fault(f.faultCode, f.faultString)
+        # Close the connection whatever happens: after a fault the client
+        # would keep it alive and leave the reactor dirty.
+        with xmlrpc.client.ServerProxy(self.url, allow_none=True) as proxy:
+            try:
+                return getattr(proxy, method)(*params)
+            except xmlrpc.client.Fault as f:
+                fault = Fault(f.faultCode, f.faultString)
+        raise fault
 
     def call(self, method, _raw=None, **args):
         """
