@@ -9,6 +9,7 @@ bounded.
 """
 
 import ipaddress
+import posixpath
 import re
 
 from vcd import names
@@ -173,7 +174,7 @@ class AbsolutePath(String):
             raise invalid(argument, "must be an absolute path")
         if ".." in value.split("/"):
             raise invalid(argument, "must not contain a '..' component")
-        return value
+        return posixpath.normpath(value).replace("//", "/")
 
 
 class Command(String):
@@ -235,10 +236,16 @@ class Netmask(String):
                               % (text,))
             return str(int(text))
         try:
-            return str(ipaddress.IPv4Network("0.0.0.0/" + value).netmask)
+            bits = int(ipaddress.IPv4Address(value))
         except ValueError:
+            bits = None
+        inverted = (~bits & 0xFFFFFFFF) if bits is not None else None
+        # A netmask is ones then zeros: its complement plus one is a power
+        # of two (a host mask such as 0.0.0.255 is not a netmask).
+        if bits is None or inverted & (inverted + 1):
             raise invalid(argument, "%r is not a contiguous netmask or prefix"
                           " length" % (value,))
+        return str(ipaddress.IPv4Address(bits))
 
 
 class Bool(ArgumentType):

@@ -88,14 +88,14 @@ def _userSet(call, cursor, args):
             raise invalid("password", "a new user needs a password")
         cursor.execute("INSERT INTO user (name, password, admin) VALUES"
                        " (?, ?, ?)", (username, passwordDigest(password),
-                                      int(args["admin"])))
-    elif password:
-        cursor.execute("UPDATE user SET password = ?, admin = ? WHERE uid = ?",
-                       (passwordDigest(password), int(args["admin"]),
-                        row[0]))
+                                      int(bool(args["admin"]))))
     else:
-        cursor.execute("UPDATE user SET admin = ? WHERE uid = ?",
-                       (int(args["admin"]), row[0]))
+        if password:
+            cursor.execute("UPDATE user SET password = ? WHERE uid = ?",
+                           (passwordDigest(password), row[0]))
+        if args["admin"] is not None:
+            cursor.execute("UPDATE user SET admin = ? WHERE uid = ?",
+                           (int(args["admin"]), row[0]))
 
 
 def _userRemove(call, cursor, args):
@@ -166,7 +166,8 @@ class DaemonNamespace:
             _usernameParam(),
             Param("password", A.Password(allowEmpty=True), "",
                   "Password (empty to keep an existing user's password)"),
-            Param("admin", A.Bool(), False, "Administrator flag")],
+            Param("admin", A.Bool(), None,
+                  "Administrator flag (default: unchanged; new users: no)")],
             "nil", "Add or change a user.", transaction=_userSet),
         Method("vcd.user.remove", "AUTH", OWNER_NONE, [_usernameParam()],
                "nil", "Remove a user, with its capabilities and ownerships.",

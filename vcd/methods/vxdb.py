@@ -162,6 +162,8 @@ _MOUNT_OPTS = re.compile(r"[A-Za-z0-9_=,.:/@+-]{1,512}")
 
 def _checkMount(call, cursor, args):
     src, fstype, opts = args["src"], args["type"], args["opts"]
+    if args["dst"] == "/":
+        raise invalid("dst", "cannot mount over the root of the VPS")
     if src.startswith("/"):
         A.AbsolutePath().check("src", src)
     elif src and not _MOUNT_SOURCE_ID.fullmatch(src):
@@ -229,8 +231,12 @@ ADDRESSES = keyedMethods(
 
 
 def _checkBroadcast(call, cursor, args):
-    if ":" in args["broadcast"]:
+    address = ipaddress.ip_address(args["broadcast"])
+    if address.version != 4:
         raise invalid("broadcast", "broadcast addresses are IPv4 only")
+    if address.is_loopback or address.is_multicast or address.is_unspecified:
+        raise invalid("broadcast", "%s is not a usable broadcast address"
+                      % (address,))
 
 
 BROADCAST = singleRowMethods(

@@ -112,7 +112,7 @@ def keyedMethods(prefix, table, key, keyType, valueParams, capability, what,
         cursor.execute(
             "INSERT OR REPLACE INTO %s (xid, %s) VALUES (?%s)"
             % (table, ", ".join(columns), ", ?" * len(columns)),
-            (call.vps.xid,) + tuple(_stored(args[n]) for n in names))
+            (call.vps.xid,) + tuple(args[n] for n in names))
 
     setParams = list(valueParams)
     setParams.insert(keyPosition, Param(key, keyType(False), doc=key))
@@ -157,7 +157,7 @@ def singleRowMethods(prefix, table, valueParams, capability, what,
         cursor.execute("INSERT OR REPLACE INTO %s (xid, %s) VALUES (?%s)"
                        % (table, ", ".join(columns), ", ?" * len(columns)),
                        (call.vps.xid,)
-                       + tuple(_stored(args[c]) for c in columns))
+                       + tuple(args[c] for c in columns))
 
     return [
         Method(prefix + ".get", capability, OWNER_VPS, [nameParam()],
@@ -170,13 +170,3 @@ def singleRowMethods(prefix, table, valueParams, capability, what,
                [nameParam()] + list(valueParams), "nil",
                "Set the %s." % (what,), transaction=set_),
     ]
-
-
-def _stored(value):
-    """
-    Store uint64 values as decimal text (SQLite integers are signed 64-bit).
-    """
-    if isinstance(value, int) and not isinstance(value, bool) \
-            and value > 2 ** 63 - 1:
-        return str(value)
-    return value

@@ -1,0 +1,83 @@
+"""
+Unit tests for L{vcd.arguments}: hostile values get MEINVAL naming the
+argument; good values come out normalised.
+"""
+
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from tests.harness import DaemonTestCase
+from vcd import arguments as A
+from vcd.faults import MEINVAL, VCDFault
+
+
+class ArgumentTypeTests(unittest.TestCase):
+
+    def assertInvalid(self, argumentType, value, contains):
+        error = self.assertRaises(VCDFault, argumentType.parse, "arg", value)
+        self.assertEqual(error.faultCode, MEINVAL)
+        self.assertIn("'arg'", error.faultString)
+        self.assertIn(contains, error.faultString)
+
+    def test_netmask(self):
+        netmask = A.Netmask()
+        self.assertEqual(netmask.parse("m", "255.255.0.0"), "255.255.0.0")
+        self.assertEqual(netmask.parse("m", "/24"), "24")
+        self.assertInvalid(netmask, "0.0.0.255", "contiguous")
+        self.assertInvalid(netmask, "255.0.255.0", "contiguous")
+        self.assertInvalid(netmask, "129", "over 128")
+
+    def test_absolutePathNormalised(self):
+        path = A.AbsolutePath()
+        self.assertEqual(path.parse("p", "/mnt/"), "/mnt")
+        self.assertEqual(path.parse("p", "//srv//www/"), "/srv/www")
+        self.assertInvalid(path, "mnt", "absolute")
+        self.assertInvalid(path, "/a/../b", "'..'")
+
+    def test_uint64(self):
+        value = A.UInt64()
+        self.assertEqual(value.parse("v", "18446744073709551615"), 2 ** 64 - 1)
+        self.assertEqual(value.parse("v", 7), 7)
+        self.assertInvalid(value, "-1", "decimal")
+        self.assertInvalid(value, "18446744073709551616", "range")
+        self.assertInvalid(value, True, "decimal string")
+
+    def test_stringsRefuseControlCharacters(self):
+        for value in ("a\x00b", "a\nb", "a\rb"):
+            self.assertInvalid(A.String(), value, "NUL or newline")
+        self.assertInvalid(A.String(maxLength=3), "abcd", "longer than 3")
+
+
+class ValidationRegressionTests(DaemonTestCase):
+    """
+    Values that used to be accepted or mangled.
+    """
+
+    @defer.inlineCallbacks
+    def test_mountOverRootRefused(self):
+        yield self.makeVps("reg1")
+        yield self.assertFault(MEINVAL, self.admin.call(
+            "vxdb.mount.set", name="reg1", src="tmpfs", dst="/",
+            type="tmpfs", opts=""), "root")
+        yield self.admin.call("vxdb.mount.set", name="reg1", src="tmpfs",
+                              dst="/mnt/", type="tmpfs", opts="")
+        mounts = yield self.admin.call("vxdb.mount.get", name="reg1",
+                                       dst="/mnt")
+        self.assertEqual([m["dst"] for m in mounts], ["/mnt"])
+
+    @defer.inlineCallbacks
+    def test_broadcastMustBeUsable(self):
+        yield self.makeVps("reg2")
+        for bad in ("127.0.0.1", "224.0.0.1", "0.0.0.0"):
+            yield self.assertFault(MEINVAL, self.admin.call(
+                "vxdb.nx.broadcast.set", name="reg2", broadcast=bad),
+                "broadcast")
+
+    @defer.inlineCallbacks
+    def test_userSetWithoutAdminKeepsTheFlag(self):
+        yield self.makeUser("boss", "boss-password", admin=True)
+        yield self.admin.call("vcd.user.set", username="boss",
+                              password="new-password")
+        user = yield self.admin.call("vcd.user.get", username="boss")
+        self.assertTrue(user["admin"])
+        yield self.client("boss", "new-password").call("vcd.login")
