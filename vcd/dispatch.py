@@ -124,11 +124,13 @@ class Dispatcher:
     def _checkAndTransact(self, cursor, method, username, password, args,
                           clientAddress):
         """
-        On the database thread: authenticate, check the capability and the
+        On the database thread (or the read-only connection, for a
+        read-only call): authenticate, check the capability and the
         owner rule, and run a transaction method's body, all in one
         transaction.
         """
-        user = store.authenticate(cursor, username, password)
+        access = self.services.db.access(cursor)
+        user = access.authenticate(username, password)
         if user is None:
             raise AuthenticationFailed(username)
         if method.capability is not None \
@@ -136,7 +138,7 @@ class Dispatcher:
             raise VCDFault(MEPERM, "user %r lacks the %s capability that %s"
                            " needs" % (user.name, method.capability,
                                        method.name))
-        vps = checkOwner(cursor, method.owner, user, args)
+        vps = checkOwner(access, method.owner, user, args)
         call = Call(method, user, vps, self.services, clientAddress)
         if method.transaction is not None:
             return call, method.transaction(call, cursor, args)
@@ -212,9 +214,10 @@ def _credentials(params):
     return username, password
 
 
-def checkOwner(cursor, rule, user, args):
+def checkOwner(access, rule, user, args):
     """
-    Apply an owner rule (see L{vcd.method}).
+    Apply an owner rule (see L{vcd.method}), reading through C{access} (see
+    L{vcd.vxdb.access}).
 
     A caller who fails the check on an existing VPS gets the same MENOVPS
     fault as for a VPS that does not exist.
@@ -224,7 +227,7 @@ def checkOwner(cursor, rule, user, args):
     if rule == M.OWNER_NONE:
         return None
     name = args["name"]
-    vps = store.findVps(cursor, name)
+    vps = access.findVps(name)
     if rule == M.OWNER_EXISTS:
         if vps is None:
             raise store.noSuchVps(name)
@@ -233,7 +236,6 @@ def checkOwner(cursor, rule, user, args):
         if user.admin:
             return None
         raise store.noSuchVps(name)
-    if vps is None or not (user.admin or
-                           store.isOwner(cursor, vps.xid, user.uid)):
+    if vps is None or not (user.admin or access.isOwner(vps.xid, user.uid)):
         raise store.noSuchVps(name)
     return vps

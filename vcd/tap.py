@@ -116,7 +116,7 @@ class VCDService(service.MultiService):
         self.helperPort = None
         self.dispatcher = Dispatcher(collectMethods(namespaces, problems),
                                      self.parts)
-        self.site = makeSite(self.dispatcher, config.maxBodySize)
+        self.site = makeSite(self.dispatcher, config.maxBodySize, reactor)
         self.site.timeOut = config.timeout
         self.endpointServices = []
         for description in config.listen:

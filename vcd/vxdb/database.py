@@ -11,6 +11,7 @@ from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
+from vcd.vxdb.access import QueryAccess, SnapshotCache
 from vcd.vxdb.connection import openVXDB, runTransaction
 
 
@@ -35,6 +36,7 @@ class VXDB(service.Service):
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="vxdb")
         self._connection = None
         self._reader = None
+        self._snapshots = SnapshotCache()
 
     def open(self):
         """
@@ -75,6 +77,15 @@ class VXDB(service.Service):
         """
         return deferToThreadPool(self._reactor, self._pool, runTransaction,
                                  self._connection, function, *args, **kwargs)
+
+    def access(self, cursor):
+        """
+        The view the checks of a call read through: an in-memory snapshot
+        on the read-only connection, SQL on the writer's.
+        """
+        if self._reader is not None and cursor.connection is self._reader:
+            return self._snapshots.current(cursor)
+        return QueryAccess(cursor)
 
     def read(self, function, *args, **kwargs):
         """

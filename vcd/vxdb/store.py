@@ -17,6 +17,28 @@ VPS = namedtuple("VPS", "xid name")
 XID_MIN, XID_MAX = 2, 65534
 
 
+#: Compared against when the user does not exist, so that a wrong user
+#: costs what a wrong password costs.
+_NO_DIGEST = "!" * 128
+
+
+def checkPassword(row, password):
+    """
+    Check a password against a user row, in constant time whether or not
+    the user exists.
+
+    @param row: C{(uid, name, digest, admin, caps)} or None.
+    @return: a L{User} if C{password} matches, else None.
+    """
+    stored = row[2] if row is not None else _NO_DIGEST
+    if not isinstance(password, str):
+        return None
+    matches = digestsEqual(passwordDigest(password), stored)
+    if row is None or not matches or len(stored) != 128:
+        return None
+    return User(row[0], row[1], bool(row[3]), row[4])
+
+
 def authenticate(cursor, username, password):
     """
     Check a username and password (clear text or C{WHIRLPOOLENC//}).
@@ -29,15 +51,11 @@ def authenticate(cursor, username, password):
     row = cursor.execute(
         "SELECT uid, name, password, admin FROM user WHERE name = ?",
         (username,)).fetchone()
-    stored = row[2] if row is not None else "!" * 128
-    if not isinstance(password, str):
-        return None
-    matches = digestsEqual(passwordDigest(password), stored)
-    if row is None or not matches or len(stored) != 128:
-        return None
-    caps = frozenset(c for (c,) in cursor.execute(
-        "SELECT cap FROM user_caps WHERE uid = ?", (row[0],)))
-    return User(row[0], row[1], bool(row[3]), caps)
+    if row is not None:
+        caps = frozenset(c for (c,) in cursor.execute(
+            "SELECT cap FROM user_caps WHERE uid = ?", (row[0],)))
+        row = tuple(row) + (caps,)
+    return checkPassword(row, password)
 
 
 def findVps(cursor, name):

@@ -1,0 +1,184 @@
+"""
+Helpers for the tests that run real VPSes (busybox containers) through a
+real daemon: unique names, containers that never outlive a test, polling
+the daemon's view of a VPS, and catching the daemon's log.
+"""
+
+import os
+import secrets
+import shutil
+import subprocess
+import time
+
+from twisted.internet import defer, reactor, task, threads
+from twisted.logger import formatEvent, globalLogPublisher
+
+#: The cgroup hierarchies LXC puts lxc.payload.NAME and lxc.monitor.NAME in.
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def pause(seconds):
+    """
+    A Deferred firing after C{seconds} (the reactor keeps running).
+    """
+    return task.deferLater(reactor, seconds, lambda: None)
+
+
+def testAddress():
+    """
+    A random address in 198.18.0.0/15 (the range set aside for
+    benchmarking), for one VPS of one test.
+    """
+    return "198.%d.%d.%d" % (18 + secrets.randbelow(2),
+                             1 + secrets.randbelow(254),
+                             2 + secrets.randbelow(250))
+
+
+class RunningHelpers:
+    """
+    For L{tests.harness.DaemonTestCase}s that start VPSes.
+    """
+
+    def setUp(self):
+        if shutil.which("lxc-stop") is None:
+            self.fail("lxc-stop missing: install the Debian package lxc")
+        return super().setUp()
+
+    def vpsName(self):
+        """
+        A VPS name no other test uses (LXC's cgroups are named after it at
+        the root of the hierarchies); its container is stopped hard and its
+        cgroups removed in cleanup, whatever happens.
+        """
+        name = "t" + secrets.token_hex(4)
+        self.addCleanup(self.discardContainer, name)
+        return name
+
+    def discardContainer(self, name):
+        """
+        Stop container C{name} hard (in a thread: its post-stop hook calls
+        the daemon) and remove the empty cgroups LXC left for it.
+        """
+        def discard():
+            subprocess.run(["lxc-stop", "-P", self.config.lxcpath, "-n", name,
+                            "-k"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+            for hierarchy in os.listdir(CGROUP_ROOT):
+                directory = os.path.join(CGROUP_ROOT, hierarchy)
+                try:
+                    entries = os.listdir(directory)
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry in ("lxc.payload." + name,
+                                 "lxc.monitor." + name) or entry.startswith(
+                                     "lxc.monitor.%s-" % (name,)):
+                        try:
+                            os.rmdir(os.path.join(directory, entry))
+                        except OSError:
+                            pass
+        return threads.deferToThread(discard)
+
+    @defer.inlineCallbacks
+    def newVps(self, owner=None, start=False, client=None, name=None,
+               **init):
+        """
+        Create a busybox VPS with a unique name (and C{owner}), set its
+        init commands if any are given (C{init}, C{halt}, C{reboot},
+        C{timeout}) and start it if asked to.
+
+        @return: a Deferred firing with its name.
+        """
+        name = name or self.vpsName()
+        yield self.makeVps(name, owner=owner)
+        if init:
+            yield self.admin.call("vxdb.init.set", name=name, **init)
+        if start:
+            yield (client or self.admin).call("vx.start", name=name)
+        return name
+
+    def execIn(self, name, command, client=None):
+        """
+        vx.exec C{command} in VPS C{name}.
+        """
+        return (client or self.admin).call("vx.exec", name=name,
+                                           command=command)
+
+    def status(self, name):
+        return self.admin.call("vx.status", name=name)
+
+    @defer.inlineCallbacks
+    def waitStatus(self, name, predicate, why, timeout=15):
+        """
+        Poll vx.status of C{name} until C{predicate(status)} holds.
+
+        @return: a Deferred firing with that status.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            status = yield self.status(name)
+            if predicate(status):
+                return status
+            if time.monotonic() > deadline:
+                self.fail("%s: %s not seen within %ds; last status %r"
+                          % (name, why, timeout, status))
+            yield pause(0.1)
+
+    @defer.inlineCallbacks
+    def assertRunning(self, name, expected=True):
+        """
+        Assert that vx.status says VPS C{name} is running (or, with
+        C{expected} False, stopped, with no processes and no uptime).
+        """
+        status = yield self.status(name)
+        if expected:
+            self.assertIs(status["running"], True, (name, status))
+        else:
+            self.assertEqual(
+                {k: status[k] for k in ("running", "nproc", "uptime")},
+                {"running": False, "nproc": 0, "uptime": 0}, name)
+
+    def waitStopped(self, name, timeout=15):
+        return self.waitStatus(name, lambda s: not s["running"], "stopped",
+                               timeout)
+
+    def waitRestarted(self, name, oldInitPid, timeout=15):
+        """
+        Wait until VPS C{name} runs again with an init other than
+        C{oldInitPid}, and the daemon is done starting it (its lock is
+        free).
+        """
+        return self.waitStatus(
+            name, lambda s: s["running"] and s["initpid"] not in (
+                0, oldInitPid) and name not in self.daemon.parts.locks.held(),
+            "running with a new init", timeout)
+
+    def captureLog(self):
+        """
+        Collect the text of every event the daemon logs from now on.
+
+        @return: the list the texts are appended to.
+        """
+        texts = []
+
+        def observer(event):
+            texts.append(formatEvent(event))
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        return texts
+
+    @defer.inlineCallbacks
+    def assertFaults(self, code, calls, contains=None):
+        """
+        Assert that every C{(method, args)} in C{calls} fails with C{code}.
+        """
+        for method, args in calls:
+            yield self.assertFault(code, self.admin.call(method, **args),
+                                   contains)
+
+    def removeRoot(self, name):
+        """
+        Delete the files of VPS C{name} by hand (its whole vdir).
+        """
+        shutil.rmtree(os.path.join(self.config.vbasedir, name))

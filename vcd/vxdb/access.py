@@ -1,0 +1,94 @@
+"""
+What every call's checks read: users with their digests and capabilities,
+VPS names and ownerships. Two views of it with one interface:
+L{QueryAccess} asks SQL inside the caller's transaction; L{AccessSnapshot}
+is an in-memory copy for the read-only connection, rebuilt whenever
+C{PRAGMA data_version} says another connection (the daemon's writer, or
+vxpasswd) committed a change.
+"""
+
+from vcd.vxdb import store
+
+class QueryAccess:
+    """
+    The checks' reads, done with SQL on a cursor.
+    """
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def authenticate(self, username, password):
+        """
+        @return: the L{store.User}, or None (unknown user or wrong
+            password alike).
+        """
+        return store.authenticate(self.cursor, username, password)
+
+    def findVps(self, name):
+        """
+        @return: the L{store.VPS} called C{name}, or None.
+        """
+        return store.findVps(self.cursor, name)
+
+    def isOwner(self, xid, uid):
+        """
+        @return: whether user C{uid} owns VPS C{xid}.
+        """
+        return store.isOwner(self.cursor, xid, uid)
+
+
+class AccessSnapshot:
+    """
+    The checks' reads from an in-memory copy of the tables.
+    """
+
+    def __init__(self, cursor):
+        caps = {}
+        for uid, cap in cursor.execute("SELECT uid, cap FROM user_caps"):
+            caps.setdefault(uid, set()).add(cap)
+        self.users = {
+            name: (uid, name, digest, admin, frozenset(caps.get(uid, ())))
+            for uid, name, digest, admin in cursor.execute(
+                "SELECT uid, name, password, admin FROM user")}
+        self.vpses = {name: store.VPS(xid, name) for xid, name in
+                      cursor.execute("SELECT xid, name FROM xid_name_map")}
+        self.owners = set(cursor.execute(
+            "SELECT xid, uid FROM xid_uid_map"))
+
+    def authenticate(self, username, password):
+        """
+        See L{QueryAccess.authenticate}.
+        """
+        return store.checkPassword(self.users.get(username), password)
+
+    def findVps(self, name):
+        """
+        See L{QueryAccess.findVps}.
+        """
+        return self.vpses.get(name)
+
+    def isOwner(self, xid, uid):
+        """
+        See L{QueryAccess.isOwner}.
+        """
+        return (xid, uid) in self.owners
+
+
+class SnapshotCache:
+    """
+    Keeps an L{AccessSnapshot} of one connection's view up to date.
+    """
+
+    def __init__(self):
+        self._version = None
+        self._snapshot = None
+
+    def current(self, cursor):
+        """
+        @return: the snapshot, rebuilt if the database changed since.
+        """
+        (version,) = cursor.execute("PRAGMA data_version").fetchone()
+        if version != self._version or self._snapshot is None:
+            self._snapshot = AccessSnapshot(cursor)
+            self._version = version
+        return self._snapshot
