@@ -19,9 +19,11 @@ connection is closed after the site's timeout.
 import io
 
 from twisted.internet import defer, protocol
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, server
+from zope.interface import implementer
 
 log = Logger()
 
@@ -158,9 +160,11 @@ class LeanRequest:
         return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
+@implementer(IHalfCloseableProtocol)
 class LeanHTTPChannel(protocol.Protocol):
     """
     One HTTP/1.x connection; requests are handled one at a time, in order.
+    A client that half-closes its side still gets its answers.
     """
 
     secure = False
@@ -171,6 +175,7 @@ class LeanHTTPChannel(protocol.Protocol):
         self._current = None
         self._keepAlive = False
         self._idle = None
+        self._readClosed = False
 
     def connectionMade(self):
         self._resetIdle()
@@ -284,6 +289,8 @@ class LeanHTTPChannel(protocol.Protocol):
             self.transport.loseConnection()
             return
         self._process()
+        if self._readClosed and self._current is None:
+            self.transport.loseConnection()
 
     def _refuse(self, code, text):
         self._buffer = b""
@@ -293,6 +300,18 @@ class LeanHTTPChannel(protocol.Protocol):
         self._current.setHeader(b"content-type", b"text/plain")
         self._current.write(text)
         self._current.finish()
+
+    def readConnectionLost(self):
+        """
+        The client sent everything it will send: answer what is complete,
+        then close.
+        """
+        self._readClosed = True
+        if self._current is None:
+            self.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        self.transport.loseConnection()
 
     def connectionLost(self, reason):
         if self._idle is not None and self._idle.active():
