@@ -5,13 +5,13 @@ read or parsed).
 """
 
 import re
-import xmlrpc.client
 
 from twisted.logger import Logger
 from twisted.web import http, resource, server, xmlrpc as txxmlrpc
 
 from vcd.faults import MEINVAL, VCDFault
 from vcd.httpchannel import LeanSite
+from vcd.xmlrpcparse import MalformedRequest, parseRequest
 
 METHOD_NAME = re.compile(r"[A-Za-z0-9_.:/]{1,256}")
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -49,8 +49,8 @@ class RPC2(txxmlrpc.XMLRPC):
         body = request.content.read()
         request.setHeader(b"content-type", b"text/xml; charset=utf-8")
         try:
-            params, methodName = xmlrpc.client.loads(body, use_builtin_types=False)
-        except Exception as e:
+            params, methodName = parseRequest(body)
+        except MalformedRequest as e:
             self._cbRender(VCDFault(MEINVAL, "malformed XML-RPC request: %s"
                                     % (str(e)[:200],)), request)
             return server.NOT_DONE_YET
