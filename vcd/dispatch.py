@@ -87,11 +87,14 @@ class Dispatcher:
         @return: a Deferred firing with the result, or failing with a
             L{VCDFault}.
         """
-        counters = self.services.counters
-        counters.requests += 1
-        d = defer.maybeDeferred(self._call, methodName, params, clientAddress)
-        d.addErrback(self._toFault, methodName, clientAddress)
-        return d
+        self.services.counters.requests += 1
+        try:
+            result = self._call(methodName, params, clientAddress)
+        except BaseException:
+            result = defer.fail()
+        if not isinstance(result, defer.Deferred):
+            return defer.succeed(result)
+        return result.addErrback(self._toFault, methodName, clientAddress)
 
     def _call(self, methodName, params, clientAddress):
         if methodName in INTROSPECTION:

@@ -59,14 +59,10 @@ class RPC2(txxmlrpc.XMLRPC):
             self._cbRender(VCDFault(MEINVAL, "method name must be 1-256"
                                     " characters of [A-Za-z0-9_.:/]"), request)
             return server.NOT_DONE_YET
-        responseFailed = []
-        request.notifyFinish().addErrback(responseFailed.append)
-        client = request.getClientAddress()
-        address = "%s:%s" % (getattr(client, "host", client),
-                             getattr(client, "port", ""))
-        d = self.dispatcher.call(methodName, params, address)
+        # A response to a client that went away is dropped by the channel.
+        d = self.dispatcher.call(methodName, params, PeerAddress(request))
         d.addErrback(self._ebRender)
-        d.addCallback(self._cbRender, request, responseFailed)
+        d.addCallback(self._cbRender, request)
         return server.NOT_DONE_YET
 
     def _ebRender(self, failure):
@@ -74,6 +70,23 @@ class RPC2(txxmlrpc.XMLRPC):
             return failure.value
         self.log.failure("unexpected error", failure)
         return VCDFault(500, "internal error")
+
+
+class PeerAddress:
+    """
+    The client's address, formatted only when a log line needs it.
+    """
+
+    def __init__(self, request):
+        self._request = request
+
+    def __str__(self):
+        client = self._request.getClientAddress()
+        return "%s:%s" % (getattr(client, "host", client),
+                          getattr(client, "port", ""))
+
+    def __format__(self, spec):
+        return format(str(self), spec)
 
 
 def _httpError(request, code, text):

@@ -89,6 +89,18 @@ class SnapshotCache:
         """
         (version,) = cursor.execute("PRAGMA data_version").fetchone()
         if version != self._version or self._snapshot is None:
-            self._snapshot = AccessSnapshot(cursor)
-            self._version = version
+            connection = cursor.connection
+            ownTransaction = not connection.in_transaction
+            if ownTransaction:
+                connection.execute("BEGIN")
+            try:
+                # Read the version again inside the transaction: the copy
+                # is of exactly that version.
+                (version,) = cursor.execute(
+                    "PRAGMA data_version").fetchone()
+                snapshot = AccessSnapshot(cursor)
+            finally:
+                if ownTransaction:
+                    connection.execute("COMMIT")
+            self._snapshot, self._version = snapshot, version
         return self._snapshot

@@ -89,33 +89,27 @@ class VXDB(service.Service):
 
     def read(self, function, *args, **kwargs):
         """
-        Run C{function(cursor, *args, **kwargs)} in one read transaction on
-        the read-only connection, on the calling (reactor) thread: for the
-        short indexed reads every call starts with (authentication, owner
-        checks) and for read-only methods. In WAL mode readers do not wait
-        for the writer; should the database be busy anyway, the work goes
-        to the database thread.
+        Run C{function(cursor, *args, **kwargs)} on the read-only
+        connection, on the calling (reactor) thread: for the short indexed
+        reads every call starts with (authentication, owner checks) and for
+        read-only methods. Each statement reads a consistent state of its
+        own (no transaction spans them: reads need none, and the checks'
+        snapshot is built in one). In WAL mode readers do not wait for the
+        writer; should the database be busy anyway, the work goes to the
+        database thread.
 
         @return: a Deferred firing with its result (already fired, usually).
         """
         if self._reader is None:
             return self.transact(function, *args, **kwargs)
-        reader = self._reader
         try:
-            reader.execute("BEGIN")
-        except sqlite3.OperationalError:
-            return self.transact(function, *args, **kwargs)
-        try:
-            result = function(reader.cursor(), *args, **kwargs)
+            result = function(self._reader.cursor(), *args, **kwargs)
         except sqlite3.OperationalError as e:
-            reader.execute("ROLLBACK")
             if "locked" in str(e) or "busy" in str(e):
                 return self.transact(function, *args, **kwargs)
             return defer.fail()
         except BaseException:
-            reader.execute("ROLLBACK")
             return defer.fail()
-        reader.execute("COMMIT")
         return defer.succeed(result)
 
     def transactNow(self, function, *args, **kwargs):
