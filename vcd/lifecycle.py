@@ -115,7 +115,8 @@ def startVps(services, xid, name):
     try:
         pid = yield services.kernel.start(name, text)
     except KernelError as e:
-        raise VCDFault(MESYS, "cannot start %r: %s" % (name, e))
+        raise VCDFault(MESYS, "cannot start %r (init %s): %s"
+                       % (name, start.init, e))
     domain = start.uname.get("DOMAINNAME")
     if domain:
         try:

@@ -101,6 +101,10 @@ def _writeConfig(lxcpath, name, text):
     os.makedirs(directory, mode=0o700, exist_ok=True)
     os.makedirs(os.path.join(directory, "rootfs.mnt"), mode=0o755,
                 exist_ok=True)
+    # Each start's log on its own, so a failure quotes its own lines.
+    for log in ("log", "console.log"):
+        with open(os.path.join(directory, log), "w"):
+            pass
     path = os.path.join(directory, "config")
     temporary = path + ".new"
     with open(temporary, "w") as f:

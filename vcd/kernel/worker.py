@@ -33,7 +33,7 @@ import time
 
 READ_CHUNK = 65536
 #: How long a new init must stay alive for its start to succeed.
-START_SETTLE = 0.2
+START_SETTLE = 0.01
 
 
 def _lxc():
@@ -49,16 +49,26 @@ def _open(lxcpath, name):
     return c
 
 
-def _logTail(lxcpath, name, lines=15):
-    path = os.path.join(lxcpath, name, "log")
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 8192))
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+def _logTail(lxcpath, name, lines=8):
+    """
+    What this start's LXC log says went wrong: its ERROR lines (the log is
+    truncated at every start), else its last lines, and the end of the
+    console log (the init's own words).
+    """
+    directory = os.path.join(lxcpath, name)
+    found = []
+    for log in ("log", "console.log"):
+        try:
+            with open(os.path.join(directory, log), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 65536))
+                text = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            continue
+        tail = text[-lines:]
+        errors = [line for line in text[:-lines] if " ERROR " in line]
+        found.extend(errors[-lines:] + tail)
+    return "\n".join(found)
 
 
 def doStart(request):
@@ -72,20 +82,54 @@ def doStart(request):
         c.want_daemonize(c, True)
         c.want_close_all_fds(c, True)
         if not c.start(c, 0, ffi.NULL):
-            return {"ok": False, "error": "liblxc failed to start %s: %s"
-                    % (name, _logTail(lxcpath, name) or "no log")}
-        pid = c.init_pid(c)
-        # An init that fails at once (/bin/false) is still reported
-        # RUNNING just after start() returns: watch it for a moment.
-        deadline = time.monotonic() + START_SETTLE
-        while pid > 0 and c.is_running(c) and c.init_pid(c) == pid:
-            if time.monotonic() >= deadline:
-                return {"ok": True, "initPid": pid}
-            time.sleep(0.02)
-        return {"ok": False, "error": "the init of %s exited at once: %s"
-                % (name, _logTail(lxcpath, name) or "no log")}
+            error = "liblxc failed to start %s" % (name,)
+        else:
+            pid = c.init_pid(c)
+            # An init that fails at once (/bin/false) is still reported
+            # RUNNING just after start() returns: watch it for a moment.
+            deadline = time.monotonic() + request.get("settle", START_SETTLE)
+            while pid > 0 and c.is_running(c) and c.init_pid(c) == pid:
+                if time.monotonic() >= deadline:
+                    return {"ok": True, "initPid": pid}
+                time.sleep(0.002)
+            error = "the init of %s exited at once" % (name,)
+        running = c.is_running(c)
     finally:
         lib.lxc_container_put(c)
+    if not running:
+        removeEmptyCgroups(name)
+    return {"ok": False, "error": "%s: %s" % (
+        error, _logTail(lxcpath, name) or "no log")}
+
+
+def _cgroupMounts(mountinfo="/proc/self/mountinfo"):
+    with open(mountinfo) as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split(" ", 1)[0] in ("cgroup", "cgroup2"):
+                yield left.split()[4]
+
+
+def removeEmptyCgroups(name):
+    """
+    Remove the empty cgroups a failed start of container C{name} left
+    behind (C{lxc.monitor.NAME*}, C{lxc.payload.NAME*}) at the top of
+    every hierarchy. Only empty directories go (rmdir fails on a busy
+    cgroup); no hierarchy is ever unmounted or remounted.
+    """
+    prefixes = ("lxc.monitor.%s" % (name,), "lxc.payload.%s" % (name,))
+    for mountpoint in _cgroupMounts():
+        try:
+            entries = os.listdir(mountpoint)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry in prefixes or any(entry.startswith(p + "-")
+                                        for p in prefixes):
+                try:
+                    os.rmdir(os.path.join(mountpoint, entry))
+                except OSError:
+                    pass
 
 
 def _cstrings(ffi, keep, values):
