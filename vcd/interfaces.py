@@ -49,7 +49,8 @@ class IVPSKernel(Interface):
         init runs.
 
         @return: a Deferred firing with the init's host pid, or failing
-            with L{vcd.kernel.lxc.KernelError} saying why (with the log).
+            with L{vcd.kernel.lxc.AlreadyRunning} if it runs, or
+            L{vcd.kernel.lxc.KernelError} saying why (with the log).
         """
 
     def setDomainName(name, domainname):

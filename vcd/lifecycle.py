@@ -15,7 +15,7 @@ from twisted.logger import Logger
 
 from vcd.faults import (MEBUSY, MEEXEC, MERUNNING, MESTOPPED, MESYS, VCDFault,
                         invalid)
-from vcd.kernel.lxc import KernelError
+from vcd.kernel.lxc import AlreadyRunning, KernelError
 from vcd.kernel.lxcconfig import renderConfig
 from vcd.vxdb.startconfig import loadStartConfig
 
@@ -102,9 +102,6 @@ def startVps(services, xid, name):
     Start a stopped VPS with the configuration VXDB holds now; fire once its
     init runs.
     """
-    if (yield services.kernel.isRunning(name)):
-        raise VCDFault(MERUNNING, "virtual server %r is already running"
-                       % (name,))
     start, layout, _, _, _ = yield services.db.transact(_startInfo, xid)
     missing = yield services.filesystem(_rootProblem, layout)
     if missing is not None:
@@ -114,6 +111,9 @@ def startVps(services, xid, name):
     text = renderConfig(start, services.hostPaths)
     try:
         pid = yield services.kernel.start(name, text)
+    except AlreadyRunning:
+        raise VCDFault(MERUNNING, "virtual server %r is already running"
+                       % (name,))
     except KernelError as e:
         raise VCDFault(MESYS, "cannot start %r (init %s): %s"
                        % (name, start.init, e))

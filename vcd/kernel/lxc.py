@@ -93,24 +93,10 @@ class KernelError(Exception):
     """
 
 
-def _writeConfig(lxcpath, name, text):
+class AlreadyRunning(KernelError):
     """
-    Write the container's configuration atomically. Blocking.
+    A start found the VPS running.
     """
-    directory = os.path.join(lxcpath, name)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    os.makedirs(os.path.join(directory, "rootfs.mnt"), mode=0o755,
-                exist_ok=True)
-    # Each start's log on its own, so a failure quotes its own lines.
-    for log in ("log", "console.log"):
-        with open(os.path.join(directory, log), "w"):
-            pass
-    path = os.path.join(directory, "config")
-    temporary = path + ".new"
-    with open(temporary, "w") as f:
-        f.write(text)
-    os.rename(temporary, path)
-    return path
 
 
 def hardStop(lxcpath, name):
@@ -261,9 +247,10 @@ class LXCKernel:
         """
         See L{IVPSKernel.start}.
         """
-        yield self._inPool(_writeConfig, self.lxcpath, name, configText)
         response = yield self.worker.request("start", lxcpath=self.lxcpath,
-                                             name=name)
+                                             name=name, config=configText)
+        if response.get("running"):
+            raise AlreadyRunning(response["error"])
         if not response.get("ok"):
             raise KernelError(response.get("error", "start failed"))
         return response["initPid"]

@@ -24,6 +24,7 @@ Requests:
     "notFound"}}.
 """
 
+import collections
 import json
 import os
 import selectors
@@ -32,8 +33,9 @@ import sys
 import time
 
 READ_CHUNK = 65536
-#: How long a new init must stay alive for its start to succeed.
-START_SETTLE = 0.01
+#: How long a new init must stay alive for its start to succeed: an init
+#: that cannot run (exits at once, misses a library) is gone by then.
+START_SETTLE = 0.005
 
 
 def _lxc():
@@ -71,14 +73,39 @@ def _logTail(lxcpath, name, lines=8):
     return "\n".join(found)
 
 
+def _writeConfig(lxcpath, name, text):
+    """
+    Write a container's configuration atomically, and empty its logs so a
+    failure quotes this start's lines only.
+    """
+    directory = os.path.join(lxcpath, name)
+    os.makedirs(os.path.join(directory, "rootfs.mnt"), mode=0o755,
+                exist_ok=True)
+    os.chmod(directory, 0o700)
+    for log in ("log", "console.log"):
+        with open(os.path.join(directory, log), "w"):
+            pass
+    path = os.path.join(directory, "config")
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.rename(path + ".new", path)
+
+
 def doStart(request):
     """
-    Start a container (in a forked child of the worker). Blocking.
+    Start a container (in a forked child of the worker) with the
+    configuration text the daemon generated. Blocking.
     """
     ffi, lib = _lxc()
     lxcpath, name = request["lxcpath"], request["name"]
+    # Written first, so the container object reads it. A running VPS keeps
+    # the configuration it started with; the file is for the next start.
+    _writeConfig(lxcpath, name, request["config"])
     c = _open(lxcpath, name)
     try:
+        if c.is_running(c):
+            return {"ok": False, "running": True,
+                    "error": "%s is already running" % (name,)}
         c.want_daemonize(c, True)
         c.want_close_all_fds(c, True)
         if not c.start(c, 0, ffi.NULL):
@@ -91,7 +118,7 @@ def doStart(request):
             while pid > 0 and c.is_running(c) and c.init_pid(c) == pid:
                 if time.monotonic() >= deadline:
                     return {"ok": True, "initPid": pid}
-                time.sleep(0.002)
+                time.sleep(0.0005)
             error = "the init of %s exited at once" % (name,)
         running = c.is_running(c)
     finally:
@@ -100,6 +127,15 @@ def doStart(request):
         removeEmptyCgroups(name)
     return {"ok": False, "error": "%s: %s" % (
         error, _logTail(lxcpath, name) or "no log")}
+
+
+def afterStart(request):
+    """
+    After the answer went out: remove the empty cgroups earlier runs of
+    this container left (liblxc cannot remove its monitor's cgroup while
+    the monitor is in it, and numbers the next one on).
+    """
+    removeEmptyCgroups(request["name"])
 
 
 def _cgroupMounts(mountinfo="/proc/self/mountinfo"):
@@ -306,6 +342,11 @@ def doSetDomainName(request):
 
 OPERATIONS = {"start": doStart, "exec": doExec,
               "setdomainname": doSetDomainName}
+#: Work done by a child after it answered.
+AFTER = {"start": afterStart}
+#: At most this many starts run at once; more wait their turn, so that a
+#: storm of starts does not starve the daemon of CPU.
+MAX_CONCURRENT_STARTS = max(2, os.cpu_count() or 1)
 
 
 def _runChild(request, resultFd):
@@ -327,6 +368,13 @@ def _runChild(request, resultFd):
     while view:
         written = os.write(resultFd, view)
         view = view[written:]
+    os.close(resultFd)
+    after = AFTER.get(request.get("op"))
+    if after is not None:
+        try:
+            after(request)
+        except Exception:
+            pass
 
 
 def _isolateDescriptors(keep):
@@ -346,22 +394,25 @@ def _isolateDescriptors(keep):
 
 class Worker:
     """
-    The worker's main loop: read requests, fork a child for each, relay
-    the children's results, reap them.
+    The worker's main loop: read requests, fork a child for each (starts
+    wait for a free slot, see L{MAX_CONCURRENT_STARTS}), relay each
+    child's answer as soon as its line is complete, reap the children.
     """
 
     def __init__(self, stdin, stdout):
         self.stdin = stdin
         self.stdout = stdout
         self.selector = selectors.DefaultSelector()
-        self.pending = {}  # result fd -> (pid, buffer)
+        self.pending = {}  # result fd -> _Child
+        self.waitingStarts = collections.deque()
+        self.runningStarts = 0
         self.inputBuffer = b""
         self.inputOpen = True
 
     def run(self):
         os.set_blocking(self.stdin, False)
         self.selector.register(self.stdin, selectors.EVENT_READ, "stdin")
-        while self.inputOpen or self.pending:
+        while self.inputOpen or self.pending or self.waitingStarts:
             for key, _ in self.selector.select(1.0):
                 if key.data == "stdin":
                     self._readRequests()
@@ -382,7 +433,16 @@ class Worker:
         while b"\n" in self.inputBuffer:
             line, self.inputBuffer = self.inputBuffer.split(b"\n", 1)
             if line.strip():
-                self._fork(json.loads(line))
+                self._submit(json.loads(line))
+
+    def _submit(self, request):
+        if request.get("op") != "start":
+            self._fork(request)
+        elif self.runningStarts < MAX_CONCURRENT_STARTS:
+            self.runningStarts += 1
+            self._fork(request)
+        else:
+            self.waitingStarts.append(request)
 
     def _fork(self, request):
         readEnd, writeEnd = os.pipe()
@@ -399,25 +459,35 @@ class Worker:
         os.close(writeEnd)
         os.set_blocking(readEnd, False)
         self.selector.register(readEnd, selectors.EVENT_READ, "result")
-        self.pending[readEnd] = [pid, b"", request.get("id")]
+        self.pending[readEnd] = _Child(request)
 
     def _readResult(self, fd):
-        entry = self.pending[fd]
+        child = self.pending[fd]
         try:
             data = os.read(fd, READ_CHUNK * 16)
         except BlockingIOError:
             return
         if data:
-            entry[1] += data
+            child.buffer += data
+            if not child.answered and child.buffer.endswith(b"\n"):
+                self._answer(child, child.buffer)
             return
         self.selector.unregister(fd)
         os.close(fd)
         del self.pending[fd]
-        line = entry[1].strip()
-        if not line:
-            line = json.dumps({"id": entry[2], "ok": False,
-                               "error": "the worker child died"}).encode()
-        self._write(line + b"\n")
+        if not child.answered:
+            self._answer(child, json.dumps({
+                "id": child.request.get("id"), "ok": False,
+                "error": "the worker child died"}).encode() + b"\n")
+
+    def _answer(self, child, line):
+        child.answered = True
+        self._write(line)
+        if child.request.get("op") == "start":
+            self.runningStarts -= 1
+            if self.waitingStarts:
+                self.runningStarts += 1
+                self._fork(self.waitingStarts.popleft())
 
     def _write(self, data):
         view = memoryview(data)
@@ -437,6 +507,17 @@ class Worker:
                 return
             if pid == 0:
                 return
+
+
+class _Child:
+    """
+    A forked child doing one request.
+    """
+
+    def __init__(self, request):
+        self.request = request
+        self.buffer = b""
+        self.answered = False
 
 
 def main():

@@ -71,7 +71,8 @@ class KernelWorker:
         proto = _WorkerProtocol(self)
         self.reactor.spawnProcess(
             proto, self.executable,
-            [self.executable, "-m", "vcd.kernel.worker"],
+            # -P: never import from the working directory.
+            [self.executable, "-P", "-m", "vcd.kernel.worker"],
             env=self.environment, childFDs={0: "w", 1: "r", 2: "r"})
         self._protocol = proto
         return proto
