@@ -43,10 +43,11 @@ class IVPSKernel(Interface):
             (C{"STOPPED"}, C{"RUNNING"}, C{"STOPPING"}, ...).
         """
 
-    def start(name, configText):
+    def start(name, configText, rootPaths=()):
         """
         Write the VPS's container configuration and start it; fire once its
-        init runs.
+        init runs. C{rootPaths} are directories its root needs (a missing
+        one fails with L{vcd.kernel.lxc.RootMissing}).
 
         @return: a Deferred firing with the init's host pid, or failing
             with L{vcd.kernel.lxc.AlreadyRunning} if it runs, or

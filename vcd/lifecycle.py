@@ -15,7 +15,7 @@ from twisted.logger import Logger
 
 from vcd.faults import (MEBUSY, MEEXEC, MERUNNING, MESTOPPED, MESYS, VCDFault,
                         invalid)
-from vcd.kernel.lxc import AlreadyRunning, KernelError
+from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.lxcconfig import renderConfig
 from vcd.vxdb.startconfig import loadStartConfig
 
@@ -77,23 +77,18 @@ def _clearRestart(cursor, xid):
     cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))
 
 
-def _startInfo(cursor, xid):
-    _clearRestart(cursor, xid)
-    return loadStartConfig(cursor, xid)
+def _pendingRestart(cursor, xid):
+    return cursor.execute("SELECT 1 FROM restart WHERE xid = ?",
+                          (xid,)).fetchone() is not None
 
 
-def _rootProblem(layout):
+def rootPaths(layout):
     """
-    Say what is missing of a VPS's files, or None. Blocking.
+    The directories a VPS's root needs: its copy, or its overlay's layers.
     """
     if layout.kind == "copy":
-        paths = [layout.rootfs]
-    else:
-        paths = [layout.lower, layout.upper]
-    for path in paths:
-        if not os.path.isdir(path):
-            return path
-    return None
+        return [layout.rootfs]
+    return [layout.lower, layout.upper]
 
 
 @defer.inlineCallbacks
@@ -102,15 +97,17 @@ def startVps(services, xid, name):
     Start a stopped VPS with the configuration VXDB holds now; fire once its
     init runs.
     """
-    start, layout, _, _, _ = yield services.db.transact(_startInfo, xid)
-    missing = yield services.filesystem(_rootProblem, layout)
-    if missing is not None:
-        raise VCDFault(MESYS, "cannot start %r: its root filesystem is"
-                       " missing (%s does not exist; was its template"
-                       " removed?)" % (name, missing))
+    db = services.db
+    start, layout, _, _, _ = yield db.read(loadStartConfig, xid)
+    if (yield db.read(_pendingRestart, xid)):
+        yield db.transact(_clearRestart, xid)
     text = renderConfig(start, services.hostPaths)
     try:
-        pid = yield services.kernel.start(name, text)
+        pid = yield services.kernel.start(name, text, rootPaths(layout))
+    except RootMissing as e:
+        raise VCDFault(MESYS, "cannot start %r: its root filesystem is"
+                       " missing (%s does not exist; was its template"
+                       " removed?)" % (name, e))
     except AlreadyRunning:
         raise VCDFault(MERUNNING, "virtual server %r is already running"
                        % (name,))

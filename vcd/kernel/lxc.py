@@ -99,6 +99,12 @@ class AlreadyRunning(KernelError):
     """
 
 
+class RootMissing(KernelError):
+    """
+    A start found a directory of the VPS's root missing (the message).
+    """
+
+
 def hardStop(lxcpath, name):
     """
     Stop a container at once (SIGKILL of its init). Blocking; no fork.
@@ -243,14 +249,17 @@ class LXCKernel:
         return self._inPool(containerState, self.lxcpath, name)
 
     @defer.inlineCallbacks
-    def start(self, name, configText):
+    def start(self, name, configText, rootPaths=()):
         """
         See L{IVPSKernel.start}.
         """
         response = yield self.worker.request("start", lxcpath=self.lxcpath,
-                                             name=name, config=configText)
+                                             name=name, config=configText,
+                                             paths=list(rootPaths))
         if response.get("running"):
             raise AlreadyRunning(response["error"])
+        if response.get("missing"):
+            raise RootMissing(response["missing"])
         if not response.get("ok"):
             raise KernelError(response.get("error", "start failed"))
         return response["initPid"]

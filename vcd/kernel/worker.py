@@ -27,6 +27,7 @@ Requests:
 import collections
 import json
 import os
+import select
 import selectors
 import signal
 import sys
@@ -35,7 +36,7 @@ import time
 READ_CHUNK = 65536
 #: How long a new init must stay alive for its start to succeed: an init
 #: that cannot run (exits at once, misses a library) is gone by then.
-START_SETTLE = 0.005
+START_SETTLE = 0.003
 
 
 def _lxc():
@@ -98,6 +99,10 @@ def doStart(request):
     """
     ffi, lib = _lxc()
     lxcpath, name = request["lxcpath"], request["name"]
+    for path in request.get("paths", ()):
+        if not os.path.isdir(path):
+            return {"ok": False, "missing": path,
+                    "error": "%s does not exist" % (path,)}
     # Written first, so the container object reads it. A running VPS keeps
     # the configuration it started with; the file is for the next start.
     _writeConfig(lxcpath, name, request["config"])
@@ -113,12 +118,11 @@ def doStart(request):
         else:
             pid = c.init_pid(c)
             # An init that fails at once (/bin/false) is still reported
-            # RUNNING just after start() returns: watch it for a moment.
-            deadline = time.monotonic() + request.get("settle", START_SETTLE)
-            while pid > 0 and c.is_running(c) and c.init_pid(c) == pid:
-                if time.monotonic() >= deadline:
-                    return {"ok": True, "initPid": pid}
-                time.sleep(0.0005)
+            # RUNNING for tens of ms after start() returns, but its pidfd
+            # says at once that it exited.
+            if pid > 0 and _survives(pid, request.get("settle",
+                                                      START_SETTLE)):
+                return {"ok": True, "initPid": pid}
             error = "the init of %s exited at once" % (name,)
         running = c.is_running(c)
     finally:
@@ -127,6 +131,22 @@ def doStart(request):
         removeEmptyCgroups(name)
     return {"ok": False, "error": "%s: %s" % (
         error, _logTail(lxcpath, name) or "no log")}
+
+
+def _survives(pid, seconds):
+    """
+    Whether process C{pid} is still alive after C{seconds}.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return not poller.poll(seconds * 1000)
+    finally:
+        os.close(fd)
 
 
 def afterStart(request):
