@@ -6,7 +6,6 @@ Every function here expects its caller to hold the VPS lock (see
 L{withLock}) and turns kernel errors into the manual's faults.
 """
 
-import os
 import re
 import shlex
 

@@ -6,17 +6,19 @@ threaded daemon.
 The daemon spawns it once (C{python -m vcd.kernel.worker}) with
 C{reactor.spawnProcess} and talks to it in JSON lines: one request a line on
 its standard input, one response a line on its standard output, each with
-the request's C{id}. For every request the worker forks a child that does
-the operation and reports on a pipe of its own, so a long command in one
-VPS never delays another request. The worker reaps its children; when its
-standard input closes (the daemon went away) it exits, and the VPSes, whose
-monitors liblxc detached, keep running.
+the request's C{id}. Starts it does itself, one at a time (liblxc's
+daemonized start forks the container's monitor, detached). For every other
+request it forks a child that does the operation and reports on a pipe of
+its own, so a long command in one VPS never delays another request. The
+worker reaps its children; when its standard input closes (the daemon went
+away) it exits, and the VPSes keep running.
 
 Requests:
-  - C{{"id", "op": "start", "lxcpath", "name"}}: start the container with
-    the configuration the daemon wrote, daemonized, with every inherited
-    descriptor closed; answers C{{"ok", "initPid"}} or C{{"ok": false,
-    "error"}}.
+  - C{{"id", "op": "start", "lxcpath", "name", "config", "paths"}}: check
+    the root directories, write the configuration, start the container
+    daemonized with every inherited descriptor closed, and watch its init
+    for a moment; answers C{{"ok", "initPid"}} or C{{"ok": false, "error"}}
+    (with C{"running"} or C{"missing"} where that is why).
   - C{{"id", "op": "exec", "lxcpath", "name", "argv", "timeout", "cap",
     "env"}}: run C{argv} with execvp inside the container, standard input
     from /dev/null, standard output and error combined into one pipe;
@@ -24,7 +26,6 @@ Requests:
     "notFound"}}.
 """
 
-import collections
 import json
 import os
 import select
@@ -36,7 +37,7 @@ import time
 READ_CHUNK = 65536
 #: How long a new init must stay alive for its start to succeed: an init
 #: that cannot run (exits at once, misses a library) is gone by then.
-START_SETTLE = 0.003
+START_SETTLE = 0.002
 
 
 def _lxc():
@@ -94,8 +95,9 @@ def _writeConfig(lxcpath, name, text):
 
 def doStart(request):
     """
-    Start a container (in a forked child of the worker) with the
-    configuration text the daemon generated. Blocking.
+    Start a container (in the worker itself: liblxc's daemonized start
+    forks the monitor) with the configuration text the daemon generated.
+    Blocking.
     """
     ffi, lib = _lxc()
     lxcpath, name = request["lxcpath"], request["name"]
@@ -362,39 +364,51 @@ def doSetDomainName(request):
 
 OPERATIONS = {"start": doStart, "exec": doExec,
               "setdomainname": doSetDomainName}
-#: Work done by a child after it answered.
+#: Work done after the answer went out.
 AFTER = {"start": afterStart}
-#: At most this many starts run at once; more wait their turn, so that a
-#: storm of starts does not starve the daemon of CPU.
-MAX_CONCURRENT_STARTS = max(2, os.cpu_count() or 1)
+#: Operations the worker does itself rather than in a forked child.
+INLINE = frozenset(["start"])
 
 
-def _runChild(request, resultFd):
+def _perform(request):
     """
-    In the forked child: do one operation and write its JSON result.
+    Do one operation; return its result dict, errors included.
     """
     try:
         operation = OPERATIONS.get(request.get("op"))
         if operation is None:
-            result = {"ok": False, "error": "unknown operation %r"
-                      % (request.get("op"),)}
-        else:
-            result = operation(request)
+            return {"ok": False, "error": "unknown operation %r"
+                    % (request.get("op"),)}
+        return operation(request)
     except BaseException as e:
-        result = {"ok": False, "error": "%s: %s" % (e.__class__.__name__, e)}
+        return {"ok": False, "error": "%s: %s" % (e.__class__.__name__, e)}
+
+
+def _answerOf(request, result):
     result["id"] = request.get("id")
-    data = (json.dumps(result) + "\n").encode()
-    view = memoryview(data)
-    while view:
-        written = os.write(resultFd, view)
-        view = view[written:]
-    os.close(resultFd)
+    return (json.dumps(result) + "\n").encode()
+
+
+def _after(request):
     after = AFTER.get(request.get("op"))
     if after is not None:
         try:
             after(request)
         except Exception:
             pass
+
+
+def _runChild(request, resultFd):
+    """
+    In a forked child: do one operation, write its JSON result, then do
+    the operation's after-work.
+    """
+    view = memoryview(_answerOf(request, _perform(request)))
+    while view:
+        written = os.write(resultFd, view)
+        view = view[written:]
+    os.close(resultFd)
+    _after(request)
 
 
 def _isolateDescriptors(keep):
@@ -414,8 +428,8 @@ def _isolateDescriptors(keep):
 
 class Worker:
     """
-    The worker's main loop: read requests, fork a child for each (starts
-    wait for a free slot, see L{MAX_CONCURRENT_STARTS}), relay each
+    The worker's main loop: read requests, do starts itself (see
+    L{INLINE}) and fork a child for every other request, relay each
     child's answer as soon as its line is complete, reap the children.
     """
 
@@ -424,15 +438,13 @@ class Worker:
         self.stdout = stdout
         self.selector = selectors.DefaultSelector()
         self.pending = {}  # result fd -> _Child
-        self.waitingStarts = collections.deque()
-        self.runningStarts = 0
         self.inputBuffer = b""
         self.inputOpen = True
 
     def run(self):
         os.set_blocking(self.stdin, False)
         self.selector.register(self.stdin, selectors.EVENT_READ, "stdin")
-        while self.inputOpen or self.pending or self.waitingStarts:
+        while self.inputOpen or self.pending:
             for key, _ in self.selector.select(1.0):
                 if key.data == "stdin":
                     self._readRequests()
@@ -456,13 +468,14 @@ class Worker:
                 self._submit(json.loads(line))
 
     def _submit(self, request):
-        if request.get("op") != "start":
-            self._fork(request)
-        elif self.runningStarts < MAX_CONCURRENT_STARTS:
-            self.runningStarts += 1
-            self._fork(request)
+        if request.get("op") in INLINE:
+            # liblxc's daemonized start forks by itself: no child of ours
+            # is needed, and starts run one at a time, so a storm of them
+            # leaves the host's CPUs to everyone else in turn.
+            self._write(_answerOf(request, _perform(request)))
+            _after(request)
         else:
-            self.waitingStarts.append(request)
+            self._fork(request)
 
     def _fork(self, request):
         readEnd, writeEnd = os.pipe()
@@ -503,11 +516,6 @@ class Worker:
     def _answer(self, child, line):
         child.answered = True
         self._write(line)
-        if child.request.get("op") == "start":
-            self.runningStarts -= 1
-            if self.waitingStarts:
-                self.runningStarts += 1
-                self._fork(self.waitingStarts.popleft())
 
     def _write(self, data):
         view = memoryview(data)
