@@ -37,7 +37,7 @@ import time
 READ_CHUNK = 65536
 #: How long a new init must stay alive for its start to succeed: an init
 #: that cannot run (exits at once, misses a library) is gone by then.
-START_SETTLE = 0.002
+START_SETTLE = 0.001
 
 
 def _lxc():
@@ -53,19 +53,19 @@ def _open(lxcpath, name):
     return c
 
 
-def _logTail(lxcpath, name, lines=8):
+def _logTail(lxcpath, name, offsets=None, lines=8):
     """
-    What this start's LXC log says went wrong: its ERROR lines (the log is
-    truncated at every start), else its last lines, and the end of the
-    console log (the init's own words).
+    What this start's LXC log says went wrong: its ERROR lines and its
+    last lines (from C{offsets}, where the logs ended before the start),
+    and the end of the console log (the init's own words).
     """
     directory = os.path.join(lxcpath, name)
     found = []
-    for log in ("log", "console.log"):
+    for log in LOGS:
         try:
             with open(os.path.join(directory, log), "rb") as f:
                 f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 65536))
+                f.seek(max((offsets or {}).get(log, 0), f.tell() - 65536))
                 text = f.read().decode("utf-8", "replace").splitlines()
         except OSError:
             continue
@@ -75,22 +75,45 @@ def _logTail(lxcpath, name, lines=8):
     return "\n".join(found)
 
 
+#: A container's log is emptied at a start once it is larger than this.
+LOG_LIMIT = 1024 * 1024
+LOGS = ("log", "console.log")
+
+
 def _writeConfig(lxcpath, name, text):
     """
-    Write a container's configuration atomically, and empty its logs so a
-    failure quotes this start's lines only.
+    Write a container's configuration atomically (unless it is unchanged)
+    and note where its logs end, so that a failure quotes this start's
+    lines only.
+
+    @return: a dict from log name to its size before this start.
     """
     directory = os.path.join(lxcpath, name)
-    os.makedirs(os.path.join(directory, "rootfs.mnt"), mode=0o755,
-                exist_ok=True)
-    os.chmod(directory, 0o700)
-    for log in ("log", "console.log"):
-        with open(os.path.join(directory, log), "w"):
-            pass
     path = os.path.join(directory, "config")
-    with open(path + ".new", "w") as f:
-        f.write(text)
-    os.rename(path + ".new", path)
+    try:
+        with open(path) as f:
+            unchanged = f.read() == text
+    except FileNotFoundError:
+        unchanged = False
+    if not unchanged:
+        os.makedirs(os.path.join(directory, "rootfs.mnt"), mode=0o755,
+                    exist_ok=True)
+        os.chmod(directory, 0o700)
+        with open(path + ".new", "w") as f:
+            f.write(text)
+        os.rename(path + ".new", path)
+    offsets = {}
+    for log in LOGS:
+        logPath = os.path.join(directory, log)
+        try:
+            size = os.path.getsize(logPath)
+        except FileNotFoundError:
+            size = 0
+        if size > LOG_LIMIT:
+            os.truncate(logPath, 0)
+            size = 0
+        offsets[log] = size
+    return offsets
 
 
 def doStart(request):
@@ -107,7 +130,7 @@ def doStart(request):
                     "error": "%s does not exist" % (path,)}
     # Written first, so the container object reads it. A running VPS keeps
     # the configuration it started with; the file is for the next start.
-    _writeConfig(lxcpath, name, request["config"])
+    offsets = _writeConfig(lxcpath, name, request["config"])
     c = _open(lxcpath, name)
     try:
         if c.is_running(c):
@@ -132,7 +155,7 @@ def doStart(request):
     if not running:
         removeEmptyCgroups(name)
     return {"ok": False, "error": "%s: %s" % (
-        error, _logTail(lxcpath, name) or "no log")}
+        error, _logTail(lxcpath, name, offsets) or "no log")}
 
 
 def _survives(pid, seconds):
