@@ -107,14 +107,3 @@ class IVPSKernel(Interface):
         @return: a Deferred firing with the number signalled, or failing
             with L{vcd.kernel.lxc.KernelError}.
         """
-
-
-class IStatusSource(Interface):
-    """
-    Something that contributes members to the C{vcd.status} struct.
-    """
-
-    def status():
-        """
-        @return: a dict of plain XML-RPC values.
-        """
