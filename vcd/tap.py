@@ -137,6 +137,10 @@ class VCDService(service.MultiService):
                                 (config.templatedir, 0o755),
                                 (config.vbasedir, 0o755)):
             os.makedirs(directory, mode=mode, exist_ok=True)
+        # The daemon's private directories hold VXDB and the helper's
+        # secret: whoever created them, only root may enter.
+        for directory in (config.datadir, config.lxcpath):
+            os.chmod(directory, 0o700)
         for problem in self.pluginProblems:
             self.log.error("namespace plugin problem: {problem}",
                            problem=problem)
