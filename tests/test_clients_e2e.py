@@ -1,0 +1,62 @@
+"""
+The command-line clients against a real daemon.
+"""
+
+import io
+
+from twisted.internet import defer, threads
+
+from tests.harness import ADMIN_PASSWORD, DaemonTestCase
+from vcd.scripts import vcc, vcdadm, vce, vgc
+
+
+class ClientsAgainstDaemonTests(DaemonTestCase):
+
+    def run_(self, tool, *argv):
+        """
+        Run a client in a thread (the daemon shares this reactor); fire
+        with (exit code, stdout, stderr).
+        """
+        def run():
+            out, err = io.StringIO(), io.StringIO()
+            code = tool.main(["-H", "127.0.0.1", "-p",
+                              str(self.port.getHost().port)] + list(argv),
+                             stdout=out, stderr=err, stdin=io.StringIO(),
+                             environ={"VCC_PASSWORD": ADMIN_PASSWORD})
+            return code, out.getvalue(), err.getvalue()
+        return threads.deferToThread(run)
+
+    @defer.inlineCallbacks
+    def test_createConfigureList(self):
+        code, out, err = yield self.run_(vcc, "templates")
+        self.assertEqual(code, 0, err)
+        self.assertIn("busybox", out)
+        code, out, err = yield self.run_(vcc, "create", "cli1", "busybox")
+        self.assertEqual(code, 0, err)
+        code, out, err = yield self.run_(vce, "vx.limit.set", "cli1", "NOFILE",
+                                         "1024")
+        self.assertEqual(code, 0, err)
+        code, out, err = yield self.run_(vce, "vx.limit.get", "cli1")
+        self.assertEqual(code, 0, err)
+        self.assertIn("NOFILE", out)
+        self.assertIn("1024", out)
+        code, out, err = yield self.run_(vgc, "add", "web", "cli1")
+        self.assertEqual(code, 0, err)
+        code, out, err = yield self.run_(vgc, "list", "web")
+        self.assertEqual(out.split(), ["cli1"])
+        code, out, err = yield self.run_(vcc, "--json", "list")
+        self.assertEqual(code, 0, err)
+        self.assertIn('"cli1"', out)
+
+    @defer.inlineCallbacks
+    def test_faultsExitNonZero(self):
+        code, out, err = yield self.run_(vcc, "remove", "nosuch")
+        self.assertEqual(code, 1)
+        self.assertIn("MENOVPS (202)", err)
+        code, out, err = yield self.run_(vce, "vx.uname.set", "nosuch",
+                                         "RELEASE", "x")
+        self.assertEqual(code, 1)
+        code, out, err = yield self.run_(vcdadm, "user.caps.add", "admin",
+                                         "HELPER")
+        self.assertEqual(code, 1)
+        self.assertIn("MEPERM (101)", err)
