@@ -90,6 +90,35 @@ class LeanChannelTests(unittest.TestCase):
             self.assertIn(b"Connection: keep-alive", data)
         return d.addCallback(check)
 
+    def test_expectContinue(self):
+        """
+        A client that sends its headers with C{Expect: 100-continue} and
+        waits is told to go on, then answered.
+        """
+        def run():
+            s = socket.create_connection(
+                ("127.0.0.1", self.port.getHost().port), timeout=5)
+            try:
+                s.sendall(b"POST /RPC2 HTTP/1.1\r\nContent-Length: 2\r\n"
+                          b"Expect: 100-continue\r\nConnection: close\r\n"
+                          b"\r\n")
+                interim = s.recv(100)
+                s.sendall(b"hi")
+                rest = b""
+                while True:
+                    chunk = s.recv(1000)
+                    if not chunk:
+                        return interim, rest
+                    rest += chunk
+            finally:
+                s.close()
+
+        def check(result):
+            interim, rest = result
+            self.assertEqual(interim, b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.assertTrue(rest.endswith(b"echo:hi"), rest)
+        return threads.deferToThread(run).addCallback(check)
+
     def test_http10ClosesByDefault(self):
         d = self.exchange(self.post(b"x", version=b"HTTP/1.0"))
         return d.addCallback(

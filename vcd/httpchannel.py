@@ -176,6 +176,7 @@ class LeanHTTPChannel(protocol.Protocol):
         self._keepAlive = False
         self._idle = None
         self._readClosed = False
+        self._continued = False
 
     def connectionMade(self):
         self._resetIdle()
@@ -226,7 +227,14 @@ class LeanHTTPChannel(protocol.Protocol):
                 self._refuse(413, b"request body too large\n")
                 return
             if len(rest) < length:
-                return  # wait for the whole body
+                # Wait for the whole body; a client that asked (curl does,
+                # for larger bodies) is told to send it.
+                if not self._continued and headers.get(
+                        b"expect", b"").lower() == b"100-continue":
+                    self._continued = True
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                return
+            self._continued = False
             self._buffer = rest[length:]
             connection = headers.get(b"connection", b"").lower()
             self._keepAlive = (connection != b"close" if version == b"HTTP/1.1"
