@@ -93,6 +93,9 @@ class StartStopTests(RunningHelpers, DaemonTestCase):
         An init that exits at once, or does not exist, is a fault quoting
         the VPS's LXC log; the VPS stays stopped and can start afterwards.
         """
+        # A generous watch, so that a loaded test host cannot make the
+        # exit of /bin/false come too late (the default is 1 ms).
+        self.daemon.parts.config.startCheck = 0.1
         name = yield self.newVps(init="/bin/false")
         f = yield self.assertFault(MESYS, self.admin.call("vx.start",
                                                           name=name))

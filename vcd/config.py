@@ -34,12 +34,15 @@ class Configuration:
     @ivar maxBodySize: the largest request body accepted, in bytes.
     @ivar execTimeout: how long vx.exec may run, in seconds.
     @ivar execOutputCap: how many bytes of vx.exec output are kept.
+    @ivar startCheck: how long vx.start watches a new init, in seconds: an
+        init that exits within it makes the start a fault.
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
                  vbasedir=DEFAULT_VBASEDIR, templatedir=None, timeout=30,
                  logfile=None, pidfile=None, maxBodySize=1024 * 1024,
-                 execTimeout=60, execOutputCap=1024 * 1024, configFile=None):
+                 execTimeout=60, execOutputCap=1024 * 1024, startCheck=0.001,
+                 configFile=None):
         self.listen = list(listen)
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
@@ -53,15 +56,17 @@ class Configuration:
         self.maxBodySize = maxBodySize
         self.execTimeout = execTimeout
         self.execOutputCap = execOutputCap
+        self.startCheck = startCheck
         self.configFile = configFile
 
 
 _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
+             "startcheck": (0, 10000),
              "maxbody": (1024, 1024 ** 3), "exectimeout": (1, 86400),
              "execoutput": (1024, 1024 ** 3)}
 _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
-               "execoutput"}
+               "execoutput", "startcheck"}
 
 
 def readConfigFile(path, required):
@@ -140,5 +145,6 @@ def buildConfiguration(options):
         maxBodySize=pick("maxbody", 1024 * 1024),
         execTimeout=values.get("exectimeout", 60),
         execOutputCap=values.get("execoutput", 1024 * 1024),
+        startCheck=values.get("startcheck", 1) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,
     )

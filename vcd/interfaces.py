@@ -43,11 +43,12 @@ class IVPSKernel(Interface):
             (C{"STOPPED"}, C{"RUNNING"}, C{"STOPPING"}, ...).
         """
 
-    def start(name, configText, rootPaths=()):
+    def start(name, configText, rootPaths=(), check=0.001):
         """
         Write the VPS's container configuration and start it; fire once its
-        init runs. C{rootPaths} are directories its root needs (a missing
-        one fails with L{vcd.kernel.lxc.RootMissing}).
+        init runs and has not exited within C{check} seconds. C{rootPaths}
+        are directories its root needs (a missing one fails with
+        L{vcd.kernel.lxc.RootMissing}).
 
         @return: a Deferred firing with the init's host pid, or failing
             with L{vcd.kernel.lxc.AlreadyRunning} if it runs, or

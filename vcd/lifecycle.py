@@ -102,7 +102,8 @@ def startVps(services, xid, name):
         yield db.transact(_clearRestart, xid)
     text = renderConfig(start, services.hostPaths)
     try:
-        pid = yield services.kernel.start(name, text, rootPaths(layout))
+        pid = yield services.kernel.start(name, text, rootPaths(layout),
+                                          services.config.startCheck)
     except RootMissing as e:
         raise VCDFault(MESYS, "cannot start %r: its root filesystem is"
                        " missing (%s does not exist; was its template"

@@ -249,13 +249,14 @@ class LXCKernel:
         return self._inPool(containerState, self.lxcpath, name)
 
     @defer.inlineCallbacks
-    def start(self, name, configText, rootPaths=()):
+    def start(self, name, configText, rootPaths=(), check=0.001):
         """
         See L{IVPSKernel.start}.
         """
         response = yield self.worker.request("start", lxcpath=self.lxcpath,
                                              name=name, config=configText,
-                                             paths=list(rootPaths))
+                                             paths=list(rootPaths),
+                                             settle=check)
         if response.get("running"):
             raise AlreadyRunning(response["error"])
         if response.get("missing"):
