@@ -17,7 +17,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from vcd import rootfs
-from vcd.faults import MEEXIST, MEINVAL, MERUNNING, MESYS, VCDFault, invalid
+from vcd.faults import (MEEXIST, MEINVAL, MEPERM, MERUNNING, MESYS, VCDFault,
+                        invalid)
 from vcd.names import KNOWN
 from vcd.vxdb import store
 
@@ -151,7 +152,7 @@ def createVps(call, name, templateName, force, copy, vdir):
         raise invalid("template", "template %r is broken: %s"
                       % (templateName, e))
     if vdir and not call.user.admin:
-        raise VCDFault(101, "only administrators may choose vdir")
+        raise VCDFault(MEPERM, "only administrators may choose vdir")
     if vdir:
         vdir = os.path.normpath(vdir)
     elif call.vps is not None:

@@ -9,7 +9,7 @@ import re
 from twisted.logger import Logger
 from twisted.web import http, resource, server, xmlrpc as txxmlrpc
 
-from vcd.faults import MEINVAL, VCDFault
+from vcd.faults import MEINVAL, MESYS, VCDFault
 from vcd.httpchannel import LeanSite
 from vcd.xmlrpcparse import MalformedRequest, parseRequest
 
@@ -69,7 +69,7 @@ class RPC2(txxmlrpc.XMLRPC):
         if isinstance(failure.value, txxmlrpc.Fault):
             return failure.value
         self.log.failure("unexpected error", failure)
-        return VCDFault(500, "internal error")
+        return VCDFault(MESYS, "internal error")
 
 
 class PeerAddress:

@@ -10,7 +10,7 @@ from twisted.plugin import IPlugin
 
 from vcd import arguments as A
 from vcd import lifecycle
-from vcd.faults import MEEXIST, MERUNNING, MESTOPPED, VCDFault, invalid
+from vcd.faults import MEBUSY, MEEXIST, MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.lxc import KernelError
 from vcd.interfaces import IMethodNamespace
 from vcd.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
@@ -43,7 +43,7 @@ def _rename(call, args):
     if name == newname:
         raise invalid("newname", "is the current name")
     if not services.locks.acquire(newname):
-        raise VCDFault(302, "virtual server %r is busy" % (newname,))
+        raise VCDFault(MEBUSY, "virtual server %r is busy" % (newname,))
     try:
         if (yield services.kernel.isRunning(name)):
             raise VCDFault(MERUNNING, "virtual server %r is running; stop it"

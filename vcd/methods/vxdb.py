@@ -14,7 +14,7 @@ from zope.interface import implementer
 from twisted.plugin import IPlugin
 
 from vcd import arguments as A
-from vcd.faults import MEEXIST, MENOUSER, VCDFault, invalid
+from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
 from vcd.hostfeatures import parseIdList
 from vcd.interfaces import IMethodNamespace
 from vcd.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
@@ -118,7 +118,7 @@ def _nameGet(call, cursor, args):
     row = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
                          (args["xid"],)).fetchone()
     if row is None:
-        raise VCDFault(202, "no virtual server has context id %d"
+        raise VCDFault(MENOVPS, "no virtual server has context id %d"
                        % (args["xid"],))
     return row[0]
 
