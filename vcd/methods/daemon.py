@@ -56,7 +56,7 @@ def _hostinfo(call, cursor, args):
         "nodename": uname.node,
         "release": uname.release,
         "machine": uname.machine,
-        "loadavg": [str(x) for x in os.getloadavg()],
+        "loadavg": ["%.2f" % x for x in os.getloadavg()],
     }
     info.update(features.describe())
     return info
