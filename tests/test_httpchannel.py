@@ -119,6 +119,29 @@ class LeanChannelTests(unittest.TestCase):
             self.assertTrue(rest.endswith(b"echo:hi"), rest)
         return threads.deferToThread(run).addCallback(check)
 
+    def test_manyPipelinedRequests(self):
+        """
+        Thousands of pipelined requests are all answered, in order, without
+        recursion.
+        """
+        count = 2000
+        data = b"".join(self.post(b"%d" % i) for i in range(count))
+        d = self.exchange(data + self.post(b"end", b"Connection: close\r\n"))
+
+        def check(answer):
+            self.assertEqual(answer.count(b"HTTP/1.1 200 OK"), count + 1)
+            self.assertIn(b"echo:1999", answer)
+            self.assertTrue(answer.endswith(b"echo:end"))
+        return d.addCallback(check)
+
+    def test_headHasNoBody(self):
+        d = self.exchange(b"HEAD /RPC2 HTTP/1.1\r\nConnection: close\r\n\r\n")
+
+        def check(answer):
+            self.assertTrue(answer.startswith(b"HTTP/1.1 405"), answer)
+            self.assertTrue(answer.endswith(b"\r\n\r\n"), answer)
+        return d.addCallback(check)
+
     def test_http10ClosesByDefault(self):
         d = self.exchange(self.post(b"x", version=b"HTTP/1.0"))
         return d.addCallback(
@@ -136,6 +159,8 @@ class LeanChannelTests(unittest.TestCase):
             (b"POST /RPC2 HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 400),
             (b"GARBAGE\r\n\r\n", 400),
             (b"POST /RPC2 HTTP/1.1\r\nno colon here\r\n\r\n", 400),
+            (b"POST /RPC2 HTTP/1.1\r\nContent-Length: 1\r\n"
+             b"Content-Length: 2\r\n\r\nab", 400),
             (b"POST /RPC2 HTTP/1.1\r\nX: " + b"a" * 20000, 431),
             (self.post(b"x").replace(b"POST", b"GET"), 405),
             (self.post(b"x").replace(b"/RPC2", b"/other"), 404),
@@ -156,3 +181,51 @@ class LeanChannelTests(unittest.TestCase):
         d = self.exchange(b"POST /RPC2 HTTP/1.1\r\nContent-Length: 99999\r\n"
                           b"\r\nonly a little")
         return d.addCallback(self.assertStatus, 413)
+
+
+class ChannelUnitTests(unittest.TestCase):
+    """
+    The channel on a fake transport and clock.
+    """
+
+    def setUp(self):
+        from twisted.internet.task import Clock
+        from twisted.internet.testing import StringTransport
+        self.clock = Clock()
+        root = resource.Resource()
+        self.held = []
+        slow = resource.Resource()
+        slow.isLeaf = True
+        slow.render_POST = lambda request: (self.held.append(request),
+                                            server.NOT_DONE_YET)[1]
+        root.putChild(b"RPC2", slow)
+        self.site = LeanSite(root, maxBodySize=1000, reactor=self.clock)
+        self.site.timeOut = 30
+        self.channel = self.site.buildProtocol(None)
+        self.transport = StringTransport()
+        self.channel.makeConnection(self.transport)
+
+    def test_idleTimeoutHeldWhileAnswering(self):
+        """
+        A request that takes longer than the idle timeout keeps its
+        connection; the timeout counts again once it is answered.
+        """
+        self.channel.dataReceived(b"POST /RPC2 HTTP/1.1\r\n"
+                                  b"Content-Length: 0\r\n\r\n")
+        self.clock.advance(45)
+        self.assertFalse(self.transport.disconnecting)
+        self.held[0].write(b"x")
+        self.held[0].finish()
+        self.assertIn(b"200 OK", self.transport.value())
+        self.clock.advance(31)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_bodyInSmallPieces(self):
+        """
+        A body arriving a byte at a time is put together once.
+        """
+        self.channel.dataReceived(b"POST /RPC2 HTTP/1.1\r\n"
+                                  b"Content-Length: 500\r\n\r\n")
+        for _ in range(500):
+            self.channel.dataReceived(b"z")
+        self.assertEqual(self.held[0].content.read(), b"z" * 500)

@@ -22,7 +22,7 @@ from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web import http, server
+from twisted.web import http, resource, server
 from zope.interface import implementer
 
 log = Logger()
@@ -171,17 +171,24 @@ class LeanHTTPChannel(protocol.Protocol):
 
     def __init__(self, site):
         self.site = site
-        self._buffer = b""
-        self._current = None
+        self._buffer = bytearray()
+        self._head = None  # the parsed head of the request being received
+        self._current = None  # the request being answered
         self._keepAlive = False
         self._idle = None
         self._readClosed = False
         self._continued = False
+        self._paused = False
+        self._scheduled = None
 
     def connectionMade(self):
         self._resetIdle()
 
     def _resetIdle(self):
+        """
+        (Re)arm the idle timeout; it never runs while a request is being
+        answered.
+        """
         timeout = getattr(self.site, "timeOut", None)
         if not timeout:
             return
@@ -191,42 +198,42 @@ class LeanHTTPChannel(protocol.Protocol):
             self._idle = self.site.reactor.callLater(
                 timeout, self.transport.loseConnection)
 
+    def _holdIdle(self):
+        if self._idle is not None and self._idle.active():
+            self._idle.cancel()
+        self._idle = None
+
     def dataReceived(self, data):
         self._buffer += data
-        if len(self._buffer) > self.site.maxBodySize + MAX_HEADER_BYTES \
-                and self._current is not None:
-            self._refuse(413, b"request body too large\n")
+        if self._current is not None:
+            # Pipelined data waits for the answer; no more than a request's
+            # worth is buffered meanwhile.
+            if len(self._buffer) > self.site.maxBodySize + MAX_HEADER_BYTES:
+                self.transport.pauseProducing()
+                self._paused = True
             return
         self._process()
 
     def _process(self):
+        """
+        Handle the requests complete in the buffer, one at a time: each is
+        answered before the next is looked at. Never re-entered.
+        """
+        self._scheduled = None
         while self._current is None and self._buffer:
-            head, sep, rest = self._buffer.partition(b"\r\n\r\n")
-            if not sep:
-                if len(self._buffer) > MAX_HEADER_BYTES:
-                    self._refuse(431, b"request headers too large\n")
-                return
-            parsed = self._parseHead(head)
-            if parsed is None:
-                return
-            method, uri, version, headers = parsed
-            length = headers.get(b"content-length")
-            if b"transfer-encoding" in headers:
-                self._refuse(411, b"send a Content-Length, not chunks\n")
-                return
-            if length is None:
-                if method == b"POST":
-                    self._refuse(411, b"Content-Length is required\n")
+            if self._head is None:
+                end = self._buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(self._buffer) > MAX_HEADER_BYTES:
+                        self._refuse(431, b"request headers too large\n")
                     return
-                length = 0
-            elif not length.isdigit() or len(length) > 12:
-                self._refuse(400, b"bad Content-Length\n")
-                return
-            length = int(length)
-            if length > self.site.maxBodySize:
-                self._refuse(413, b"request body too large\n")
-                return
-            if len(rest) < length:
+                self._head = self._parseHead(bytes(self._buffer[:end]))
+                if self._head is None:
+                    return
+                del self._buffer[:end + 4]
+                self._continued = False
+            method, uri, version, headers, length = self._head
+            if len(self._buffer) < length:
                 # Wait for the whole body; a client that asked (curl does,
                 # for larger bodies) is told to send it.
                 if not self._continued and headers.get(
@@ -234,39 +241,63 @@ class LeanHTTPChannel(protocol.Protocol):
                     self._continued = True
                     self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 return
-            self._continued = False
-            self._buffer = rest[length:]
+            body = bytes(self._buffer[:length])
+            del self._buffer[:length]
+            self._head = None
             connection = headers.get(b"connection", b"").lower()
             self._keepAlive = (connection != b"close" if version == b"HTTP/1.1"
                                else connection == b"keep-alive")
-            self._resetIdle()
-            request = LeanRequest(self, method, uri, version, headers,
-                                  rest[:length])
+            self._holdIdle()
+            request = LeanRequest(self, method, uri, version, headers, body)
             self._current = request
             self._render(request)
 
     def _parseHead(self, head):
+        """
+        Parse and check a request line and headers.
+
+        @return: C{(method, uri, version, headers, length)}, or None after
+            refusing the request.
+        """
         lines = head.split(b"\r\n")
         parts = lines[0].split(b" ")
         if len(parts) != 3 or parts[2] not in (b"HTTP/1.0", b"HTTP/1.1") \
                 or not parts[1].startswith(b"/"):
-            self._refuse(400, b"bad request line\n")
-            return None
+            return self._refuse(400, b"bad request line\n")
         if len(lines) > MAX_HEADERS + 1:
-            self._refuse(431, b"too many headers\n")
-            return None
+            return self._refuse(431, b"too many headers\n")
         headers = {}
         for line in lines[1:]:
             name, colon, value = line.partition(b":")
             if not colon or not name or name != name.strip():
-                self._refuse(400, b"bad header line\n")
-                return None
-            headers[name.lower()] = value.strip()
-        return parts[0], parts[1], parts[2], headers
+                return self._refuse(400, b"bad header line\n")
+            name = name.lower()
+            if name in headers and name in (b"content-length", b"host"):
+                return self._refuse(400, b"duplicate %s header\n" % (name,))
+            headers[name] = value.strip()
+        method = parts[0]
+        if b"transfer-encoding" in headers:
+            return self._refuse(411, b"send a Content-Length, not chunks\n")
+        length = headers.get(b"content-length")
+        if length is None:
+            if method == b"POST":
+                return self._refuse(411, b"Content-Length is required\n")
+            length = b"0"
+        if not length.isdigit() or len(length) > 12:
+            return self._refuse(400, b"bad Content-Length\n")
+        if int(length) > self.site.maxBodySize:
+            return self._refuse(413, b"request body too large\n")
+        return method, parts[1], parts[2], headers, int(length)
 
     def _render(self, request):
         try:
             resource_ = self.site.getResourceFor(request)
+            if request.method == b"HEAD" and not hasattr(resource_,
+                                                        "render_GET"):
+                # twisted.web answers HEAD with render_GET, if any.
+                raise server.UnsupportedMethod(
+                    getattr(resource_, "allowedMethods", None)
+                    or resource._computeAllowedMethods(resource_))
             body = resource_.render(request)
         except server.UnsupportedMethod as e:
             request.setResponseCode(http.NOT_ALLOWED)
@@ -286,28 +317,45 @@ class LeanHTTPChannel(protocol.Protocol):
 
     def respond(self, request):
         """
-        Send a finished request's response; go on with the next one.
+        Send a finished request's response; the next pipelined request is
+        handled in a later turn of the reactor (no recursion however many
+        were pipelined).
         """
         if request is not self._current or self.transport is None:
             return
-        self.transport.write(request.responseHead(self._keepAlive))
+        head = request.responseHead(self._keepAlive)
+        if request.method == b"HEAD":
+            head = head[:head.index(b"\r\n\r\n") + 4]
+        self.transport.write(head)
         self._current = None
         if not self._keepAlive:
-            self._buffer = b""
+            self._buffer = bytearray()
             self.transport.loseConnection()
             return
-        self._process()
-        if self._readClosed and self._current is None:
+        if self._paused:
+            self._paused = False
+            self.transport.resumeProducing()
+        self._resetIdle()
+        if self._buffer:
+            if self._scheduled is None:
+                self._scheduled = self.site.reactor.callLater(0,
+                                                              self._process)
+        elif self._readClosed:
             self.transport.loseConnection()
 
     def _refuse(self, code, text):
-        self._buffer = b""
+        """
+        Answer with an error and close the connection.
+        """
+        self._buffer = bytearray()
+        self._head = None
         self._current = LeanRequest(self, b"", b"/", b"HTTP/1.1", {}, b"")
         self._keepAlive = False
         self._current.setResponseCode(code)
         self._current.setHeader(b"content-type", b"text/plain")
         self._current.write(text)
         self._current.finish()
+        return None
 
     def readConnectionLost(self):
         """
@@ -322,8 +370,9 @@ class LeanHTTPChannel(protocol.Protocol):
         self.transport.loseConnection()
 
     def connectionLost(self, reason):
-        if self._idle is not None and self._idle.active():
-            self._idle.cancel()
+        self._holdIdle()
+        if self._scheduled is not None and self._scheduled.active():
+            self._scheduled.cancel()
         if self._current is not None:
             current, self._current = self._current, None
             current.connectionLost(reason)
