@@ -81,3 +81,54 @@ class ValidationRegressionTests(DaemonTestCase):
         user = yield self.admin.call("vcd.user.get", username="boss")
         self.assertTrue(user["admin"])
         yield self.client("boss", "new-password").call("vcd.login")
+
+
+class ReviewRegressionTests(DaemonTestCase):
+    """
+    Findings of the security review.
+    """
+
+    @defer.inlineCallbacks
+    def test_mountFieldsCannotShift(self):
+        yield self.makeVps("rev1")
+        for args, argument in (
+                (dict(src="/", dst="/mnt/h none bind,rw", type="none",
+                      opts="defaults"), "dst"),
+                (dict(src="/a\tb", dst="/mnt", type="none", opts=""), "src"),
+                (dict(src="tmpfs", dst="/mnt", type="tmpfs", opts="bind"),
+                 "opts"),
+                (dict(src="none", dst="/mnt", type="none", opts="rbind,ro"),
+                 "opts")):
+            yield self.assertFault(MEINVAL, self.admin.call(
+                "vxdb.mount.set", name="rev1", **args), "'%s'" % (argument,))
+        mounts = yield self.admin.call("vxdb.mount.get", name="rev1")
+        self.assertEqual(sorted(m["dst"] for m in mounts),
+                         ["/dev/pts", "/proc"])
+
+    @defer.inlineCallbacks
+    def test_pathSourcesForAdminsOnly(self):
+        owner = yield self.makeUser("mounter", "mounter-pw", caps=["MOUNT"])
+        yield self.makeVps("rev2", owner="mounter")
+        yield self.assertFault(MEINVAL, owner.call(
+            "vxdb.mount.set", name="rev2", src="/dev/sda1", dst="/mnt",
+            type="ext4", opts=""), "administrators")
+        yield owner.call("vxdb.mount.set", name="rev2", src="tmpfs",
+                         dst="/tmp", type="tmpfs", opts="size=1m")
+        yield self.admin.call("vxdb.mount.set", name="rev2", src="/dev/sdz",
+                              dst="/data", type="ext4", opts="ro")
+
+    @defer.inlineCallbacks
+    def test_listHasNoUserOracle(self):
+        user = yield self.makeUser("plain", "plain-pw")
+        known = yield user.call("vxdb.list", username="admin")
+        unknown = yield user.call("vxdb.list", username="nosuchuser")
+        self.assertEqual(known, unknown)
+        yield self.assertFault(102, self.admin.call("vxdb.list",
+                                                    username="nosuchuser"))
+
+    @defer.inlineCallbacks
+    def test_namesStartWithLetterOrDigit(self):
+        yield self.assertFault(MEINVAL, self.admin.call(
+            "vx.create", name="--help", template="busybox"), "'name'")
+        yield self.assertFault(MEINVAL, self.admin.call(
+            "vx.create", name="_ab", template="busybox"), "'name'")

@@ -59,6 +59,12 @@ class ParseRequestTests(unittest.TestCase):
                 b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]>"
                 b"<methodCall><methodName>&a;</methodName></methodCall>",
                 b"<methodResponse/>",
+                ("<?xml version='1.0' encoding='utf-16'?><!DOCTYPE x [<!ENTITY"
+                 " a 'b'>]><methodCall><methodName>&a;</methodName>"
+                 "</methodCall>").encode("utf-16"),
+                ("<?xml version='1.0' encoding='utf-16'?><!DOCTYPE x [<!ENTITY"
+                 " a 'b'>]><methodCall><methodName>&a;</methodName>"
+                 "</methodCall>").encode("utf-16-le"),
                 b"<methodCall></methodCall>",
                 b"<methodCall><methodName>a</methodName><params><param>"
                 b"<value><int>x</int></value></param></params></methodCall>",

@@ -84,8 +84,9 @@ def vpsName(allowEmpty=False):
     """
     A VPS name: 3 to 32 characters of C{[A-Za-z0-9_-]}.
     """
-    return Pattern(r"[A-Za-z0-9_-]{3,32}",
-                   "a VPS name of 3-32 characters of [A-Za-z0-9_-]",
+    return Pattern(r"[A-Za-z0-9][A-Za-z0-9_-]{2,31}",
+                   "a VPS name of 3-32 characters of [A-Za-z0-9_-] starting"
+                   " with a letter or digit",
                    maxLength=32, allowEmpty=allowEmpty)
 
 

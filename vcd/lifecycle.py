@@ -100,7 +100,11 @@ def startVps(services, xid, name):
     start, layout, _, _, _ = yield db.read(loadStartConfig, xid)
     if (yield db.read(_pendingRestart, xid)):
         yield db.transact(_clearRestart, xid)
-    text = renderConfig(start, services.hostPaths)
+    try:
+        text = renderConfig(start, services.hostPaths)
+    except ValueError as e:
+        raise VCDFault(MESYS, "cannot start %r: its configuration cannot be"
+                       " expressed safely: %s" % (name, e))
     try:
         pid = yield services.kernel.start(name, text, rootPaths(layout),
                                           services.config.startCheck)

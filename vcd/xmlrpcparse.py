@@ -109,6 +109,10 @@ def parseRequest(body):
     @return: C{(params, methodName)}, as C{xmlrpc.client.loads}.
     @raise MalformedRequest: for anything else.
     """
+    # Only UTF-8 (or ASCII) bodies: in UTF-16 a declaration would hide from
+    # the check below, and every ASCII character of UTF-16 has a NUL byte.
+    if b"\x00" in body or body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise MalformedRequest("the request must be UTF-8")
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
         raise MalformedRequest("document type declarations are not allowed")
     try:

@@ -132,7 +132,10 @@ def renderConfig(start, paths):
         ("lxc.console.logfile", os.path.join(directory, "console.log")),
         ("lxc.cap.keep", " ".join(sorted(c.lower() for c in start.bcaps))
          or "none"),
-        ("lxc.hook.post-stop", "%s shutdown %d" % (paths.hook, start.xid)),
+        # LXC appends the VPS name and more after "--", so that no name
+        # can pass for an option of vshelper's.
+        ("lxc.hook.post-stop", "%s -- shutdown %d" % (paths.hook,
+                                                      start.xid)),
     ]
     if paths.apparmor:
         lines.append(("lxc.apparmor.profile", "generated"))
@@ -140,7 +143,7 @@ def renderConfig(start, paths):
     if paths.seccomp:
         lines.append(("lxc.seccomp.profile", SECCOMP_PROFILE))
     lines.extend(_networkLines(start))
-    lines.extend(_mountLines(start, os.path.join(directory, "rootfs.mnt")))
+    lines.extend(_mountLines(start))
     lines.extend(_limitLines(start, paths.cgroupLayout))
     for key, value in lines:
         if "\n" in value or "\0" in value:
@@ -175,15 +178,20 @@ def _networkLines(start):
     return lines
 
 
-def _mountLines(start, rootfsMount):
+def _mountLines(start):
     lines = []
     for src, dst, fstype, opts in start.mounts:
         if fstype in LXC_PROVIDED_TYPES:
             continue  # LXC mounts proc, sys and devpts itself
+        for field in (src, dst, fstype, opts):
+            # VXDB refuses these; a field that has one would shift the
+            # others (LXC splits mount entries on white space).
+            if not field or any(c in field for c in " \t\\#"):
+                raise ValueError("mount field %r is not safe in an LXC"
+                                 " mount entry" % (field,))
         options = opts.split(",")
-        if "bind" in options or "rbind" in options:
-            # The manual's source is a path inside the VPS.
-            src = rootfsMount + src
+        if {"bind", "rbind", "move", "remount"}.intersection(options):
+            raise ValueError("mount of %s: bind mounts are refused" % (dst,))
         options.append("create=dir")
         lines.append(("lxc.mount.entry", "%s %s %s %s 0 0" % (
             src, dst.lstrip("/"), fstype, ",".join(options))))

@@ -101,7 +101,13 @@ def _list(call, cursor, args):
     query = "SELECT name FROM xid_name_map m"
     conditions, values = [], []
     if username:
-        uid = store.requireUser(cursor, username)
+        row = cursor.execute("SELECT uid FROM user WHERE name = ?",
+                             (username,)).fetchone()
+        if row is None:
+            if not call.user.admin:
+                return []  # no user-existence oracle for non-admins
+            store.requireUser(cursor, username)
+        uid = row[0]
         conditions.append("EXISTS (SELECT 1 FROM xid_uid_map o WHERE"
                           " o.xid = m.xid AND o.uid = ?)")
         values.append(uid)
@@ -160,15 +166,34 @@ _FSTYPE = re.compile(r"[a-z0-9._-]{1,32}")
 _MOUNT_OPTS = re.compile(r"[A-Za-z0-9_=,.:/@+-]{1,512}")
 
 
+_MOUNT_PATH = re.compile(r"/[A-Za-z0-9_.@+=,:/-]*")
+#: Options that would mount something of the host's into the VPS.
+_HOST_REACHING_OPTIONS = frozenset(["bind", "rbind", "move", "remount"])
+
+
 def _checkMount(call, cursor, args):
     src, fstype, opts = args["src"], args["type"], args["opts"]
     if args["dst"] == "/":
         raise invalid("dst", "cannot mount over the root of the VPS")
+    if not _MOUNT_PATH.fullmatch(args["dst"]):
+        raise invalid("dst", "must be a path of [A-Za-z0-9_.@+=,:/-] (no"
+                      " spaces, tabs or backslashes)")
     if src.startswith("/"):
         A.AbsolutePath().check("src", src)
+        if not _MOUNT_PATH.fullmatch(src):
+            raise invalid("src", "must be a path of [A-Za-z0-9_.@+=,:/-] (no"
+                          " spaces, tabs or backslashes)")
+        if not call.user.admin:
+            raise invalid("src", "a path source is a host device or file;"
+                          " only administrators may mount one")
     elif src and not _MOUNT_SOURCE_ID.fullmatch(src):
         raise invalid("src", "must be an absolute path or an identifier of"
                       " [A-Za-z0-9_.:@+-]")
+    reaching = _HOST_REACHING_OPTIONS.intersection(opts.split(","))
+    if reaching:
+        raise invalid("opts", "%s mounts are refused: their source could be"
+                      " redirected by a symlink inside the VPS to the host's"
+                      " files" % (sorted(reaching)[0],))
     if fstype and not _FSTYPE.fullmatch(fstype):
         raise invalid("type", "must be a filesystem type of [a-z0-9._-]")
     if opts and not _MOUNT_OPTS.fullmatch(opts):
