@@ -132,3 +132,33 @@ class ReviewRegressionTests(DaemonTestCase):
             "vx.create", name="--help", template="busybox"), "'name'")
         yield self.assertFault(MEINVAL, self.admin.call(
             "vx.create", name="_ab", template="busybox"), "'name'")
+
+    @defer.inlineCallbacks
+    def test_failedRebuildKeepsTheConfiguration(self):
+        """
+        A rebuild whose template turns out broken leaves the VPS known and
+        configured (marked broken, refusing to start) for another rebuild.
+        """
+        import os
+        with open(os.path.join(self.config.templatedir, "busybox.tar.gz"),
+                  "rb") as f:
+            head = f.read(4096)
+        with open(os.path.join(self.config.templatedir, "cut.tar.gz"),
+                  "wb") as f:
+            f.write(head)
+        yield self.makeVps("rev3")
+        yield self.admin.call("vxdb.vx.limit.set", name="rev3",
+                              limit="NOFILE", soft="100", max="200")
+        yield self.assertFault(500, self.admin.call(
+            "vx.create", name="rev3", template="cut", force=True, copy=True))
+        import tarfile
+        self.flushLoggedErrors(tarfile.ReadError)
+        self.assertIn("rev3", (yield self.admin.call("vxdb.list")))
+        limits = yield self.admin.call("vxdb.vx.limit.get", name="rev3")
+        self.assertEqual(limits[0]["max"], "200")
+        yield self.assertFault(MEINVAL, self.admin.call(
+            "vx.start", name="rev3"), "broken")
+        yield self.admin.call("vx.create", name="rev3", template="busybox",
+                              force=True)
+        limits = yield self.admin.call("vxdb.vx.limit.get", name="rev3")
+        self.assertEqual(limits[0]["max"], "200")

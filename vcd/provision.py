@@ -84,7 +84,9 @@ def _beginCreate(cursor, call, name, template, vdir, copy):
 
 def _beginRebuild(cursor, xid, template, vdir, copy):
     """
-    Mark an existing VPS as being rebuilt (state C{creating}).
+    Mark an existing VPS as being rebuilt (state C{rebuilding}: a crash
+    now leaves it C{broken}, its configuration kept, see
+    L{recoverInterrupted}).
 
     @return: its old vps_root row C{(kind, vdir, template, layout)}, or
         None, for L{_restoreRoot}.
@@ -93,7 +95,7 @@ def _beginRebuild(cursor, xid, template, vdir, copy):
                          " WHERE xid = ?", (xid,)).fetchone()
     _knownVdir(cursor, vdir, xid)
     cursor.execute("INSERT OR REPLACE INTO vps_root (xid, state, kind, vdir,"
-                   " template) VALUES (?, 'creating', ?, ?, ?)",
+                   " template) VALUES (?, 'rebuilding', ?, ?, ?)",
                    (xid, "copy" if copy else "overlay", vdir, template.name))
     return tuple(old) if old is not None else None
 
@@ -210,7 +212,12 @@ def createVps(call, name, templateName, force, copy, vdir):
         layout = yield services.filesystem(
             rootfs.createRoot, template, vdir, copy, config.datadir)
     except BaseException as e:
-        yield services.db.transact(_forget, xid)
+        if call.vps is None:
+            yield services.db.transact(_forget, xid)
+        else:
+            # Its files are gone, its configuration is not: keep the VPS,
+            # marked broken, for another rebuild.
+            yield services.db.transact(_setState, xid, "broken")
         yield services.filesystem(rootfs.discardPartial, vdir)
         if isinstance(e, VCDFault):
             raise
@@ -268,7 +275,8 @@ def _setState(cursor, xid, state):
 def _interrupted(cursor):
     return cursor.execute(
         "SELECT m.xid, m.name, r.vdir, r.state FROM vps_root r JOIN"
-        " xid_name_map m ON r.xid = m.xid WHERE r.state != 'ready'"
+        " xid_name_map m ON r.xid = m.xid WHERE r.state IN ('creating',"
+        " 'rebuilding', 'removing')"
     ).fetchall()
 
 
@@ -283,12 +291,17 @@ def recoverInterrupted(db, vbasedir, datadir):
     done = []
     for xid, name, vdir, state in db.transactNow(_interrupted):
         try:
-            if state == "creating":
+            if state in ("creating", "rebuilding"):
                 rootfs.discardPartial(vdir, includeVdir=True)
             else:
                 rootfs.removeRoot(vdir, vbasedir)
         except (OSError, ValueError) as e:
             done.append("%s: could not clean %s: %s" % (name, vdir, e))
+            continue
+        if state == "rebuilding":
+            db.transactNow(_setState, xid, "broken")
+            done.append("%s: an interrupted rebuild left it broken (its"
+                        " configuration is kept; rebuild it)" % (name,))
             continue
         db.transactNow(_forget, xid)
         done.append("%s: discarded an interrupted %s" % (

@@ -29,7 +29,8 @@ MIGRATIONS = [
     CREATE TABLE vps_root (
         xid INTEGER PRIMARY KEY
             REFERENCES xid_name_map(xid) ON DELETE CASCADE,
-        state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'removing')),
+        state TEXT NOT NULL CHECK (state IN ('creating', 'rebuilding',
+                                             'ready', 'broken', 'removing')),
         kind TEXT NOT NULL CHECK (kind IN ('copy', 'overlay')),
         vdir TEXT NOT NULL UNIQUE,
         template TEXT NOT NULL,
