@@ -12,8 +12,8 @@ import shlex
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
-from vcd.faults import (MEBUSY, MEEXEC, MERUNNING, MESTOPPED, MESYS, VCDFault,
-                        invalid)
+from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
+                        VCDFault, invalid)
 from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.lxcconfig import renderConfig
 from vcd.vxdb.startconfig import loadStartConfig
@@ -70,6 +70,31 @@ def withLock(services, name, function, *args, retryFor=0.0):
     finally:
         locks.release(name)
     return result
+
+
+def _sameVps(cursor, xid, name):
+    row = cursor.execute("SELECT 1 FROM xid_name_map WHERE xid = ? AND"
+                         " name = ?", (xid, name)).fetchone()
+    return row is not None
+
+
+@defer.inlineCallbacks
+def _ifStillThere(services, action, xid, name):
+    if not (yield services.db.read(_sameVps, xid, name)):
+        raise VCDFault(MENOVPS, "virtual server %r was renamed or removed"
+                       " meanwhile" % (name,))
+    result = yield action(services, xid, name)
+    return result
+
+
+def lockedAction(services, action, xid, name, retryFor=0.0):
+    """
+    Run C{action(services, xid, name)} under the lock of VPS C{name}, once
+    the lock is held checking that C{name} still is VPS C{xid} (a group
+    action or a reboot read the pair a while ago).
+    """
+    return withLock(services, name, _ifStillThere, services, action, xid,
+                    name, retryFor=retryFor)
 
 
 def _clearRestart(cursor, xid):

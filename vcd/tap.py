@@ -26,7 +26,7 @@ from vcd.config import ConfigurationError, buildConfiguration, readConfigFile
 from vcd.dispatch import Dispatcher, collectMethods
 from vcd.hostfeatures import HostFeatures
 from vcd.kernel.lxcconfig import HostPaths
-from vcd.lifecycle import startVps, withLock
+from vcd.lifecycle import lockedAction, startVps
 from vcd.loadavg import LoadTracker
 from vcd.namespaces import loadNamespaces
 from vcd.provision import recoverInterrupted
@@ -282,8 +282,7 @@ class VCDService(service.MultiService):
             try:
                 if (yield self.parts.kernel.isRunning(name)):
                     continue
-                yield withLock(self.parts, name, startVps, self.parts, xid,
-                               name)
+                yield lockedAction(self.parts, startVps, xid, name)
                 self.log.info("onboot: started {name}", name=name)
             except Exception:
                 self.log.failure("onboot: starting {name} failed", name=name)

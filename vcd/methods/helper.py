@@ -17,7 +17,7 @@ from twisted.plugin import IPlugin
 from vcd import arguments as A
 from vcd.faults import MENOVPS, VCDFault
 from vcd.interfaces import IMethodNamespace
-from vcd.lifecycle import startVps, withLock
+from vcd.lifecycle import lockedAction, startVps
 from vcd.method import OWNER_NONE, Method, Param
 
 log = Logger()
@@ -66,8 +66,8 @@ def startAgain(services, xid, name):
             log.error("reboot of {name}: it did not stop within {t}s",
                       name=name, t=STOP_WAIT)
             return
-        yield withLock(services, name, startVps, services, xid, name,
-                       retryFor=STOP_WAIT)
+        yield lockedAction(services, startVps, xid, name,
+                           retryFor=STOP_WAIT)
         log.info("rebooted {name}", name=name)
     except Exception:
         log.failure("reboot of {name} failed", name=name)

@@ -117,8 +117,7 @@ def groupAction(action):
         ok, failed = [], []
         for xid, name in members:
             try:
-                yield lifecycle.withLock(services, name, action, services,
-                                         xid, name)
+                yield lifecycle.lockedAction(services, action, xid, name)
             except VCDFault as f:
                 failed.append({"name": name, "faultCode": f.faultCode,
                                "faultString": f.faultString})
