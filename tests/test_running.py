@@ -199,6 +199,47 @@ class StartStopTests(RunningHelpers, DaemonTestCase):
         yield self.assertRunning(name)
 
 
+class UnameTests(RunningHelpers, DaemonTestCase):
+    """
+    uname NODENAME and DOMAINNAME from VXDB reach the VPS's UTS namespace.
+    """
+
+    @defer.inlineCallbacks
+    def test_nodenameAndDomainname(self):
+        name = yield self.newVps()
+        yield self.admin.call("vxdb.vx.uname.set", name=name,
+                              uname="NODENAME", value="node1")
+        yield self.admin.call("vxdb.vx.uname.set", name=name,
+                              uname="DOMAINNAME", value="example.test")
+        yield self.admin.call("vx.start", name=name)
+        output = yield self.execIn(
+            name, "cat /proc/sys/kernel/hostname /proc/sys/kernel/domainname")
+        self.assertEqual(output.split(), ["node1", "example.test"])
+
+
+class LimitTests(RunningHelpers, DaemonTestCase):
+    """
+    Resource limits from VXDB are applied at start.
+    """
+
+    @defer.inlineCallbacks
+    def test_prlimitAndPids(self):
+        name = yield self.newVps()
+        yield self.admin.call("vxdb.vx.limit.set", name=name, limit="NOFILE",
+                              soft="321", max="654")
+        yield self.admin.call("vxdb.vx.limit.set", name=name, limit="NPROC",
+                              soft="77", max="77")
+        yield self.admin.call("vx.start", name=name)
+        output = yield self.execIn(name, "sh -c 'ulimit -Sn; ulimit -Hn'")
+        self.assertEqual(output.split(), ["321", "654"])
+        features = self.daemon.parts.features
+        base = ("/sys/fs/cgroup" if features.cgroupLayout == "v2"
+                else "/sys/fs/cgroup/pids")
+        with open(os.path.join(base, "lxc.payload." + name,
+                               "pids.max")) as f:
+            self.assertEqual(f.read().strip(), "77")
+
+
 class ExecTests(RunningHelpers, DaemonTestCase):
     """
     vx.exec: a simple command line, no shell, combined output.
