@@ -7,11 +7,12 @@ The daemon spawns it once (C{python -m vcd.kernel.worker}) with
 C{reactor.spawnProcess} and talks to it in JSON lines: one request a line on
 its standard input, one response a line on its standard output, each with
 the request's C{id}. Starts it does itself, one at a time (liblxc's
-daemonized start forks the container's monitor, detached). For every other
-request it forks a child that does the operation and reports on a pipe of
-its own, so a long command in one VPS never delays another request. The
-worker reaps its children; when its standard input closes (the daemon went
-away) it exits, and the VPSes keep running.
+daemonized start forks the container's monitor, detached). Commands
+(exec) it attaches itself too: liblxc makes each a child of the worker,
+whose event loop collects their output, enforces their timeouts and reaps
+them, so a long command in one VPS never delays another request. Other
+requests get a forked child each. When its standard input closes (the
+daemon went away) the worker exits, and the VPSes keep running.
 
 Requests:
   - C{{"id", "op": "start", "lxcpath", "name", "config", "paths"}}: check
@@ -26,6 +27,7 @@ Requests:
     "notFound"}}.
 """
 
+import collections
 import json
 import os
 import select
@@ -245,14 +247,16 @@ def _programExists(rootPid, program, path):
     return os.waitstatus_to_exitcode(status) != 1
 
 
-def doExec(request):
+def attachCommand(request):
     """
-    Run a command in a container (in a forked child of the worker) and
-    collect its combined output. Blocking.
+    Start C{request["argv"]} inside the container with liblxc's attach:
+    standard input from /dev/null, standard output and error into one
+    pipe. The attached process is a child of the caller.
+
+    @return: C{(pid, readEnd, initPid)}, or a result dict saying why not.
     """
     ffi, lib = _lxc()
     lxcpath, name, argv = request["lxcpath"], request["name"], request["argv"]
-    cap, timeout = request["cap"], request["timeout"]
     env = request.get("env") or []
     c = _open(lxcpath, name)
     keep = []
@@ -261,6 +265,7 @@ def doExec(request):
     try:
         initPid = c.init_pid(c)
         if initPid <= 0:
+            os.close(readEnd)
             return {"ok": False, "error": "%s is not running" % (name,)}
         options = ffi.new("lxc_attach_options_t *")
         options.attach_flags = lib.LXC_ATTACH_DEFAULT
@@ -282,19 +287,111 @@ def doExec(request):
         pid = ffi.new("pid_t *")
         if c.attach(c, lib.lxc_attach_run_command, command, options,
                     pid) < 0:
+            os.close(readEnd)
             return {"ok": False, "error": "liblxc failed to attach to %s"
                     % (name,)}
-        os.close(writeEnd)
-        writeEnd = -1
-        result = _collect(readEnd, pid[0], cap, timeout)
-        result["notFound"] = (result["status"] in (126, 127, 255) and not _programExists(
-            initPid, argv[0], _pathOf(env)))
-        return result
+        return pid[0], readEnd, initPid
     finally:
-        for fd in (readEnd, writeEnd, devnull):
-            if fd >= 0:
-                os.close(fd)
+        os.close(writeEnd)
+        os.close(devnull)
         lib.lxc_container_put(c)
+
+
+def doExec(request):
+    """
+    Run a command in a container and collect its combined output.
+    Blocking (the worker itself uses L{RunningExec} instead).
+    """
+    attached = attachCommand(request)
+    if isinstance(attached, dict):
+        return attached
+    pid, readEnd, initPid = attached
+    try:
+        result = _collect(readEnd, pid, request["cap"], request["timeout"])
+    finally:
+        os.close(readEnd)
+    return _withNotFound(result, request, initPid)
+
+
+def _withNotFound(result, request, initPid):
+    result["notFound"] = (
+        result["status"] in (126, 127, 255) and not _programExists(
+            initPid, request["argv"][0], _pathOf(request.get("env") or [])))
+    return result
+
+
+class RunningExec:
+    """
+    A command the worker attached to a container and collects the output
+    of, in its own event loop (no fork of ours: liblxc's attach makes the
+    command a child of the worker).
+    """
+
+    def __init__(self, request, pid, readEnd, initPid):
+        self.request = request
+        self.pid = pid
+        self.readEnd = readEnd
+        self.initPid = initPid
+        self.cap = request["cap"]
+        self.deadline = time.monotonic() + request["timeout"]
+        self.chunks = []
+        self.kept = 0
+        self.truncated = False
+        self.timedOut = False
+        self.status = None
+        self.eof = False
+        self.registered = False
+        self.pidfd = None
+
+    def read(self):
+        """
+        Read what the pipe has; note its end.
+        """
+        try:
+            data = os.read(self.readEnd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        if not data:
+            self.eof = True
+            return
+        take = data[:max(self.cap - self.kept, 0)]
+        if take:
+            self.chunks.append(take)
+            self.kept += len(take)
+        if len(take) < len(data):
+            self.truncated = True
+
+    def drain(self):
+        """
+        Read what is already in the pipe (the command exited; a daemon it
+        left behind may keep the pipe open, so do not wait for its end).
+        """
+        while not self.eof:
+            ready, _, _ = select.select([self.readEnd], [], [], 0)
+            if not ready:
+                return
+            self.read()
+
+    def expire(self, now):
+        """
+        Kill the command if its time is up.
+        """
+        if self.status is None and not self.timedOut and now >= self.deadline:
+            self.timedOut = True
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def result(self):
+        """
+        @return: the answer, once the command exited.
+        """
+        return _withNotFound({
+            "ok": True, "status": self.status,
+            "output": b"".join(self.chunks).decode("utf-8", "replace"),
+            "truncated": self.truncated, "timedOut": self.timedOut},
+            self.request, self.initPid)
 
 
 def _pathOf(env):
@@ -389,6 +486,9 @@ OPERATIONS = {"start": doStart, "exec": doExec,
               "setdomainname": doSetDomainName}
 #: Work done after the answer went out.
 AFTER = {"start": afterStart}
+#: How long the worker must have had nothing to do before it does
+#: after-work (such as removing a started container's stale cgroups).
+IDLE_DELAY = 0.2
 #: Operations the worker does itself rather than in a forked child.
 INLINE = frozenset(["start"])
 
@@ -461,19 +561,84 @@ class Worker:
         self.stdout = stdout
         self.selector = selectors.DefaultSelector()
         self.pending = {}  # result fd -> _Child
+        self.execs = {}  # pid -> RunningExec
+        self.idleWork = collections.deque()  # requests with after-work
         self.inputBuffer = b""
         self.inputOpen = True
 
     def run(self):
         os.set_blocking(self.stdin, False)
         self.selector.register(self.stdin, selectors.EVENT_READ, "stdin")
-        while self.inputOpen or self.pending:
-            for key, _ in self.selector.select(1.0):
+        while self.inputOpen or self.pending or self.execs:
+            timeout = IDLE_DELAY if self.idleWork else 1.0
+            if self.execs:
+                soonest = min(e.deadline for e in self.execs.values())
+                timeout = max(0.0, min(timeout, soonest - time.monotonic()))
+            events = self.selector.select(timeout)
+            if not events and self.idleWork and not self.execs:
+                _after(self.idleWork.popleft())
+            for key, _ in events:
                 if key.data == "stdin":
                     self._readRequests()
+                elif isinstance(key.data, RunningExec):
+                    key.data.read()
+                    if key.data.eof:
+                        self.selector.unregister(key.fd)
+                        key.data.registered = False
+                elif isinstance(key.data, tuple):
+                    # A command's pidfd: it exited.
+                    self.selector.unregister(key.fd)
+                    os.close(key.fd)
+                    key.data[1].pidfd = None
                 else:
                     self._readResult(key.fd)
+            now = time.monotonic()
+            for running in list(self.execs.values()):
+                running.expire(now)
             self._reap()
+            self._finishExecs()
+
+    def _startExec(self, request):
+        try:
+            attached = attachCommand(request)
+        except Exception as e:
+            attached = {"ok": False, "error": "%s: %s" % (
+                e.__class__.__name__, e)}
+        if isinstance(attached, dict):
+            self._write(_answerOf(request, attached))
+            return
+        running = RunningExec(request, *attached)
+        os.set_blocking(running.readEnd, False)
+        self.selector.register(running.readEnd, selectors.EVENT_READ,
+                               running)
+        running.registered = True
+        try:
+            # Wakes the loop the moment the command exits.
+            running.pidfd = os.pidfd_open(running.pid)
+            self.selector.register(running.pidfd, selectors.EVENT_READ,
+                                   ("exited", running))
+        except ProcessLookupError:
+            running.pidfd = None
+        self.execs[running.pid] = running
+
+    def _finishExecs(self):
+        for pid, running in list(self.execs.items()):
+            if running.status is None:
+                continue
+            running.drain()
+            if running.registered:
+                self.selector.unregister(running.readEnd)
+            os.close(running.readEnd)
+            if running.pidfd is not None:
+                self.selector.unregister(running.pidfd)
+                os.close(running.pidfd)
+            del self.execs[pid]
+            try:
+                answer = running.result()
+            except Exception as e:
+                answer = {"ok": False, "error": "%s: %s" % (
+                    e.__class__.__name__, e)}
+            self._write(_answerOf(running.request, answer))
 
     def _readRequests(self):
         try:
@@ -491,12 +656,16 @@ class Worker:
                 self._submit(json.loads(line))
 
     def _submit(self, request):
-        if request.get("op") in INLINE:
+        if request.get("op") == "exec":
+            self._startExec(request)
+        elif request.get("op") in INLINE:
             # liblxc's daemonized start forks by itself: no child of ours
             # is needed, and starts run one at a time, so a storm of them
             # leaves the host's CPUs to everyone else in turn.
             self._write(_answerOf(request, _perform(request)))
-            _after(request)
+            # After-work waits until the worker is idle: the next request
+            # (an exec right after a start) is not delayed by it.
+            self.idleWork.append(request)
         else:
             self._fork(request)
 
@@ -553,11 +722,13 @@ class Worker:
     def _reap(self):
         while True:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
+            if pid in self.execs:
+                self.execs[pid].status = os.waitstatus_to_exitcode(status)
 
 
 class _Child:
@@ -575,6 +746,10 @@ def main():
     """
     Run the worker on this process's standard input and output.
     """
+    # Nothing inherited but standard input, output and error: every
+    # descriptor the worker opens itself is close-on-exec, so none can reach
+    # a command it attaches to a VPS.
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     _lxc()  # fail at once if the binding is missing
