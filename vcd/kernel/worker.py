@@ -297,22 +297,6 @@ def attachCommand(request):
         lib.lxc_container_put(c)
 
 
-def doExec(request):
-    """
-    Run a command in a container and collect its combined output.
-    Blocking (the worker itself uses L{RunningExec} instead).
-    """
-    attached = attachCommand(request)
-    if isinstance(attached, dict):
-        return attached
-    pid, readEnd, initPid = attached
-    try:
-        result = _collect(readEnd, pid, request["cap"], request["timeout"])
-    finally:
-        os.close(readEnd)
-    return _withNotFound(result, request, initPid)
-
-
 def _withNotFound(result, request, initPid):
     result["notFound"] = (
         result["status"] in (126, 127, 255) and not _programExists(
@@ -401,64 +385,6 @@ def _pathOf(env):
     return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def _collect(readEnd, pid, cap, timeout):
-    """
-    Read the output of process C{pid} until it exits, keeping at most
-    C{cap} bytes, killing it after C{timeout} seconds.
-    """
-    chunks, kept, truncated, timedOut = [], 0, False, False
-    deadline = time.monotonic() + timeout
-    status = None
-    os.set_blocking(readEnd, False)
-    poller = selectors.DefaultSelector()
-    poller.register(readEnd, selectors.EVENT_READ)
-    eof = False
-    while True:
-        if status is None:
-            done, raw = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = os.waitstatus_to_exitcode(raw)
-        if status is not None and eof:
-            break
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 and status is None:
-            timedOut = True
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            _, raw = os.waitpid(pid, 0)
-            status = os.waitstatus_to_exitcode(raw)
-        # Once the command exited, only drain what is already there: a
-        # daemon it left behind may hold the pipe open.
-        wait = 0 if status is not None else min(max(remaining, 0), 0.05)
-        events = poller.select(wait)
-        if not events and status is not None:
-            break
-        for _ in events:
-            try:
-                data = os.read(readEnd, READ_CHUNK)
-            except BlockingIOError:
-                continue
-            if not data:
-                eof = True
-                poller.unregister(readEnd)
-                break
-            take = data[:max(cap - kept, 0)]
-            if take:
-                chunks.append(take)
-                kept += len(take)
-            if len(take) < len(data):
-                truncated = True
-        if eof and status is None:
-            _, raw = os.waitpid(pid, 0)
-            status = os.waitstatus_to_exitcode(raw)
-    poller.close()
-    output = b"".join(chunks)
-    return {"ok": True, "status": status, "output": output.decode(
-        "utf-8", "replace"), "truncated": truncated, "timedOut": timedOut}
-
-
 CLONE_NEWUTS = 0x04000000
 
 
@@ -482,8 +408,7 @@ def doSetDomainName(request):
     return {"ok": True}
 
 
-OPERATIONS = {"start": doStart, "exec": doExec,
-              "setdomainname": doSetDomainName}
+OPERATIONS = {"start": doStart, "setdomainname": doSetDomainName}
 #: Work done after the answer went out.
 AFTER = {"start": afterStart}
 #: How long the worker must have had nothing to do before it does
