@@ -11,6 +11,7 @@ import sqlite3
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface.verify import verifyObject
 
 from vcd import method as M
@@ -19,6 +20,7 @@ from vcd.faults import (MEAUTH, MEBUSY, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.interfaces import IMethodNamespace
 from vcd.vxdb import store
+from vcd.vxdb.database import ReaderBusy
 
 INTROSPECTION = ("system.listMethods", "system.methodHelp",
                  "system.methodSignature")
@@ -79,22 +81,24 @@ class Dispatcher:
         self.methods = dict(methods)
         self.services = services
 
-    def call(self, methodName, params, clientAddress):
+    def dispatch(self, methodName, params, clientAddress):
         """
-        Run one call.
+        Run one call, synchronously when it can be (a read-only call is
+        answered without a Deferred).
 
         @param params: the tuple of XML-RPC params.
-        @return: a Deferred firing with the result, or failing with a
-            L{VCDFault}.
+        @return: the result or a L{VCDFault}, or a Deferred firing with
+            either (it never fails).
         """
         self.services.counters.requests += 1
         try:
             result = self._call(methodName, params, clientAddress)
         except BaseException:
-            result = defer.fail()
-        if not isinstance(result, defer.Deferred):
-            return defer.succeed(result)
-        return result.addErrback(self._toFault, methodName, clientAddress)
+            return self._toFault(Failure(), methodName, clientAddress)
+        if isinstance(result, defer.Deferred):
+            return result.addErrback(self._toFault, methodName,
+                                     clientAddress)
+        return result
 
     def _call(self, methodName, params, clientAddress):
         if methodName in INTROSPECTION:
@@ -118,9 +122,16 @@ class Dispatcher:
         db = self.services.db
         # Authentication and owner checks only read: a run method or a
         # read-only body needs no trip to the database thread.
-        perform = db.read if method.readOnly else db.transact
-        d = perform(self._checkAndTransact, method, username, password, args,
-                    clientAddress)
+        if method.readOnly:
+            try:
+                checked = db.readNow(self._checkAndTransact, method,
+                                     username, password, args, clientAddress)
+            except ReaderBusy:
+                pass
+            else:
+                return self._afterChecks(checked, method, args)
+        d = db.transact(self._checkAndTransact, method, username, password,
+                        args, clientAddress)
         d.addCallback(self._afterChecks, method, args)
         return d
 

@@ -6,6 +6,7 @@ read or parsed).
 
 import re
 
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import http, resource, server, xmlrpc as txxmlrpc
 
@@ -60,9 +61,13 @@ class RPC2(txxmlrpc.XMLRPC):
                                     " characters of [A-Za-z0-9_.:/]"), request)
             return server.NOT_DONE_YET
         # A response to a client that went away is dropped by the channel.
-        d = self.dispatcher.call(methodName, params, PeerAddress(request))
-        d.addErrback(self._ebRender)
-        d.addCallback(self._cbRender, request)
+        result = self.dispatcher.dispatch(methodName, params,
+                                          PeerAddress(request))
+        if isinstance(result, defer.Deferred):
+            result.addErrback(self._ebRender)
+            result.addCallback(self._cbRender, request)
+        else:
+            self._cbRender(result, request)
         return server.NOT_DONE_YET
 
     def _ebRender(self, failure):

@@ -76,19 +76,37 @@ class AccessSnapshot:
 
 class SnapshotCache:
     """
-    Keeps an L{AccessSnapshot} of one connection's view up to date.
+    Keeps an L{AccessSnapshot} of one connection's view up to date: copied
+    anew after every write transaction of the daemon's (their generation
+    changes), and after a write by another process (vxpasswd), which
+    C{PRAGMA data_version} reveals; that is asked at most every
+    L{EXTERNAL_CHECK} seconds.
     """
+
+    #: How stale the snapshot may be towards writes of other processes.
+    EXTERNAL_CHECK = 1.0
 
     def __init__(self):
         self._version = None
+        self._generation = None
+        self._checked = None
         self._snapshot = None
 
-    def current(self, cursor):
+    def current(self, cursor, generation=None, now=None):
         """
-        @return: the snapshot, rebuilt if the database changed since.
+        @param generation: the count of the daemon's own write
+            transactions.
+        @param now: the time, in seconds (None: always ask the database).
+        @return: the snapshot, copied anew if the database changed.
         """
+        if (self._snapshot is not None and generation == self._generation
+                and now is not None and self._checked is not None
+                and 0 <= now - self._checked < self.EXTERNAL_CHECK):
+            return self._snapshot
         (version,) = cursor.execute("PRAGMA data_version").fetchone()
-        if version != self._version or self._snapshot is None:
+        self._checked = now
+        if (version != self._version or generation != self._generation
+                or self._snapshot is None):
             connection = cursor.connection
             ownTransaction = not connection.in_transaction
             if ownTransaction:
@@ -103,4 +121,5 @@ class SnapshotCache:
                 if ownTransaction:
                     connection.execute("COMMIT")
             self._snapshot, self._version = snapshot, version
+            self._generation = generation
         return self._snapshot

@@ -15,6 +15,12 @@ from vcd.vxdb.access import QueryAccess, SnapshotCache
 from vcd.vxdb.connection import openVXDB, runTransaction
 
 
+class ReaderBusy(Exception):
+    """
+    The read-only connection could not read now; use the database thread.
+    """
+
+
 class VXDB(service.Service):
     """
     The configuration database.
@@ -37,6 +43,8 @@ class VXDB(service.Service):
         self._connection = None
         self._reader = None
         self._snapshots = SnapshotCache()
+        #: Counts the daemon's own write transactions.
+        self.generation = 0
 
     def open(self):
         """
@@ -75,8 +83,16 @@ class VXDB(service.Service):
 
         @return: a Deferred firing with its result.
         """
-        return deferToThreadPool(self._reactor, self._pool, runTransaction,
-                                 self._connection, function, *args, **kwargs)
+        return deferToThreadPool(self._reactor, self._pool, self._written,
+                                 function, *args, **kwargs)
+
+    def _written(self, function, *args, **kwargs):
+        try:
+            return runTransaction(self._connection, function, *args,
+                                  **kwargs)
+        finally:
+            # Whatever was committed, the checks' snapshot is copied anew.
+            self.generation += 1
 
     def access(self, cursor):
         """
@@ -84,33 +100,43 @@ class VXDB(service.Service):
         on the read-only connection, SQL on the writer's.
         """
         if self._reader is not None and cursor.connection is self._reader:
-            return self._snapshots.current(cursor)
+            return self._snapshots.current(cursor, self.generation,
+                                           self._reactor.seconds())
         return QueryAccess(cursor)
+
+    def readNow(self, function, *args, **kwargs):
+        """
+        Run C{function(cursor, *args, **kwargs)} on the read-only
+        connection, on the calling (reactor) thread, and return its result:
+        for the short indexed reads every call starts with (authentication,
+        owner checks) and for read-only methods. Each statement reads a
+        consistent state of its own (no transaction spans them: reads need
+        none, and the checks' snapshot is copied in one).
+
+        @raise ReaderBusy: if the database was locked (rare in WAL mode);
+            the caller then uses L{transact}.
+        """
+        if self._reader is None:
+            raise ReaderBusy("the read-only connection is not open")
+        try:
+            return function(self._reader.cursor(), *args, **kwargs)
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise ReaderBusy(str(e))
+            raise
 
     def read(self, function, *args, **kwargs):
         """
-        Run C{function(cursor, *args, **kwargs)} on the read-only
-        connection, on the calling (reactor) thread: for the short indexed
-        reads every call starts with (authentication, owner checks) and for
-        read-only methods. Each statement reads a consistent state of its
-        own (no transaction spans them: reads need none, and the checks'
-        snapshot is built in one). In WAL mode readers do not wait for the
-        writer; should the database be busy anyway, the work goes to the
-        database thread.
+        L{readNow}, or L{transact} when the reader is busy.
 
-        @return: a Deferred firing with its result (already fired, usually).
+        @return: a Deferred firing with the result (already fired, usually).
         """
-        if self._reader is None:
-            return self.transact(function, *args, **kwargs)
         try:
-            result = function(self._reader.cursor(), *args, **kwargs)
-        except sqlite3.OperationalError as e:
-            if "locked" in str(e) or "busy" in str(e):
-                return self.transact(function, *args, **kwargs)
-            return defer.fail()
+            return defer.succeed(self.readNow(function, *args, **kwargs))
+        except ReaderBusy:
+            return self.transact(function, *args, **kwargs)
         except BaseException:
             return defer.fail()
-        return defer.succeed(result)
 
     def transactNow(self, function, *args, **kwargs):
         """
@@ -118,4 +144,4 @@ class VXDB(service.Service):
         only, before or after the pool runs.
         """
         self.open()
-        return runTransaction(self._connection, function, *args, **kwargs)
+        return self._written(function, *args, **kwargs)
