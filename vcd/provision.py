@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from vcd import rootfs
 from vcd.faults import (MEEXIST, MEINVAL, MEPERM, MERUNNING, MESYS, VCDFault,
                         invalid)
+from vcd.kernel.worker import removeEmptyCgroups
 from vcd.names import KNOWN
 from vcd.vxdb import store
 
@@ -264,6 +265,12 @@ def removeVps(call, name):
             yield services.db.transact(_setState, xid, "ready")
             raise VCDFault(MEINVAL, "refusing to remove %s: %s" % (vdir, e))
     yield services.db.transact(_forget, xid)
+    try:
+        # The empty cgroups its last runs left (its monitor's cannot be
+        # removed while the monitor lives) go with it.
+        yield services.filesystem(removeEmptyCgroups, name)
+    except OSError:
+        log.failure("removing the cgroups of {name}", name=name)
     log.info("{user} removed {name}", user=call.user.name, name=name)
 
 

@@ -207,8 +207,9 @@ def removeEmptyCgroups(name):
         except OSError:
             continue
         for entry in entries:
-            if entry in prefixes or any(entry.startswith(p + "-")
-                                        for p in prefixes):
+            if entry in prefixes or any(
+                    entry.startswith(p + "-") and entry[len(p) + 1:].isdigit()
+                    for p in prefixes):
                 try:
                     os.rmdir(os.path.join(mountpoint, entry))
                 except OSError:
