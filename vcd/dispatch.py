@@ -120,9 +120,10 @@ class Dispatcher:
         else:
             args = method.parseArguments(None)
         db = self.services.db
-        # Authentication and owner checks only read: a run method or a
-        # read-only body needs no trip to the database thread.
-        if method.readOnly:
+        # Authentication and owner checks only read: a run method (whose
+        # body comes after) or a read-only body needs no trip to the
+        # database thread.
+        if method.readOnly or method.run is not None:
             try:
                 checked = db.readNow(self._checkAndTransact, method,
                                      username, password, args, clientAddress)

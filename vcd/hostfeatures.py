@@ -242,18 +242,32 @@ def detectCgroups(root="/"):
     if v2controllers is not None:
         return "v2", set(v2controllers)
     controllers = set()
-    for line in _lines(os.path.join(root, "proc/self/mountinfo")):
-        left, _, right = line.partition(" - ")
-        fields = right.split()
-        if len(fields) >= 3 and fields[0] == "cgroup":
-            for option in fields[2].split(","):
-                if option in ("cpu", "cpuacct", "cpuset", "memory", "pids",
-                              "freezer", "blkio", "devices"):
-                    controllers.add(option)
+    for _, fstype, options in cgroupMounts(
+            os.path.join(root, "proc/self/mountinfo")):
+        if fstype == "cgroup":
+            controllers.update(o for o in options if o in (
+                "cpu", "cpuacct", "cpuset", "memory", "pids", "freezer",
+                "blkio", "devices"))
     unified = _readWords(os.path.join(base, "unified", "cgroup.controllers"))
     if unified is not None:
         return "hybrid", controllers | set(unified)
     return "v1", controllers
+
+
+def cgroupMounts(mountinfo="/proc/self/mountinfo"):
+    """
+    The cgroup hierarchies mounted here.
+
+    @return: a list of C{(mount point, "cgroup" or "cgroup2", [super
+        options])}.
+    """
+    mounts = []
+    for line in _lines(mountinfo):
+        left, _, right = line.partition(" - ")
+        fields = right.split()
+        if len(fields) >= 3 and fields[0] in ("cgroup", "cgroup2"):
+            mounts.append((left.split()[4], fields[0], fields[2].split(",")))
+    return mounts
 
 
 def _exists(root, path):

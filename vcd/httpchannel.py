@@ -18,7 +18,7 @@ connection is closed after the site's timeout.
 
 import io
 
-from twisted.internet import defer, protocol
+from twisted.internet import protocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -34,7 +34,8 @@ _REASONS = http.RESPONSES
 
 class LeanRequest:
     """
-    The part of L{twisted.web.iweb.IRequest} the resources of vcd use.
+    The part of L{twisted.web.iweb.IRequest} the resources of vcd use (the
+    XMLRPC resource, NoResource, Resource.render).
     """
 
     def __init__(self, channel, method, uri, clientproto, headers, body):
@@ -52,7 +53,6 @@ class LeanRequest:
         self._responseHeaders = {}
         self._body = []
         self.finished = False
-        self._finishedDeferreds = []
         self.site = None
         self.sitepath = []
         self.args = {}
@@ -62,12 +62,6 @@ class LeanRequest:
         @return: the value of request header C{name}, or None.
         """
         return self.requestHeaders.get(name.lower())
-
-    def getAllHeaders(self):
-        """
-        @return: every request header, lower-case names to values.
-        """
-        return dict(self.requestHeaders)
 
     def setHeader(self, name, value):
         """
@@ -101,44 +95,12 @@ class LeanRequest:
             return
         self.finished = True
         self.channel.respond(self)
-        for d in self._finishedDeferreds:
-            d.callback(None)
-        self._finishedDeferreds = []
-
-    def notifyFinish(self):
-        """
-        @return: a Deferred firing when the response is sent, or failing
-            if the connection is lost first.
-        """
-        d = defer.Deferred()
-        if self.finished:
-            d.callback(None)
-        else:
-            self._finishedDeferreds.append(d)
-        return d
-
-    def connectionLost(self, reason):
-        """
-        The client went away before the response.
-        """
-        deferreds, self._finishedDeferreds = self._finishedDeferreds, []
-        for d in deferreds:
-            d.errback(reason)
 
     def getClientAddress(self):
         """
         @return: the peer's address.
         """
         return self.channel.transport.getPeer()
-
-    def isSecure(self):
-        """
-        @return: whether the connection is TLS.
-        """
-        return self.channel.secure
-
-    def prePathURL(self):
-        return b"/" + b"/".join(self.prepath)
 
     def responseHead(self, keepAlive):
         """
@@ -166,8 +128,6 @@ class LeanHTTPChannel(protocol.Protocol):
     One HTTP/1.x connection; requests are handled one at a time, in order.
     A client that half-closes its side still gets its answers.
     """
-
-    secure = False
 
     def __init__(self, site):
         self.site = site
@@ -373,9 +333,8 @@ class LeanHTTPChannel(protocol.Protocol):
         self._holdIdle()
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
-        if self._current is not None:
-            current, self._current = self._current, None
-            current.connectionLost(reason)
+        # A request still being answered finds its response dropped.
+        self._current = None
 
 
 class LeanSite(server.Site):

@@ -94,7 +94,7 @@ class Method:
         self.run = run
         self.lock = lock
         self.aliases = dict(aliases or {})
-        self.readOnly = readOnly or run is not None
+        self.readOnly = readOnly
 
     def parseArguments(self, struct):
         """

@@ -160,7 +160,7 @@ def createVps(call, name, templateName, force, copy, vdir):
         vdir = os.path.normpath(vdir)
     elif call.vps is not None:
         # A rebuild stays where the VPS is.
-        vdir = yield services.db.transact(_currentVdir, call.vps.xid)
+        vdir = yield services.db.read(_currentVdir, call.vps.xid)
     vdir = vdir or os.path.join(config.vbasedir, name)
     try:
         rootfs.checkVdir(vdir, config.vbasedir)
@@ -175,7 +175,7 @@ def createVps(call, name, templateName, force, copy, vdir):
             raise VCDFault(MERUNNING, "virtual server %r is running; stop it"
                            " before rebuilding" % (name,))
         xid = call.vps.xid
-        current = yield services.db.transact(_currentVdir, xid)
+        current = yield services.db.read(_currentVdir, xid)
         if vdir != current and os.path.lexists(vdir):
             raise VCDFault(MEEXIST, "directory %s already exists and belongs"
                            " to no virtual server" % (vdir,))

@@ -43,9 +43,6 @@ class RPC2(txxmlrpc.XMLRPC):
         if contentType != b"text/xml":
             return _httpError(request, http.UNSUPPORTED_MEDIA_TYPE,
                               b"Content-Type must be text/xml\n")
-        if request.getHeader(b"content-length") is None:
-            return _httpError(request, http.LENGTH_REQUIRED,
-                              b"Content-Length is required\n")
         request.content.seek(0, 0)
         body = request.content.read()
         request.setHeader(b"content-type", b"text/xml; charset=utf-8")

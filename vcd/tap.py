@@ -265,7 +265,7 @@ class VCDService(service.MultiService):
             shlex.quote(root), shlex.quote(sys.executable), options)
 
     def _sampleLoads(self):
-        d = self.db.transact(lambda cursor: [n for (n,) in cursor.execute(
+        d = self.db.read(lambda cursor: [n for (n,) in cursor.execute(
             "SELECT name FROM xid_name_map")])
         return d.addCallback(self.parts.kernel.activeTasks)
 
@@ -274,7 +274,7 @@ class VCDService(service.MultiService):
         """
         Start the stopped VPSes of group C{onboot}; log each failure.
         """
-        members = yield self.db.transact(lambda cursor: list(cursor.execute(
+        members = yield self.db.read(lambda cursor: list(cursor.execute(
             "SELECT m.xid, m.name FROM xid_name_map m JOIN xid_gid_map g ON"
             " g.xid = m.xid JOIN groups gr ON gr.gid = g.gid WHERE"
             " gr.name = 'onboot' ORDER BY m.name")))

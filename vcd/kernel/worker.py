@@ -43,16 +43,13 @@ START_SETTLE = 0.001
 
 
 def _lxc():
-    from vcd.kernel._lxc import ffi, lib
+    from vcd.kernel.binding import ffi, lib
     return ffi, lib
 
 
 def _open(lxcpath, name):
-    ffi, lib = _lxc()
-    c = lib.lxc_container_new(name.encode(), lxcpath.encode())
-    if c == ffi.NULL:
-        raise OSError("liblxc could not allocate container %r" % (name,))
-    return c
+    from vcd.kernel.binding import openContainer
+    return openContainer(lxcpath, name)
 
 
 def _logTail(lxcpath, name, offsets=None, lines=8):
@@ -185,14 +182,6 @@ def afterStart(request):
     removeEmptyCgroups(request["name"])
 
 
-def _cgroupMounts(mountinfo="/proc/self/mountinfo"):
-    with open(mountinfo) as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split(" ", 1)[0] in ("cgroup", "cgroup2"):
-                yield left.split()[4]
-
-
 def removeEmptyCgroups(name):
     """
     Remove the empty cgroups a failed start of container C{name} left
@@ -201,7 +190,8 @@ def removeEmptyCgroups(name):
     cgroup); no hierarchy is ever unmounted or remounted.
     """
     prefixes = ("lxc.monitor.%s" % (name,), "lxc.payload.%s" % (name,))
-    for mountpoint in _cgroupMounts():
+    from vcd.hostfeatures import cgroupMounts
+    for mountpoint, _, _ in cgroupMounts():
         try:
             entries = os.listdir(mountpoint)
         except OSError:

@@ -67,17 +67,6 @@ def findVps(cursor, name):
     return VPS(*row) if row is not None else None
 
 
-def requireVps(cursor, name):
-    """
-    @return: the L{VPS} called C{name}.
-    @raise VCDFault: MENOVPS if there is none.
-    """
-    vps = findVps(cursor, name)
-    if vps is None:
-        raise noSuchVps(name)
-    return vps
-
-
 def noSuchVps(name):
     """
     The fault for a VPS that does not exist, or that the caller may not see.
