@@ -15,7 +15,7 @@ from vcd.config import Configuration
 from vcd.scripts import vtemplate
 from vcd.tap import VCDService
 from vcd.vxdb.connection import openVXDB, runTransaction
-from vcd.whirlpool import whirlpoolHex
+from vcd.vxdb.whirlpool import whirlpoolHex
 
 ADMIN_PASSWORD = "admin-secret-1"
 _TEMPLATE_CACHE = {}

@@ -1,5 +1,5 @@
 """
-Unit tests for L{vcd.arguments}: hostile values get MEINVAL naming the
+Unit tests for L{vcd.api.arguments}: hostile values get MEINVAL naming the
 argument; good values come out normalised.
 """
 
@@ -7,7 +7,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from tests.harness import DaemonTestCase
-from vcd import arguments as A
+from vcd.api import arguments as A
 from vcd.faults import MEINVAL, VCDFault
 
 

@@ -13,7 +13,7 @@ from twisted.internet import defer
 from tests.harness import DaemonTestCase
 from tests.test_vx_methods import VpsHelpers
 from vcd.faults import MESYS
-from vcd.rootfs import STAGING_PREFIX, TRASH_PREFIX
+from vcd.vps.rootfs import STAGING_PREFIX, TRASH_PREFIX
 from vcd.vxdb.connection import openVXDB, runTransaction
 
 

@@ -10,7 +10,7 @@ from twisted.internet import defer
 from tests.harness import ADMIN_PASSWORD, DaemonTestCase
 from vcd import names
 from vcd.faults import MEAUTH, MEINVAL, MENOUSER, MEPERM
-from vcd.whirlpool import whirlpoolHex
+from vcd.vxdb.whirlpool import whirlpoolHex
 
 PASSWORD = "bob-password-1"
 

@@ -6,9 +6,9 @@ from twisted.plugin import IPlugin
 from twisted.trial import unittest
 from zope.interface import implementer
 
-from vcd.dispatch import collectMethods
+from vcd.api.dispatch import collectMethods
 from vcd.interfaces import IMethodNamespace
-from vcd.method import OWNER_NONE, Method
+from vcd.api.method import OWNER_NONE, Method
 
 
 def _method(name):

@@ -1,5 +1,5 @@
 """
-Tests for L{vcd.httpchannel}: the lean HTTP/1.1 channel serving a
+Tests for L{vcd.api.httpchannel}: the lean HTTP/1.1 channel serving a
 twisted.web resource tree, over a real socket.
 """
 
@@ -9,7 +9,7 @@ from twisted.internet import reactor, threads
 from twisted.trial import unittest
 from twisted.web import resource, server
 
-from vcd.httpchannel import LeanSite
+from vcd.api.httpchannel import LeanSite
 
 
 class Echo(resource.Resource):

@@ -23,9 +23,9 @@ from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
 from vcd.interfaces import IVPSKernel
-from vcd.rootfs import createRoot
+from vcd.vps.rootfs import createRoot
 from vcd.scripts import vtemplate
-from vcd.templates import TemplateStore
+from vcd.vps.templates import TemplateStore
 
 
 def lxcConfig(name, layout):

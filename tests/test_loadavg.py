@@ -1,5 +1,5 @@
 """
-Tests for L{vcd.loadavg}: the kernel's load average arithmetic
+Tests for L{vcd.vps.loadavg}: the kernel's load average arithmetic
 (kernel/sched/loadavg.c, include/linux/sched/loadavg.h) and the 5-second
 sampling of L{LoadTracker}, driven by a fake clock.
 """
@@ -10,7 +10,7 @@ from twisted.internet import defer, task
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 
-from vcd.loadavg import (EXP_1, EXP_5, EXP_15, FIXED_1, FSHIFT,
+from vcd.vps.loadavg import (EXP_1, EXP_5, EXP_15, FIXED_1, FSHIFT,
                          SAMPLE_INTERVAL, LoadAverage, LoadTracker, calcLoad,
                          formatLoad)
 

@@ -21,9 +21,9 @@ import subprocess
 from twisted.internet import defer, threads
 
 from tests.harness import ADMIN_PASSWORD, DaemonTestCase, Fault
-from vcd import method as M
+from vcd.api import method as M
 from vcd.faults import MEAUTH, MENOVPS, MEPERM, MESTOPPED
-from vcd.hostfeatures import HostFeatures
+from vcd.kernel.hostfeatures import HostFeatures
 from vcd.names import DAEMON_CAPS
 
 PASSWORD = "user-secret-1"

@@ -28,8 +28,8 @@ from zope.interface import implementer
 from twisted.plugin import IPlugin
 
 from vcd.interfaces import IMethodNamespace
-from vcd.method import OWNER_NONE, OWNER_VPS, Method
-from vcd.vxdb.families import nameParam
+from vcd.api.method import OWNER_NONE, OWNER_VPS, Method
+from vcd.api.families import nameParam
 
 
 def _echo(call, args):

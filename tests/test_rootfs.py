@@ -1,5 +1,5 @@
 """
-Tests for L{vcd.rootfs}. They run as root (device nodes, owners, mounts).
+Tests for L{vcd.vps.rootfs}. They run as root (device nodes, owners, mounts).
 """
 
 import io
@@ -10,11 +10,11 @@ import tarfile
 
 from twisted.trial import unittest
 
-from vcd import rootfs
-from vcd.rootfs import (RootBusy, RootLayout, UnsafeArchive, checkVdir,
+from vcd.vps import rootfs
+from vcd.vps.rootfs import (RootBusy, RootLayout, UnsafeArchive, checkVdir,
                         createRoot, discardPartial, removeRoot, sharedLower,
                         sweepStaging)
-from vcd.templates import Template
+from vcd.vps.templates import Template
 
 
 def requireRoot(case):

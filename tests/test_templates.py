@@ -1,5 +1,5 @@
 """
-Tests for L{vcd.templates} and the C{vtemplate} command.
+Tests for L{vcd.vps.templates} and the C{vtemplate} command.
 """
 
 import contextlib
@@ -9,9 +9,9 @@ import tarfile
 
 from twisted.trial import unittest
 
-from vcd import templates
+from vcd.vps import templates
 from vcd.scripts import vtemplate
-from vcd.templates import Template, TemplateStore, validTemplateName
+from vcd.vps.templates import Template, TemplateStore, validTemplateName
 
 
 def makeCache(path):

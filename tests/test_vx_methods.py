@@ -18,7 +18,7 @@ from twisted.internet import defer, reactor, task, threads
 from tests.harness import DaemonTestCase, Fault
 from tests.test_kernel_lxc import lxcConfig
 from vcd.faults import MEBUSY, MEEXIST, MEINVAL, MENOVPS, MEPERM, MERUNNING
-from vcd.rootfs import STAGING_PREFIX, RootLayout
+from vcd.vps.rootfs import STAGING_PREFIX, RootLayout
 
 USER_PASSWORD = "user-secret-1"
 

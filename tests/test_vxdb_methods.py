@@ -75,7 +75,7 @@ class VXDBTestCase(DaemonTestCase):
     """
     A daemon with one VPS, C{vps1}, owned by admin only.
 
-    @ivar features: the daemon's L{vcd.hostfeatures.HostFeatures}.
+    @ivar features: the daemon's L{vcd.kernel.hostfeatures.HostFeatures}.
     """
 
     @defer.inlineCallbacks

@@ -165,7 +165,7 @@ class WireTests(DaemonTestCase):
 
     @defer.inlineCallbacks
     def test_whirlpoolEncodedPassword(self):
-        from vcd.whirlpool import whirlpoolHex
+        from vcd.vxdb.whirlpool import whirlpoolHex
         result = yield self.client(
             "admin", "WHIRLPOOLENC//" + whirlpoolHex(ADMIN_PASSWORD)).call(
                 "vcd.login")

@@ -1,5 +1,5 @@
 """
-Tests for L{vcd.xmlrpcparse}: the same values as C{xmlrpc.client.loads},
+Tests for L{vcd.api.xmlrpcparse}: the same values as C{xmlrpc.client.loads},
 and refusals for what is not an XML-RPC call.
 """
 
@@ -8,7 +8,7 @@ import xmlrpc.client
 
 from twisted.trial import unittest
 
-from vcd.xmlrpcparse import MalformedRequest, parseRequest
+from vcd.api.xmlrpcparse import MalformedRequest, parseRequest
 
 
 def _randomValue(rng, depth=0):

@@ -18,7 +18,7 @@ class IMethodNamespace(Interface):
     name = Attribute("The namespace prefix, for example C{'vxdb'}.")
     description = Attribute("One line saying what the namespace is for.")
     methods = Attribute(
-        "A sequence of L{vcd.method.Method} declarations, each with its full "
+        "A sequence of L{vcd.api.method.Method} declarations, each with its full "
         "dotted name, capability, owner rule, lock, parameters and "
         "implementation.")
 

@@ -4,7 +4,7 @@ context capabilities (ccaps), context flags, resource limits and uname
 types, with their canonical upper-case spelling.
 
 Which of them this host can enforce is a separate question, answered by
-L{vcd.hostfeatures}.
+L{vcd.kernel.hostfeatures}.
 """
 
 #: The daemon's own capabilities (manual 9.2.4), in the manual's order.

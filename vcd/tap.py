@@ -21,19 +21,19 @@ from twisted.python.logfile import LogFile
 from twisted.python.threadpool import ThreadPool
 
 import vcd
-from vcd.call import RequestCounters, Services, VPSLocks
+from vcd.api.call import RequestCounters, Services, VPSLocks
 from vcd.config import ConfigurationError, buildConfiguration, readConfigFile
-from vcd.dispatch import Dispatcher, collectMethods
-from vcd.hostfeatures import HostFeatures
+from vcd.api.dispatch import Dispatcher, collectMethods
+from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.lxcconfig import HostPaths
-from vcd.lifecycle import lockedAction, startVps
-from vcd.loadavg import LoadTracker
-from vcd.namespaces import loadNamespaces
-from vcd.provision import recoverInterrupted
-from vcd.resource import makeSite
-from vcd.templates import TemplateStore
+from vcd.vps.lifecycle import lockedAction, startVps
+from vcd.vps.loadavg import LoadTracker
+from vcd.api.namespaces import loadNamespaces
+from vcd.vps.provision import recoverInterrupted
+from vcd.api.resource import makeSite
+from vcd.vps.templates import TemplateStore
 from vcd.vxdb.database import VXDB
-from vcd.whirlpool import whirlpoolHex
+from vcd.vxdb.whirlpool import whirlpoolHex
 
 #: The longest path a Unix socket address can hold.
 UNIX_PATH_MAX = 107

@@ -12,7 +12,7 @@ liblxc never reboots a VPS itself with a stale configuration.
 import ipaddress
 import os
 
-from vcd.hostfeatures import PRLIMITS
+from vcd.kernel.hostfeatures import PRLIMITS
 
 UNLIMITED = 2 ** 64 - 1
 SECCOMP_PROFILE = "/usr/share/lxc/config/common.seccomp"

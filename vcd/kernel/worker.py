@@ -190,7 +190,7 @@ def removeEmptyCgroups(name):
     cgroup); no hierarchy is ever unmounted or remounted.
     """
     prefixes = ("lxc.monitor.%s" % (name,), "lxc.payload.%s" % (name,))
-    from vcd.hostfeatures import cgroupMounts
+    from vcd.kernel.hostfeatures import cgroupMounts
     for mountpoint, _, _ in cgroupMounts():
         try:
             entries = os.listdir(mountpoint)

@@ -10,13 +10,13 @@ from zope.interface import implementer
 from twisted.plugin import IPlugin
 
 import vcd
-from vcd import arguments as A
+from vcd.api import arguments as A
 from vcd.faults import MEPERM, VCDFault, invalid
 from vcd.interfaces import IMethodNamespace
-from vcd.method import OWNER_NONE, Method, Param
+from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.names import DAEMON_CAPS, UNGRANTABLE_CAPS
 from vcd.vxdb import store
-from vcd.whirlpool import passwordDigest
+from vcd.vxdb.whirlpool import passwordDigest
 
 
 def _login(call, cursor, args):

@@ -14,11 +14,11 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.plugin import IPlugin
 
-from vcd import arguments as A
+from vcd.api import arguments as A
 from vcd.faults import MENOVPS, VCDFault
 from vcd.interfaces import IMethodNamespace
-from vcd.lifecycle import lockedAction, startVps
-from vcd.method import OWNER_NONE, Method, Param
+from vcd.vps.lifecycle import lockedAction, startVps
+from vcd.api.method import OWNER_NONE, Method, Param
 
 log = Logger()
 

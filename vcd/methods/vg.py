@@ -8,12 +8,12 @@ from zope.interface import implementer
 from twisted.internet import defer
 from twisted.plugin import IPlugin
 
-from vcd import lifecycle
+from vcd.vps import lifecycle
 
-from vcd import arguments as A
+from vcd.api import arguments as A
 from vcd.faults import MENOVG, VCDFault, invalid
 from vcd.interfaces import IMethodNamespace
-from vcd.method import OWNER_NONE, Method, Param
+from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.vxdb import store
 
 RESERVED_GROUP = "all"

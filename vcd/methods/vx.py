@@ -8,15 +8,15 @@ from zope.interface import implementer
 from twisted.internet import defer
 from twisted.plugin import IPlugin
 
-from vcd import arguments as A
-from vcd import lifecycle
+from vcd.api import arguments as A
+from vcd.vps import lifecycle
 from vcd.faults import MEBUSY, MEEXIST, MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.lxc import KernelError
 from vcd.interfaces import IMethodNamespace
-from vcd.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
-from vcd.provision import createVps, removeVps
+from vcd.api.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
+from vcd.vps.provision import createVps, removeVps
 from vcd.vxdb import store
-from vcd.vxdb.families import nameParam
+from vcd.api.families import nameParam
 
 
 def _create(call, args):

@@ -3,7 +3,7 @@ The C{vxdb} namespace: the manual's configuration database methods
 (chapter 13) and the original's C{vxdb.vx.cpuset.*}.
 
 Every knob is checked twice: its value against the manual's rules, and its
-name against what this host can enforce (L{vcd.hostfeatures}); what cannot
+name against what this host can enforce (L{vcd.kernel.hostfeatures}); what cannot
 be enforced is refused, never stored and ignored.
 """
 
@@ -13,13 +13,13 @@ import re
 from zope.interface import implementer
 from twisted.plugin import IPlugin
 
-from vcd import arguments as A
+from vcd.api import arguments as A
 from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
-from vcd.hostfeatures import parseIdList
+from vcd.kernel.hostfeatures import parseIdList
 from vcd.interfaces import IMethodNamespace
-from vcd.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
+from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
 from vcd.vxdb import store
-from vcd.vxdb.families import (keyedMethods, nameParam, nameSetMethods,
+from vcd.api.families import (keyedMethods, nameParam, nameSetMethods,
                                refuseUnenforceable, singleRowMethods)
 
 DEFAULT_INIT = "/sbin/init"

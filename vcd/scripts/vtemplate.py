@@ -6,7 +6,7 @@ vtemplate: build and list VPS templates.
               [--mirror URL] [--include PKGS] [--description TEXT]
     vtemplate [--templatedir DIR] list
 
-A template is C{<NAME>.tar.gz} plus C{<NAME>.conf} (see L{vcd.templates}).
+A template is C{<NAME>.tar.gz} plus C{<NAME>.conf} (see L{vcd.vps.templates}).
 Both are written to temporary files and renamed into place, the
 configuration first, so a template appears complete or not at all.
 """
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from vcd.templates import (CACHE_SUFFIX, CONFIG_SUFFIX, Template,
+from vcd.vps.templates import (CACHE_SUFFIX, CONFIG_SUFFIX, Template,
                            TemplateStore, validTemplateName)
 
 DEFAULT_TEMPLATEDIR = "/var/lib/vcd/templates"

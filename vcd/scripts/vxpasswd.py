@@ -10,7 +10,7 @@ import getpass
 import sys
 
 from vcd.vxdb.connection import openVXDB, runTransaction
-from vcd.whirlpool import passwordDigest
+from vcd.vxdb.whirlpool import passwordDigest
 
 USAGE = "usage: vxpasswd <vxdb file> <username> [<password>]\n"
 

@@ -6,7 +6,7 @@ import json
 
 from vcd.faults import MEINVAL, VCDFault
 from vcd.kernel.lxcconfig import StartConfig
-from vcd.rootfs import RootLayout
+from vcd.vps.rootfs import RootLayout
 
 DEFAULT_INIT = "/sbin/init"
 

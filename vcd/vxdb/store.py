@@ -6,7 +6,7 @@ transaction.
 from collections import namedtuple
 
 from vcd.faults import MENOUSER, MENOVPS, MEEXIST, VCDFault
-from vcd.whirlpool import digestsEqual, passwordDigest
+from vcd.vxdb.whirlpool import digestsEqual, passwordDigest
 
 #: An authenticated caller.
 User = namedtuple("User", "uid name admin caps")

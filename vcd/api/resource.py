@@ -1,6 +1,6 @@
 """
 The HTTP side: C{POST /RPC2} only, the manual's header requirements (the
-cap on the body size is enforced by L{vcd.httpchannel} before anything is
+cap on the body size is enforced by L{vcd.api.httpchannel} before anything is
 read or parsed).
 """
 
@@ -11,8 +11,8 @@ from twisted.logger import Logger
 from twisted.web import http, resource, server, xmlrpc as txxmlrpc
 
 from vcd.faults import MEINVAL, MESYS, VCDFault
-from vcd.httpchannel import LeanSite
-from vcd.xmlrpcparse import MalformedRequest, parseRequest
+from vcd.api.httpchannel import LeanSite
+from vcd.api.xmlrpcparse import MalformedRequest, parseRequest
 
 METHOD_NAME = re.compile(r"[A-Za-z0-9_.:/]{1,256}")
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -21,7 +21,7 @@ DEFAULT_MAX_BODY = 1024 * 1024
 class RPC2(txxmlrpc.XMLRPC):
     """
     The XML-RPC resource at C{/RPC2}, handing every call to a
-    L{vcd.dispatch.Dispatcher}.
+    L{vcd.api.dispatch.Dispatcher}.
     """
 
     log = Logger()
@@ -110,6 +110,6 @@ class Root(resource.Resource):
 def makeSite(dispatcher, maxBodySize=DEFAULT_MAX_BODY, reactor=None):
     """
     Build the HTTP site serving C{dispatcher} at C{/RPC2}: the twisted.web
-    resource tree, served by the lean channel of L{vcd.httpchannel}.
+    resource tree, served by the lean channel of L{vcd.api.httpchannel}.
     """
     return LeanSite(Root(RPC2(dispatcher)), maxBodySize, reactor)

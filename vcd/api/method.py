@@ -3,7 +3,7 @@ Declarative method descriptions: the original daemon's method table.
 
 A namespace plugin lists L{Method}s; each says its capability, its owner
 rule, whether it takes the per-VPS lock, and its parameters. The dispatcher
-(L{vcd.dispatch}) enforces all of that once, for built-in and third-party
+(L{vcd.api.dispatch}) enforces all of that once, for built-in and third-party
 methods alike, before the method body runs.
 """
 
@@ -28,7 +28,7 @@ class Param:
     One named member of the argument struct.
 
     @ivar name: the member name.
-    @ivar type: an L{vcd.arguments.ArgumentType}.
+    @ivar type: an L{vcd.api.arguments.ArgumentType}.
     @ivar default: the value when the member is missing, or
         L{Param.REQUIRED}.
     @ivar doc: one line for introspection.

@@ -10,9 +10,9 @@ Families of VXDB methods that share one shape, declared once:
     broadcast, cpuset).
 """
 
-from vcd import arguments as A
+from vcd.api import arguments as A
 from vcd.faults import invalid
-from vcd.method import OWNER_VPS, Method, Param
+from vcd.api.method import OWNER_VPS, Method, Param
 
 
 def nameParam():

@@ -448,7 +448,7 @@ def sharedLower(template, datadir):
     staging directory and renamed into place, so a crashed or concurrent
     build never leaves a partial lower layer. Nothing must write to it.
 
-    @param template: a L{vcd.templates.Template}.
+    @param template: a L{vcd.vps.templates.Template}.
     @param datadir: the daemon's data directory.
     @return: the path of the lower layer.
     """
@@ -495,7 +495,7 @@ def createRoot(template, vdir, copy, datadir):
     made mode 0700 so host users cannot reach into a VPS (its setuid
     binaries, for one).
 
-    @param template: a L{vcd.templates.Template}.
+    @param template: a L{vcd.vps.templates.Template}.
     @param copy: C{True} for a full copy of the template, C{False} for an
         overlay over the template's shared lower layer.
     @param datadir: the daemon's data directory (for L{sharedLower}).

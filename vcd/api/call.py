@@ -10,10 +10,10 @@ class Services:
     @ivar reactor: the reactor (a fake clock in tests).
     @ivar db: the L{vcd.vxdb.database.VXDB}.
     @ivar kernel: an L{vcd.interfaces.IVPSKernel}.
-    @ivar features: the L{vcd.hostfeatures.HostFeatures} of this host.
+    @ivar features: the L{vcd.kernel.hostfeatures.HostFeatures} of this host.
     @ivar config: the L{vcd.config.Configuration}.
     @ivar counters: the L{RequestCounters}.
-    @ivar templates: the L{vcd.templates.TemplateStore}.
+    @ivar templates: the L{vcd.vps.templates.TemplateStore}.
     @ivar filesystem: a callable running a blocking function on the
         filesystem thread pool, returning a Deferred.
     @ivar locks: the L{VPSLocks}.
@@ -36,7 +36,7 @@ class Call:
     """
     One authenticated method call.
 
-    @ivar method: the L{vcd.method.Method}.
+    @ivar method: the L{vcd.api.method.Method}.
     @ivar user: the caller, a L{vcd.vxdb.store.User}.
     @ivar vps: the L{vcd.vxdb.store.VPS} named by C{name} when the owner rule
         resolved one, else None.

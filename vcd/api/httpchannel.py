@@ -6,7 +6,7 @@ on the hosts vcd runs on, more than all of vcd's own work on a call; its
 XML-RPC clients open a new connection per request, so that cost is paid
 on every call. This channel parses just what an XML-RPC server needs (a
 request line, headers, a body with a Content-Length) and hands a small
-request object to the same resource tree (L{vcd.resource.Root} with the
+request object to the same resource tree (L{vcd.api.resource.Root} with the
 L{twisted.web.xmlrpc.XMLRPC} resource at C{/RPC2}), which renders it as
 under twisted.web.
 

@@ -16,7 +16,7 @@ import os
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from vcd import rootfs
+from vcd.vps import rootfs
 from vcd.faults import (MEEXIST, MEINVAL, MEPERM, MERUNNING, MESYS, VCDFault,
                         invalid)
 from vcd.kernel.worker import removeEmptyCgroups

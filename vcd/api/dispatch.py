@@ -14,8 +14,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface.verify import verifyObject
 
-from vcd import method as M
-from vcd.call import Call
+from vcd.api import method as M
+from vcd.api.call import Call
 from vcd.faults import (MEAUTH, MEBUSY, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.interfaces import IMethodNamespace
@@ -44,7 +44,7 @@ def collectMethods(namespaces, problems=None):
     another namespace already declared, is left out whole and reported.
 
     @param problems: a list to append C{"namespace: what is wrong"} to.
-    @return: the table, name to L{vcd.method.Method}.
+    @return: the table, name to L{vcd.api.method.Method}.
     """
     table = {}
     for namespace in namespaces:
@@ -72,7 +72,7 @@ class Dispatcher:
     """
     Routes calls to the declared methods.
 
-    @ivar methods: the method table, name to L{vcd.method.Method}.
+    @ivar methods: the method table, name to L{vcd.api.method.Method}.
     """
 
     log = Logger()
@@ -231,7 +231,7 @@ def _credentials(params):
 
 def checkOwner(access, rule, user, args):
     """
-    Apply an owner rule (see L{vcd.method}), reading through C{access} (see
+    Apply an owner rule (see L{vcd.api.method}), reading through C{access} (see
     L{vcd.vxdb.access}).
 
     A caller who fails the check on an existing VPS gets the same MENOVPS
