@@ -12,7 +12,7 @@ import xmlrpc.server
 
 from twisted.trial import unittest
 
-from vcd.scripts import _client, vcc, vcdadm, vce, vgc
+from vcd.scripts import _clientsettings, vcc, vcdadm, vce, vgc
 
 PASSWORD = "secret-password"
 CREDENTIALS = {"username": "admin", "password": PASSWORD}
@@ -60,7 +60,7 @@ class ClientTestCase(unittest.TestCase):
         self.server = RecordingServer()
         self.server.start()
         self.addCleanup(self.server.stop)
-        self.patch(_client, "CONFIG_PATHS", ())
+        self.patch(_clientsettings, "CONFIG_PATHS", ())
 
     def run_tool(self, tool, *argv, environ=None, stdin=None, address=True):
         """
@@ -229,7 +229,8 @@ class SettingsTests(ClientTestCase):
         Without C{-c} the first existing default path is read; C{-u}
         overrides its user.
         """
-        self.patch(_client, "CONFIG_PATHS", (self.mktemp(), self.config()))
+        self.patch(_clientsettings, "CONFIG_PATHS",
+                   (self.mktemp(), self.config()))
         self.assertLogsInAs({"username": "dave", "password": "from-config"},
                             "-u", "dave")
 
@@ -248,7 +249,7 @@ class SettingsTests(ClientTestCase):
         def fakeGetpass(prompt, stream=None):
             prompts.append(prompt)
             return "typed"
-        self.patch(_client.getpass, "getpass", fakeGetpass)
+        self.patch(_clientsettings.getpass, "getpass", fakeGetpass)
         self.assertLogsInAs({"username": "admin", "password": "typed"},
                             "-H", "127.0.0.1", "-p", str(self.server.port),
                             stdin=Terminal())

@@ -8,9 +8,11 @@ one vx.* call (list calls vxdb.list).
 import os
 import sys
 
-from vcd.scripts._client import (
-    EXIT_FAULT, EXIT_OK, EXIT_USAGE, Command, Tool, askPassword, boolean,
-    call, integer, namespaced, optional, required, rest)
+from vcd.scripts._clienterrors import EXIT_FAULT, EXIT_OK
+from vcd.scripts._commandline import Tool
+from vcd.scripts._commands import (
+    Command, boolean, integer, namespaced, optional, required, rest)
+from vcd.scripts.vce import LIST
 
 _vx = namespaced("vx.")
 _NAME = required("name")
@@ -26,26 +28,21 @@ def login(tool, settings, values, io):
     has checked the caller's credentials and ownership (vx.status).
     """
     if settings.host not in LOCAL_HOSTS:
-        io.stderr.write("%s: login: only works on the VPS's own host\n"
-                        % (tool.prog,))
-        return EXIT_USAGE
-    settings.password = askPassword(settings, io.environ, io.stdin,
-                                    io.stderr)
+        return tool.fail(io, "login: only works on the VPS's own host")
     name = values["name"]
-    status = call(settings, "vx.status", {"name": name})
+    status = tool.call(settings, "vx.status", {"name": name}, io)
     if not status.get("running"):
-        io.stderr.write("%s: login: %s is not running\n" % (tool.prog, name))
-        return EXIT_FAULT
-    lxcpath = call(settings, "vcd.hostinfo", {})["lxcpath"]
+        return tool.fail(io, "login: %s is not running" % (name,),
+                         code=EXIT_FAULT)
+    lxcpath = tool.call(settings, "vcd.hostinfo", {}, io)["lxcpath"]
     argv = ["lxc-attach", "-P", lxcpath, "-n", name, "--clear-env",
             "--set-var", "TERM=%s" % (io.environ.get("TERM", "linux"),),
             "--set-var", "HOME=/root", "--", "/bin/sh", "-l"]
     try:
         os.execvp(argv[0], argv)
     except OSError as e:
-        io.stderr.write("%s: login: cannot run lxc-attach: %s\n"
-                        % (tool.prog, e))
-        return EXIT_FAULT
+        return tool.fail(io, "login: cannot run lxc-attach: %s" % (e,),
+                         code=EXIT_FAULT)
     return EXIT_OK
 
 
@@ -70,8 +67,7 @@ COMMANDS = [
     _vx("rename", [_NAME, required("newname")], "rename a VPS"),
     _vx("templates", [optional("name")],
         "list templates (or describe one)"),
-    Command("list", "vxdb.list", [optional("username")],
-            "list VPSes (owned by <username>; all if empty)"),
+    LIST,
     _vx("exec", [_NAME, rest("command")],
         "run a command inside a running VPS and print its output"),
     _vx("kill", [_NAME, required("pid", integer), required("sig", integer)],

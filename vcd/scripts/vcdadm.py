@@ -5,8 +5,8 @@ capabilities and the daemon's own state.
 
 import sys
 
-from vcd.scripts._client import (
-    Tool, boolean, namespaced, optional, required)
+from vcd.scripts._commandline import Tool
+from vcd.scripts._commands import boolean, namespaced, optional, required
 
 _vcd = namespaced("vcd.")
 _USERNAME = required("username")

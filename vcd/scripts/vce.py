@@ -8,11 +8,16 @@ method's arguments as positional words in the method's order.
 
 import sys
 
-from vcd.scripts._client import (
-    Tool, boolean, integer, namespaced, optional, required, sameAs, uint64)
+from vcd.scripts._commandline import Tool
+from vcd.scripts._commands import (
+    boolean, integer, namespaced, optional, required, sameAs, uint64)
 
 _vxdb = namespaced("vxdb.")
 _NAME = required("name")
+
+#: C{list}, which vcc has too.
+LIST = _vxdb("list", [optional("username")],
+             "list VPSes (owned by <username>; all if empty)")
 
 #: The scheduler's cpuid meaning "every entry" on get and remove.
 ALL_CPUS = -2
@@ -52,8 +57,7 @@ def members(name, member, noun, plural, removeAll=False):
 
 
 COMMANDS = (
-    [_vxdb("list", [optional("username")],
-           "list VPSes (owned by <username>; all if empty)")]
+    [LIST]
     + family("dx.limit", "disk limit", [],
              [required("space", uint64), required("inodes", uint64),
               required("reserved", integer)])

@@ -7,7 +7,8 @@ vx.* subcommands act on every VPS of a group.
 
 import sys
 
-from vcd.scripts._client import Tool, namespaced, optional, required
+from vcd.scripts._commandline import Tool
+from vcd.scripts._commands import namespaced, optional, required
 
 _vg = namespaced("vg.")
 _GROUP = required("group")
