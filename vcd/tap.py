@@ -21,7 +21,7 @@ from twisted.python.logfile import LogFile
 from twisted.python.threadpool import ThreadPool
 
 import vcd
-from vcd.api.call import RequestCounters, Services, VPSLocks
+from vcd.api.call import RequestCounters, Services
 from vcd.config import ConfigurationError, buildConfiguration, readConfigFile
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.kernel.hostfeatures import HostFeatures
@@ -104,14 +104,14 @@ class VCDService(service.MultiService):
         else:
             problems = []
         self.pluginProblems = problems
+        loads = LoadTracker(self._sampleLoads, reactor)
+        loads.setServiceParent(self)
         self.parts = Services(
             reactor=reactor, db=self.db, kernel=None, features=None,
             config=config, counters=RequestCounters(reactor.seconds()),
             templates=TemplateStore(config.templatedir),
-            filesystem=self._inFilesystemPool, locks=VPSLocks())
-        self.parts.pluginProblems = problems
-        self.parts.loads = LoadTracker(self._sampleLoads, reactor)
-        self.parts.loads.setServiceParent(self)
+            filesystem=self._inFilesystemPool, loads=loads,
+            pluginProblems=problems)
         self.worker = None
         self.helperPort = None
         self.dispatcher = Dispatcher(collectMethods(namespaces, problems),

@@ -2,25 +2,34 @@
 What a method body sees: the authenticated call and the daemon's services.
 """
 
+from vcd.api.locks import VPSLocks
+
 
 class Services:
     """
-    The daemon's parts that methods use.
+    The daemon's parts that methods use, all declared here. Those that
+    need start-up work (C{kernel}, C{features}, C{hostPaths}) are None
+    until the daemon has started.
 
     @ivar reactor: the reactor (a fake clock in tests).
     @ivar db: the L{vcd.vxdb.database.VXDB}.
-    @ivar kernel: an L{vcd.interfaces.IVPSKernel}.
+    @ivar kernel: an L{vcd.kernel.interfaces.IVPSKernel}.
     @ivar features: the L{vcd.kernel.hostfeatures.HostFeatures} of this host.
     @ivar config: the L{vcd.config.Configuration}.
     @ivar counters: the L{RequestCounters}.
     @ivar templates: the L{vcd.vps.templates.TemplateStore}.
     @ivar filesystem: a callable running a blocking function on the
         filesystem thread pool, returning a Deferred.
-    @ivar locks: the L{VPSLocks}.
+    @ivar locks: the L{vcd.api.locks.VPSLocks}.
+    @ivar loads: the L{vcd.vps.loadavg.LoadTracker}, or None.
+    @ivar hostPaths: the L{vcd.kernel.lxcconfig.HostPaths} of this host.
+    @ivar pluginProblems: what was wrong with namespace plugins, one
+        string each.
     """
 
     def __init__(self, reactor, db, kernel, features, config, counters,
-                 templates=None, filesystem=None, locks=None):
+                 templates=None, filesystem=None, locks=None, loads=None,
+                 hostPaths=None, pluginProblems=()):
         self.reactor = reactor
         self.db = db
         self.kernel = kernel
@@ -29,7 +38,10 @@ class Services:
         self.counters = counters
         self.templates = templates
         self.filesystem = filesystem
-        self.locks = locks if locks is not None else VPSLocks()
+        self.locks = locks if locks is not None else VPSLocks(reactor)
+        self.loads = loads
+        self.hostPaths = hostPaths
+        self.pluginProblems = list(pluginProblems)
 
 
 class Call:
@@ -50,39 +62,6 @@ class Call:
         self.vps = vps
         self.services = services
         self.clientAddress = clientAddress
-
-
-class VPSLocks:
-    """
-    The per-VPS locks: at most one locking method runs on a VPS at a time.
-    Used on the reactor thread only.
-    """
-
-    def __init__(self):
-        self._held = set()
-
-    def acquire(self, name):
-        """
-        Take the lock of VPS C{name}.
-
-        @return: False if it is already held.
-        """
-        if name in self._held:
-            return False
-        self._held.add(name)
-        return True
-
-    def release(self, name):
-        """
-        Release the lock of VPS C{name}.
-        """
-        self._held.discard(name)
-
-    def held(self):
-        """
-        @return: the sorted names of the VPSes whose lock is held.
-        """
-        return sorted(self._held)
 
 
 class RequestCounters:

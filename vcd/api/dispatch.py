@@ -16,7 +16,7 @@ from zope.interface.verify import verifyObject
 
 from vcd.api import method as M
 from vcd.api.call import Call
-from vcd.faults import (MEAUTH, MEBUSY, MEINVAL, MENOMETHOD, MEPERM, MESYS,
+from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.interfaces import IMethodNamespace
 from vcd.vxdb import store
@@ -165,17 +165,7 @@ class Dispatcher:
             return result
         if not method.lock:
             return method.run(call, args)
-        locks = self.services.locks
-        name = args["name"]
-        if not locks.acquire(name):
-            raise VCDFault(MEBUSY, "virtual server %r is busy with another"
-                           " operation" % (name,))
-        d = defer.maybeDeferred(method.run, call, args)
-
-        def release(passthrough):
-            locks.release(name)
-            return passthrough
-        return d.addBoth(release)
+        return self.services.locks.run(args["name"], method.run, call, args)
 
     def _toFault(self, failure, methodName, clientAddress):
         counters = self.services.counters

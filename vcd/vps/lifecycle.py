@@ -2,21 +2,23 @@
 Running VPSes: start, stop, restart, reboot and exec, shared by the C{vx},
 C{vg} and C{helper} namespaces and by the start-up of group C{onboot}.
 
-Every function here expects its caller to hold the VPS lock (see
-L{withLock}) and turns kernel errors into the manual's faults.
+Every function here expects its caller to hold the VPS lock (taken by
+L{lockedAction}, or by the dispatcher for a method that takes the lock)
+and turns kernel errors into the manual's faults.
 """
 
 import re
 import shlex
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
                         VCDFault, invalid)
 from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
-from vcd.kernel.lxcconfig import renderConfig
-from vcd.vxdb.startconfig import loadStartConfig
+from vcd.kernel.lxcconfig import StartConfig, renderConfig
+from vcd.vps.rootfs import RootLayout
+from vcd.vxdb import running
 
 log = Logger()
 
@@ -51,59 +53,30 @@ def splitCommand(command, argument="command"):
 
 
 @defer.inlineCallbacks
-def withLock(services, name, function, *args, retryFor=0.0):
-    """
-    Run C{function(*args)} holding the lock of VPS C{name}.
-
-    @param retryFor: how long to wait for a busy lock before giving up
-        with MEBUSY (0: not at all).
-    """
-    locks = services.locks
-    deadline = services.reactor.seconds() + retryFor
-    while not locks.acquire(name):
-        if services.reactor.seconds() >= deadline:
-            raise VCDFault(MEBUSY, "virtual server %r is busy with another"
-                           " operation" % (name,))
-        yield task.deferLater(services.reactor, 0.1, lambda: None)
-    try:
-        result = yield function(*args)
-    finally:
-        locks.release(name)
-    return result
-
-
-def _sameVps(cursor, xid, name):
-    row = cursor.execute("SELECT 1 FROM xid_name_map WHERE xid = ? AND"
-                         " name = ?", (xid, name)).fetchone()
-    return row is not None
-
-
-@defer.inlineCallbacks
-def _ifStillThere(services, action, xid, name):
-    if not (yield services.db.read(_sameVps, xid, name)):
-        raise VCDFault(MENOVPS, "virtual server %r was renamed or removed"
-                       " meanwhile" % (name,))
-    result = yield action(services, xid, name)
-    return result
-
-
 def lockedAction(services, action, xid, name, retryFor=0.0):
     """
     Run C{action(services, xid, name)} under the lock of VPS C{name}, once
     the lock is held checking that C{name} still is VPS C{xid} (a group
     action or a reboot read the pair a while ago).
+
+    @param retryFor: how long to wait for a busy lock before giving up
+        with MEBUSY (0: not at all).
     """
-    return withLock(services, name, _ifStillThere, services, action, xid,
-                    name, retryFor=retryFor)
+    yield services.locks.wait(name, retryFor)
+    try:
+        result = yield _ifStillThere(services, action, xid, name)
+    finally:
+        services.locks.release(name)
+    return result
 
 
-def _clearRestart(cursor, xid):
-    cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))
-
-
-def _pendingRestart(cursor, xid):
-    return cursor.execute("SELECT 1 FROM restart WHERE xid = ?",
-                          (xid,)).fetchone() is not None
+@defer.inlineCallbacks
+def _ifStillThere(services, action, xid, name):
+    if not (yield services.db.read(running.isNamed, xid, name)):
+        raise VCDFault(MENOVPS, "virtual server %r was renamed or removed"
+                       " meanwhile" % (name,))
+    result = yield action(services, xid, name)
+    return result
 
 
 def rootPaths(layout):
@@ -122,10 +95,16 @@ def startVps(services, xid, name):
     init runs.
     """
     db = services.db
-    start, layout, _, _, _ = yield db.read(loadStartConfig, xid)
-    if (yield db.read(_pendingRestart, xid)):
-        yield db.transact(_clearRestart, xid)
+    record = yield db.read(running.startRecord, xid)
+    if record.restartPending:
+        yield db.transact(running.clearRestart, xid)
     try:
+        layout = RootLayout.fromRecord(record.rootRecord)
+        start = StartConfig(
+            name=record.name, xid=xid, rootfs=layout.lxcRootfsPath(),
+            init=record.init, bcaps=record.bcaps, mounts=record.mounts,
+            addresses=record.addresses, broadcast=record.broadcast,
+            uname=record.uname, limits=record.limits)
         text = renderConfig(start, services.hostPaths)
     except ValueError as e:
         raise VCDFault(MESYS, "cannot start %r: its configuration cannot be"
@@ -155,13 +134,6 @@ def startVps(services, xid, name):
     return None
 
 
-def _stopInfo(cursor, xid):
-    _clearRestart(cursor, xid)
-    row = cursor.execute("SELECT halt, timeout FROM init_method WHERE"
-                         " xid = ?", (xid,)).fetchone() or ("", 15)
-    return row[0] or "/sbin/halt", row[1]
-
-
 @defer.inlineCallbacks
 def stopVps(services, xid, name):
     """
@@ -173,7 +145,8 @@ def stopVps(services, xid, name):
     if not (yield services.kernel.isRunning(name)):
         raise VCDFault(MESTOPPED, "virtual server %r is not running"
                        % (name,))
-    halt, timeout = yield services.db.transact(_stopInfo, xid)
+    halt, timeout = yield services.db.transact(running.takeStopSettings,
+                                                 xid)
     output = ""
     try:
         output = yield execute(services, name, halt, check=False,
@@ -202,12 +175,6 @@ def restartVps(services, xid, name):
     return None
 
 
-def _rebootCommand(cursor, xid):
-    row = cursor.execute("SELECT reboot FROM init_method WHERE xid = ?",
-                         (xid,)).fetchone()
-    return (row[0] if row else "") or "/sbin/reboot"
-
-
 @defer.inlineCallbacks
 def rebootVps(services, xid, name):
     """
@@ -218,7 +185,8 @@ def rebootVps(services, xid, name):
     if not (yield services.kernel.isRunning(name)):
         raise VCDFault(MESTOPPED, "virtual server %r is not running"
                        % (name,))
-    command = yield services.db.transact(_rebootCommand, xid)
+    init = yield services.db.read(running.initMethod, xid)
+    command = init.reboot
     output = yield execute(services, name, command, check=False,
                            argument="reboot")
     return output
