@@ -633,6 +633,20 @@ class CgroupLimitTests(unittest.TestCase):
         self.assertEqual(self.lines("v2", NPROC=(INF, INF)),
                          ["lxc.cgroup2.pids.max = max"])
 
+    def test_nprocAbovePidMaxUnlimited(self):
+        """
+        pids.max takes at most 4194304 (the 64-bit kernel's PID_MAX_LIMIT,
+        pids it can ever have) and refuses more, which would make the VPS
+        impossible to start; more is no limit.
+        """
+        for layout, key in [("v1", "lxc.cgroup.pids.max"),
+                            ("v2", "lxc.cgroup2.pids.max")]:
+            self.assertEqual(self.lines(layout, NPROC=(4194304, 4194304)),
+                             [key + " = 4194304"])
+            for value in (4194305, 5000000, INF - 1):
+                self.assertEqual(self.lines(layout, NPROC=(value, value)),
+                                 [key + " = max"])
+
     def test_everyLimit(self):
         """
         Every limit the host can enforce at once, in each layout.

@@ -16,6 +16,9 @@ import os
 from vcd.hostfeatures import PRLIMITS
 
 UNLIMITED = 2 ** 64 - 1
+#: The most pids a 64-bit kernel can have (PID_MAX_LIMIT); pids.max
+#: refuses anything above it, which is no limit anyway.
+PID_MAX_LIMIT = 4 * 1024 * 1024
 SECCOMP_PROFILE = "/usr/share/lxc/config/common.seccomp"
 #: Mount types LXC provides itself (lxc.mount.auto, autodev, devpts).
 LXC_PROVIDED_TYPES = ("proc", "sysfs", "devpts")
@@ -95,7 +98,7 @@ def _limitLines(start, layout):
                 _rlimitValue(limit, soft), _rlimitValue(limit, hard))))
         elif limit == "NPROC":
             lines.append((_cgroupKey(layout, "pids.max", "pids.max"),
-                          "max" if hard == UNLIMITED else str(hard)))
+                          "max" if hard > PID_MAX_LIMIT else str(hard)))
         elif limit == "RSS":
             hard, soft = _bytes(hard), _bytes(soft)
             if hard is not None:
