@@ -31,7 +31,7 @@ that change things (vx.remove, vcd.user.remove...) cannot disturb another.
 from twisted.internet import defer
 
 from tests.harness import DaemonTestCase, Fault
-from tests.test_permissions import everythingHost
+from vcd.hostfeatures import HostFeatures
 
 # Fault codes, from the manual's table (9.3).
 MEAUTH = 100
@@ -286,6 +286,18 @@ MINE = "vpsmine"
 THEIRS = "vpstheirs"
 MISSING = "vpsmissing"
 FRESH = "vpsfresh"
+
+
+def everythingHost():
+    """
+    A host that can enforce every knob, so that every sample passes
+    whatever this machine offers.
+    """
+    return HostFeatures(
+        cgroupLayout="v2",
+        controllers={"cpu", "cpuset", "memory", "pids", "io", "freezer"},
+        lxcfs=True, timeNamespace=True, seccomp=True, loopDevices=True,
+        cpus=[0], memNodes=[0])
 
 
 class AccessTests(DaemonTestCase):
