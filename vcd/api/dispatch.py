@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_dispatch,tests.test_manual_table -*-
 """
 The dispatcher: from a parsed request to a method's result.
 

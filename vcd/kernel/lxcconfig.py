@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_lxcconfig -*-
 """
 The LXC configuration of a VPS, generated from VXDB at every start (so
 edits made while it was stopped apply at the next start).
@@ -15,6 +16,9 @@ import os
 from vcd.kernel.hostfeatures import PRLIMITS
 
 UNLIMITED = 2 ** 64 - 1
+#: The most pids a 64-bit kernel can have (PID_MAX_LIMIT); pids.max
+#: refuses anything above it, which is no limit anyway.
+PID_MAX_LIMIT = 4 * 1024 * 1024
 SECCOMP_PROFILE = "/usr/share/lxc/config/common.seccomp"
 #: Mount types LXC provides itself (lxc.mount.auto, autodev, devpts).
 LXC_PROVIDED_TYPES = ("proc", "sysfs", "devpts")
@@ -94,23 +98,36 @@ def _limitLines(start, layout):
                 _rlimitValue(limit, soft), _rlimitValue(limit, hard))))
         elif limit == "NPROC":
             lines.append((_cgroupKey(layout, "pids.max", "pids.max"),
-                          "max" if hard == UNLIMITED else str(hard)))
+                          "max" if hard > PID_MAX_LIMIT else str(hard)))
         elif limit == "RSS":
-            if hard != UNLIMITED:
+            hard, soft = _bytes(hard), _bytes(soft)
+            if hard is not None:
                 lines.append((_cgroupKey(layout, "memory.limit_in_bytes",
-                                         "memory.max"), str(hard * 1024)))
-            if soft != UNLIMITED and soft != hard:
+                                         "memory.max"), str(hard)))
+            if soft is not None and soft != hard:
                 lines.append((_cgroupKey(layout,
                                          "memory.soft_limit_in_bytes",
-                                         "memory.high"), str(soft * 1024)))
+                                         "memory.high"), str(soft)))
     return lines
 
 
+def _bytes(kib):
+    """
+    A limit given in KiB, in bytes; C{None} (no limit) for C{UNLIMITED} and
+    for values whose bytes exceed 2 ** 64 - 1, which nothing can reach:
+    written as numbers, the kernel's memory-limit parser would wrap them
+    (2 ** 64 bytes to 0) and LXC would refuse them as an rlimit.
+    """
+    if kib == UNLIMITED or kib * 1024 > UNLIMITED:
+        return None
+    return kib * 1024
+
+
 def _rlimitValue(limit, value):
-    if value == UNLIMITED:
-        return "unlimited"
     if limit in ("MEMLOCK", "AS"):
-        return str(value * 1024)
+        value = _bytes(value)
+    if value is None or value == UNLIMITED:
+        return "unlimited"
     return str(value)
 
 
@@ -189,10 +206,17 @@ def _mountLines(start):
             if not field or any(c in field for c in " \t\\#"):
                 raise ValueError("mount field %r is not safe in an LXC"
                                  " mount entry" % (field,))
+        target = dst.lstrip("/")
+        if not target or ".." in target.split("/"):
+            # LXC mounts relative to the root (and creates the directory
+            # first): an empty target would shift the columns, ".." leave
+            # the root.
+            raise ValueError("mount target %r is not below the root of"
+                             " the VPS" % (dst,))
         options = opts.split(",")
         if {"bind", "rbind", "move", "remount"}.intersection(options):
             raise ValueError("mount of %s: bind mounts are refused" % (dst,))
         options.append("create=dir")
         lines.append(("lxc.mount.entry", "%s %s %s %s 0 0" % (
-            src, dst.lstrip("/"), fstype, ",".join(options))))
+            src, target, fstype, ",".join(options))))
     return lines
