@@ -15,6 +15,7 @@ from vcd.config import Configuration
 from vcd.scripts import vtemplate
 from vcd.tap import VCDService
 from vcd.vxdb.connection import openVXDB, runTransaction
+from vcd.vxdb import users
 from vcd.vxdb.whirlpool import whirlpoolHex
 
 ADMIN_PASSWORD = "admin-secret-1"
@@ -205,17 +206,13 @@ class DaemonTestCase(unittest.TestCase):
                                   username=owner)
 
 
-def _set(cursor, username, digest):
-    cursor.execute("UPDATE user SET password = ? WHERE name = ?",
-                   (digest, username))
-
-
 def setPassword(path, username, password):
     """
     Set a password directly in a VXDB file (creating it), as vxpasswd does.
     """
     connection = openVXDB(path)
     try:
-        runTransaction(connection, _set, username, whirlpoolHex(password))
+        runTransaction(connection, users.setPassword, username,
+                       whirlpoolHex(password))
     finally:
         connection.close()

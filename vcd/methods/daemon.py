@@ -15,7 +15,8 @@ from vcd.faults import MEPERM, VCDFault, invalid
 from vcd.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.names import DAEMON_CAPS, UNGRANTABLE_CAPS
-from vcd.vxdb import store
+from vcd.vxdb import store, users
+from vcd.vxdb.vpsnames import countVpses
 from vcd.vxdb.whirlpool import passwordDigest
 
 
@@ -26,16 +27,14 @@ def _login(call, cursor, args):
 def _status(call, cursor, args):
     services = call.services
     counters = services.counters
-    (vpses,) = cursor.execute("SELECT COUNT(*) FROM xid_name_map").fetchone()
-    (users,) = cursor.execute("SELECT COUNT(*) FROM user").fetchone()
     return {
         "uptime": int(services.reactor.seconds() - counters.startedAt),
         "requests": counters.requests,
         "flogins": counters.flogins,
         "nomethod": counters.nomethod,
         "faults": counters.faults,
-        "vservers": vpses,
-        "users": users,
+        "vservers": countVpses(cursor),
+        "users": users.countUsers(cursor),
         "busy": services.locks.held(),
         "plugin_problems": list(getattr(services, "pluginProblems", [])),
         "version": vcd.__version__,
@@ -62,40 +61,31 @@ def _hostinfo(call, cursor, args):
     return info
 
 
-def _userStruct(row):
-    uid, name, password, admin = row
-    return {"username": name, "uid": uid, "password": password,
-            "admin": bool(admin)}
+def _userStruct(user):
+    return {"username": user.name, "uid": user.uid, "password": user.password,
+            "admin": user.admin}
 
 
 def _userGet(call, cursor, args):
     if args["username"]:
-        store.requireUser(cursor, args["username"])
-        row = cursor.execute(
-            "SELECT uid, name, password, admin FROM user WHERE name = ?",
-            (args["username"],)).fetchone()
-        return _userStruct(row)
-    return [_userStruct(row) for row in cursor.execute(
-        "SELECT uid, name, password, admin FROM user ORDER BY name")]
+        uid = store.requireUser(cursor, args["username"])
+        return _userStruct(users.getUser(cursor, uid))
+    return [_userStruct(user) for user in users.listUsers(cursor)]
 
 
 def _userSet(call, cursor, args):
     username, password = args["username"], args["password"]
-    row = cursor.execute("SELECT uid FROM user WHERE name = ?",
-                         (username,)).fetchone()
-    if row is None:
+    uid = users.findUid(cursor, username)
+    if uid is None:
         if not password:
             raise invalid("password", "a new user needs a password")
-        cursor.execute("INSERT INTO user (name, password, admin) VALUES"
-                       " (?, ?, ?)", (username, passwordDigest(password),
-                                      int(bool(args["admin"]))))
+        users.addUser(cursor, username, passwordDigest(password),
+                      args["admin"])
     else:
         if password:
-            cursor.execute("UPDATE user SET password = ? WHERE uid = ?",
-                           (passwordDigest(password), row[0]))
+            users.setPassword(cursor, username, passwordDigest(password))
         if args["admin"] is not None:
-            cursor.execute("UPDATE user SET admin = ? WHERE uid = ?",
-                           (int(args["admin"]), row[0]))
+            users.setAdmin(cursor, uid, args["admin"])
 
 
 def _userRemove(call, cursor, args):
@@ -103,7 +93,7 @@ def _userRemove(call, cursor, args):
     if uid == call.user.uid:
         raise invalid("username", "you cannot remove the user you are logged"
                       " in as")
-    cursor.execute("DELETE FROM user WHERE uid = ?", (uid,))
+    users.removeUser(cursor, uid)
 
 
 def _capsAdd(call, cursor, args):
@@ -111,21 +101,18 @@ def _capsAdd(call, cursor, args):
     if args["cap"] in UNGRANTABLE_CAPS:
         raise VCDFault(MEPERM, "the %s capability cannot be granted over the"
                        " API" % (args["cap"],))
-    cursor.execute("INSERT OR IGNORE INTO user_caps (uid, cap) VALUES (?, ?)",
-                   (uid, args["cap"]))
+    users.grantCap(cursor, uid, args["cap"])
 
 
 def _capsGet(call, cursor, args):
     uid = store.requireUser(cursor, args["username"])
-    have = {c for (c,) in cursor.execute(
-        "SELECT cap FROM user_caps WHERE uid = ?", (uid,))}
+    have = users.userCaps(cursor, uid)
     return [cap for cap in DAEMON_CAPS if cap in have]
 
 
 def _capsRemove(call, cursor, args):
     uid = store.requireUser(cursor, args["username"])
-    cursor.execute("DELETE FROM user_caps WHERE uid = ? AND cap = ?",
-                   (uid, args["cap"]))
+    users.revokeCap(cursor, uid, args["cap"])
 
 
 def _usernameParam(allowEmpty=False):

@@ -15,10 +15,11 @@ from twisted.logger import Logger
 from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
-from vcd.faults import MENOVPS, VCDFault
 from vcd.interfaces import IMethodNamespace
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.api.method import OWNER_NONE, Method, Param
+from vcd.vxdb.restarts import requestRestart, takeRestart
+from vcd.vxdb.vpsnames import nameOfXid
 
 log = Logger()
 
@@ -26,32 +27,15 @@ log = Logger()
 STOP_WAIT = 30.0
 
 
-def _name(cursor, xid):
-    row = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
-                         (xid,)).fetchone()
-    if row is None:
-        raise VCDFault(MENOVPS, "no virtual server has context id %d"
-                       % (xid,))
-    return row[0]
-
-
 def _noted(call, cursor, args):
-    name = _name(cursor, args["xid"])
+    name = nameOfXid(cursor, args["xid"])
     log.info("vshelper: {method} for {name}", method=call.method.name,
              name=name)
 
 
 def _restart(call, cursor, args):
-    name = _name(cursor, args["xid"])
-    cursor.execute("INSERT OR IGNORE INTO restart (xid) VALUES (?)",
-                   (args["xid"],))
+    name = requestRestart(cursor, args["xid"])
     log.info("vshelper: {name} asked for a reboot", name=name)
-
-
-def _takeRestart(cursor, xid):
-    name = _name(cursor, xid)
-    cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))
-    return name, cursor.rowcount > 0
 
 
 @defer.inlineCallbacks
@@ -76,7 +60,7 @@ def startAgain(services, xid, name):
 @defer.inlineCallbacks
 def _shutdown(call, args):
     services = call.services
-    name, restart = yield services.db.transact(_takeRestart, args["xid"])
+    name, restart = yield services.db.transact(takeRestart, args["xid"])
     services.loads.forget(name)
     if restart:
         # Answer now: the hook calling us must exit before the VPS stops.

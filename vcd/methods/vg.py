@@ -11,21 +11,11 @@ from twisted.plugin import IPlugin
 from vcd.vps import lifecycle
 
 from vcd.api import arguments as A
-from vcd.faults import MENOVG, VCDFault, invalid
+from vcd.faults import VCDFault, invalid
 from vcd.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
-from vcd.vxdb import store
-
-RESERVED_GROUP = "all"
-BUILTIN_GROUPS = ("onboot",)
-
-
-def _requireGroup(cursor, group):
-    row = cursor.execute("SELECT gid FROM groups WHERE name = ?",
-                         (group,)).fetchone()
-    if row is None:
-        raise VCDFault(MENOVG, "group %r does not exist" % (group,))
-    return row[0]
+from vcd.vxdb import groups, store
+from vcd.vxdb.groups import BUILTIN_GROUPS, RESERVED_GROUP
 
 
 def _ownedVps(call, cursor, name):
@@ -41,22 +31,19 @@ def _add(call, cursor, args):
     if group == RESERVED_GROUP:
         raise invalid("group", "the group 'all' is reserved")
     vps = _ownedVps(call, cursor, name) if name else None
-    cursor.execute("INSERT OR IGNORE INTO groups (name) VALUES (?)", (group,))
+    gid = groups.createGroup(cursor, group)
     if vps is not None:
-        gid = _requireGroup(cursor, group)
-        cursor.execute("INSERT OR IGNORE INTO xid_gid_map (xid, gid) VALUES"
-                       " (?, ?)", (vps.xid, gid))
+        groups.addMember(cursor, gid, vps.xid)
 
 
 def _remove(call, cursor, args):
     group, name = args["group"], args["name"]
     if group == RESERVED_GROUP:
         raise invalid("group", "the group 'all' is reserved")
-    gid = _requireGroup(cursor, group)
+    gid = groups.requireGroup(cursor, group)
     if name:
         vps = _ownedVps(call, cursor, name)
-        cursor.execute("DELETE FROM xid_gid_map WHERE xid = ? AND gid = ?",
-                       (vps.xid, gid))
+        groups.removeMember(cursor, gid, vps.xid)
         return
     if group in BUILTIN_GROUPS:
         raise invalid("group", "the group %r is built in; remove its members"
@@ -64,41 +51,25 @@ def _remove(call, cursor, args):
     if not call.user.admin:
         raise invalid("group", "only an administrator may delete a whole"
                       " group")
-    cursor.execute("DELETE FROM groups WHERE gid = ?", (gid,))
+    groups.deleteGroup(cursor, gid)
 
 
 def groupMembers(cursor, group, user):
     """
-    Return the names of the VPSes in C{group} (C{all}: every VPS) that
-    C{user} passes owner checks for.
+    Return the VPSes in C{group} (C{all}: every VPS) that C{user} passes
+    owner checks for, as L{store.VPS} records sorted by name.
 
     @raise VCDFault: MENOVG for an unknown group.
     """
-    values = []
-    if group == RESERVED_GROUP:
-        query = "SELECT m.name FROM xid_name_map m WHERE 1"
-    else:
-        gid = _requireGroup(cursor, group)
-        query = ("SELECT m.name FROM xid_name_map m JOIN xid_gid_map g"
-                 " ON g.xid = m.xid WHERE g.gid = ?")
-        values.append(gid)
-    if not user.admin:
-        query += (" AND EXISTS (SELECT 1 FROM xid_uid_map o WHERE"
-                  " o.xid = m.xid AND o.uid = ?)")
-        values.append(user.uid)
-    return [n for (n,) in cursor.execute(query + " ORDER BY m.name", values)]
+    return groups.members(cursor, group,
+                          None if user.admin else user.uid)
 
 
 def _list(call, cursor, args):
     if not args["group"]:
-        return [n for (n,) in cursor.execute(
-            "SELECT name FROM groups ORDER BY name")]
-    return groupMembers(cursor, args["group"], call.user)
-
-
-def _members(cursor, call, args):
-    return [(store.findVps(cursor, n).xid, n)
-            for n in groupMembers(cursor, args["group"], call.user)]
+        return groups.groupNames(cursor)
+    return [vps.name for vps in groupMembers(cursor, args["group"],
+                                             call.user)]
 
 
 def groupAction(action):
@@ -113,7 +84,8 @@ def groupAction(action):
     @defer.inlineCallbacks
     def run(call, args):
         services = call.services
-        members = yield services.db.transact(_members, call, args)
+        members = yield services.db.transact(groupMembers, args["group"],
+                                             call.user)
         ok, failed = [], []
         for xid, name in members:
             try:

@@ -10,12 +10,12 @@ from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
 from vcd.vps import lifecycle
-from vcd.faults import MEBUSY, MEEXIST, MERUNNING, MESTOPPED, VCDFault, invalid
+from vcd.faults import MEBUSY, MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.lxc import KernelError
 from vcd.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
 from vcd.vps.provision import createVps, removeVps
-from vcd.vxdb import store
+from vcd.vxdb.vpsnames import renameVps
 from vcd.api.families import nameParam
 
 
@@ -26,14 +26,6 @@ def _create(call, args):
 
 def _remove(call, args):
     return removeVps(call, args["name"])
-
-
-def _renameRows(cursor, xid, name, newname):
-    if store.findVps(cursor, newname) is not None:
-        raise VCDFault(MEEXIST, "virtual server %r already exists"
-                       % (newname,))
-    cursor.execute("UPDATE xid_name_map SET name = ? WHERE xid = ?",
-                   (newname, xid))
 
 
 @defer.inlineCallbacks
@@ -51,7 +43,7 @@ def _rename(call, args):
         if (yield services.kernel.isRunning(newname)):
             raise VCDFault(MERUNNING, "a container called %r is running"
                            % (newname,))
-        yield services.db.transact(_renameRows, call.vps.xid, name, newname)
+        yield services.db.transact(renameVps, call.vps.xid, newname)
     finally:
         services.locks.release(newname)
 

@@ -10,15 +10,10 @@ import getpass
 import sys
 
 from vcd.vxdb.connection import openVXDB, runTransaction
+from vcd.vxdb.users import setPassword
 from vcd.vxdb.whirlpool import passwordDigest
 
 USAGE = "usage: vxpasswd <vxdb file> <username> [<password>]\n"
-
-
-def _setPassword(cursor, username, digest):
-    cursor.execute("UPDATE user SET password = ? WHERE name = ?",
-                   (digest, username))
-    return cursor.rowcount
 
 
 def readPassword(stdin):
@@ -57,7 +52,7 @@ def main(argv=None, stdin=None, stderr=None):
         return 1
     connection = openVXDB(path)
     try:
-        changed = runTransaction(connection, _setPassword, username,
+        changed = runTransaction(connection, setPassword, username,
                                  passwordDigest(password))
     finally:
         connection.close()
