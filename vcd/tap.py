@@ -32,9 +32,15 @@ from vcd.api.namespaces import loadNamespaces
 from vcd.vps.provision import recoverInterrupted
 from vcd.api.resource import makeSite
 from vcd.vps.templates import TemplateStore
+from vcd.faults import VCDFault
+from vcd.vxdb import groups, users, vpsnames
 from vcd.vxdb.database import VXDB
 from vcd.vxdb.whirlpool import whirlpoolHex
 
+#: The user vshelper calls the daemon as.
+HELPER_USER = "vshelper"
+#: The group whose VPSes start with the daemon.
+ONBOOT_GROUP = "onboot"
 #: The longest path a Unix socket address can hold.
 UNIX_PATH_MAX = 107
 
@@ -238,9 +244,7 @@ class VCDService(service.MultiService):
             os.rename(path + ".new", path)
         os.chmod(path, 0o600)
         digest = whirlpoolHex(secret)
-        self.db.transactNow(lambda cursor: cursor.execute(
-            "UPDATE user SET password = ? WHERE name = 'vshelper'",
-            (digest,)))
+        self.db.transactNow(users.setPassword, HELPER_USER, digest)
 
     def _listenHelperSocket(self):
         path = self.helperSocket
@@ -265,8 +269,7 @@ class VCDService(service.MultiService):
             shlex.quote(root), shlex.quote(sys.executable), options)
 
     def _sampleLoads(self):
-        d = self.db.read(lambda cursor: [n for (n,) in cursor.execute(
-            "SELECT name FROM xid_name_map")])
+        d = self.db.read(vpsnames.allNames)
         return d.addCallback(self.parts.kernel.activeTasks)
 
     @defer.inlineCallbacks
@@ -274,10 +277,10 @@ class VCDService(service.MultiService):
         """
         Start the stopped VPSes of group C{onboot}; log each failure.
         """
-        members = yield self.db.read(lambda cursor: list(cursor.execute(
-            "SELECT m.xid, m.name FROM xid_name_map m JOIN xid_gid_map g ON"
-            " g.xid = m.xid JOIN groups gr ON gr.gid = g.gid WHERE"
-            " gr.name = 'onboot' ORDER BY m.name")))
+        try:
+            members = yield self.db.read(groups.members, ONBOOT_GROUP)
+        except VCDFault:
+            return  # no such group
         for xid, name in members:
             try:
                 if (yield self.parts.kernel.isRunning(name)):

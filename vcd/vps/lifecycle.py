@@ -18,7 +18,7 @@ from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
 from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.lxcconfig import StartConfig, renderConfig
 from vcd.vps.rootfs import RootLayout
-from vcd.vxdb import running
+from vcd.vxdb import restarts, running
 
 log = Logger()
 
@@ -97,7 +97,7 @@ def startVps(services, xid, name):
     db = services.db
     record = yield db.read(running.startRecord, xid)
     if record.restartPending:
-        yield db.transact(running.clearRestart, xid)
+        yield db.transact(restarts.clearRestart, xid)
     try:
         layout = RootLayout.fromRecord(record.rootRecord)
         start = StartConfig(

@@ -32,5 +32,21 @@ def takeRestart(cursor, xid):
     @raise VCDFault: MENOVPS if there is no VPS C{xid}.
     """
     name = nameOfXid(cursor, xid)
-    cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))
+    clearRestart(cursor, xid)
     return PendingRestart(name, cursor.rowcount > 0)
+
+
+def isRestartPending(cursor, xid):
+    """
+    @return: whether a reboot from inside VPS C{xid} waits for its
+        C{helper.shutdown}.
+    """
+    return cursor.execute("SELECT 1 FROM restart WHERE xid = ?",
+                          (xid,)).fetchone() is not None
+
+
+def clearRestart(cursor, xid):
+    """
+    Forget a pending restart of VPS C{xid}.
+    """
+    cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))

@@ -8,6 +8,7 @@ import json
 from collections import namedtuple
 
 from vcd.faults import MEINVAL, VCDFault
+from vcd.vxdb.restarts import clearRestart, isRestartPending
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 
@@ -70,29 +71,6 @@ def startRecord(cursor, xid):
             "SELECT type, soft, max FROM vx_limit WHERE xid = ?", (xid,))},
         restartPending=isRestartPending(cursor, xid),
     )
-
-
-def isRestartPending(cursor, xid):
-    """
-    @return: whether a reboot from inside VPS C{xid} (C{helper.restart})
-        waits for its C{helper.shutdown}.
-    """
-    return cursor.execute("SELECT 1 FROM restart WHERE xid = ?",
-                          (xid,)).fetchone() is not None
-
-
-def markRestart(cursor, xid):
-    """
-    Mark VPS C{xid} to be started again when its init has stopped.
-    """
-    cursor.execute("INSERT OR IGNORE INTO restart (xid) VALUES (?)", (xid,))
-
-
-def clearRestart(cursor, xid):
-    """
-    Forget a pending restart of VPS C{xid}.
-    """
-    cursor.execute("DELETE FROM restart WHERE xid = ?", (xid,))
 
 
 def takeStopSettings(cursor, xid):

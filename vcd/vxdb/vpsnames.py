@@ -21,6 +21,14 @@ def nameOfXid(cursor, xid):
     return row[0]
 
 
+def allNames(cursor):
+    """
+    @return: the names of every VPS.
+    """
+    return [name for (name,) in cursor.execute(
+        "SELECT name FROM xid_name_map ORDER BY name")]
+
+
 def countVpses(cursor):
     """
     @return: how many VPSes there are.
