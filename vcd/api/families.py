@@ -1,18 +1,24 @@
+# -*- test-case-name: tests.test_vxdb_methods -*-
 """
 Families of VXDB methods that share one shape, declared once:
 
   - L{nameSetMethods}: C{add/get/remove} of names in a set (bcaps, ccaps,
     flags);
-  - L{keyedMethods}: C{get/remove/set} of rows keyed by one column, where
+  - L{keyedMethods}: C{get/remove/set} of rows keyed by one field, where
     an empty key means "all" for get and remove (limits, uname, mounts,
     addresses);
   - L{singleRowMethods}: C{get/remove/set} of one row per VPS (disk limits,
     broadcast, cpuset).
+
+Each family takes the table's description from L{vcd.vxdb.tables} and
+reads and writes it through L{vcd.vxdb.settings}; the declared parameters
+are named as the table's fields.
 """
 
 from vcd.api import arguments as A
 from vcd.faults import invalid
 from vcd.api.method import OWNER_VPS, Method, Param
+from vcd.vxdb import settings
 
 
 def nameParam():
@@ -32,10 +38,17 @@ def refuseUnenforceable(features, kind, argument, value):
                       % (value, why))
 
 
-def nameSetMethods(prefix, table, column, kind, capability, argument, what):
+def _requireFields(table, names):
+    if tuple(names) != table.fields:
+        raise ValueError("parameters %s do not match the fields %s of the"
+                         " table described" % (tuple(names), table.fields))
+
+
+def nameSetMethods(prefix, table, kind, capability, argument, what):
     """
     Declare C{<prefix>.add}, C{.get} and C{.remove} for a set of names.
 
+    @param table: the L{vcd.vxdb.tables.SetTable}.
     @param argument: the name of the argument carrying one name (C{bcap}).
     @param what: what the names are, for the docs.
     """
@@ -43,17 +56,13 @@ def nameSetMethods(prefix, table, column, kind, capability, argument, what):
     def add(call, cursor, args):
         refuseUnenforceable(call.services.features, kind, argument,
                             args[argument])
-        cursor.execute("INSERT OR IGNORE INTO %s (xid, %s) VALUES (?, ?)"
-                       % (table, column), (call.vps.xid, args[argument]))
+        settings.addToSet(cursor, table, call.vps.xid, args[argument])
 
     def get(call, cursor, args):
-        return [value for (value,) in cursor.execute(
-            "SELECT %s FROM %s WHERE xid = ? ORDER BY %s"
-            % (column, table, column), (call.vps.xid,))]
+        return settings.setMembers(cursor, table, call.vps.xid)
 
     def remove(call, cursor, args):
-        cursor.execute("DELETE FROM %s WHERE xid = ? AND %s = ?"
-                       % (table, column), (call.vps.xid, args[argument]))
+        settings.removeFromSet(cursor, table, call.vps.xid, args[argument])
 
     one = Param(argument, A.KnobName(kind), doc=what.capitalize())
     return [
@@ -67,52 +76,38 @@ def nameSetMethods(prefix, table, column, kind, capability, argument, what):
     ]
 
 
-def keyedMethods(prefix, table, key, keyType, valueParams, capability, what,
-                 check=None, render=None, keyColumn=None, keyPosition=0):
+def keyedMethods(prefix, table, keyType, valueParams, capability, what,
+                 check=None, render=None, keyPosition=0):
     """
     Declare C{<prefix>.get}, C{.remove} and C{.set} for rows keyed by
-    C{key} (an empty key on get and remove means every row).
+    the table's key (an empty key on get and remove means every row).
 
+    @param table: the L{vcd.vxdb.tables.KeyedTable}; its key names the key
+        parameter.
     @param keyType: a function C{allowEmpty -> ArgumentType}.
     @param valueParams: the L{Param}s stored beside the key, in the
-        manual's order; their names are the column names.
+        manual's order; their names are the table's other fields.
     @param check: C{check(call, cursor, args)} raising MEINVAL, run before a
         set.
     @param render: C{render(row dict) -> dict} shaping a returned struct.
-    @param keyColumn: the table's column for the key, if not C{key}.
     @param keyPosition: where the key stands among C{valueParams} in the
         manual's order for C{set}.
     """
-    keyColumn = keyColumn or key
-    names = [key] + [p.name for p in valueParams]
-    columns = [keyColumn] + [p.name for p in valueParams]
-
-    def where(args):
-        if args[key]:
-            return " AND %s = ?" % (keyColumn,), (args[key],)
-        return "", ()
+    key = table.key
+    _requireFields(table, [key] + [p.name for p in valueParams])
 
     def get(call, cursor, args):
-        clause, extra = where(args)
-        rows = cursor.execute(
-            "SELECT %s FROM %s WHERE xid = ?%s ORDER BY %s"
-            % (", ".join(columns), table, clause, keyColumn),
-            (call.vps.xid,) + extra)
-        result = [dict(zip(names, row)) for row in rows]
+        result = settings.keyedRows(cursor, table, call.vps.xid,
+                                    args[key] or None)
         return [render(r) for r in result] if render else result
 
     def remove(call, cursor, args):
-        clause, extra = where(args)
-        cursor.execute("DELETE FROM %s WHERE xid = ?%s" % (table, clause),
-                       (call.vps.xid,) + extra)
+        settings.removeRows(cursor, table, call.vps.xid, args[key] or None)
 
     def set_(call, cursor, args):
         if check is not None:
             check(call, cursor, args)
-        cursor.execute(
-            "INSERT OR REPLACE INTO %s (xid, %s) VALUES (?%s)"
-            % (table, ", ".join(columns), ", ?" * len(columns)),
-            (call.vps.xid,) + tuple(args[n] for n in names))
+        settings.storeRow(cursor, table, call.vps.xid, args)
 
     setParams = list(valueParams)
     setParams.insert(keyPosition, Param(key, keyType(False), doc=key))
@@ -137,27 +132,23 @@ def singleRowMethods(prefix, table, valueParams, capability, what,
     Declare C{<prefix>.get}, C{.remove} and C{.set} for one row per VPS.
     C{get} returns nil when nothing is configured, unless C{render}
     decides otherwise.
+
+    @param table: the L{vcd.vxdb.tables.RowTable}.
+    @param valueParams: the L{Param}s stored, named as the table's fields.
     """
-    columns = [p.name for p in valueParams]
+    _requireFields(table, [p.name for p in valueParams])
 
     def get(call, cursor, args):
-        row = cursor.execute("SELECT %s FROM %s WHERE xid = ?"
-                             % (", ".join(columns), table),
-                             (call.vps.xid,)).fetchone()
-        result = dict(zip(columns, row)) if row is not None else None
+        result = settings.getRow(cursor, table, call.vps.xid)
         return render(result) if render else result
 
     def remove(call, cursor, args):
-        cursor.execute("DELETE FROM %s WHERE xid = ?" % (table,),
-                       (call.vps.xid,))
+        settings.removeRows(cursor, table, call.vps.xid)
 
     def set_(call, cursor, args):
         if check is not None:
             check(call, cursor, args)
-        cursor.execute("INSERT OR REPLACE INTO %s (xid, %s) VALUES (?%s)"
-                       % (table, ", ".join(columns), ", ?" * len(columns)),
-                       (call.vps.xid,)
-                       + tuple(args[c] for c in columns))
+        settings.storeRow(cursor, table, call.vps.xid, args)
 
     return [
         Method(prefix + ".get", capability, OWNER_VPS, [nameParam()],

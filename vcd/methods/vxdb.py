@@ -18,14 +18,12 @@ from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
 from vcd.kernel.hostfeatures import parseIdList
 from vcd.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
-from vcd.vxdb import store
+from vcd.vxdb import registry, settings, store, tables
+from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
+                               DEFAULT_TIMEOUT)
 from vcd.api.families import (keyedMethods, nameParam, nameSetMethods,
                                refuseUnenforceable, singleRowMethods)
 
-DEFAULT_INIT = "/sbin/init"
-DEFAULT_HALT = "/sbin/halt"
-DEFAULT_REBOOT = "/sbin/reboot"
-DEFAULT_TIMEOUT = 15
 DEFAULT_NETMASK4 = "255.255.255.0"
 DEFAULT_PREFIX6 = "64"
 
@@ -51,7 +49,7 @@ def _renderDiskLimit(row):
 
 
 DISK_LIMIT = singleRowMethods(
-    "vxdb.dx.limit", "dx_limit",
+    "vxdb.dx.limit", tables.DISK_LIMIT,
     [Param("space", A.UInt64(), doc="Disk space in KiB"),
      Param("inodes", A.UInt64(), doc="Number of inodes"),
      Param("reserved", A.Int(0, 100), 5,
@@ -62,18 +60,16 @@ DISK_LIMIT = singleRowMethods(
 # -- init commands ----------------------------------------------------------
 
 def _initGet(call, cursor, args):
-    row = cursor.execute(
-        "SELECT init, halt, reboot, timeout FROM init_method WHERE xid = ?",
-        (call.vps.xid,)).fetchone() or ("", "", "", DEFAULT_TIMEOUT)
-    return {"init": row[0] or DEFAULT_INIT, "halt": row[1] or DEFAULT_HALT,
-            "reboot": row[2] or DEFAULT_REBOOT, "timeout": row[3]}
+    row = settings.getRow(cursor, tables.INIT_METHOD, call.vps.xid) or {
+        "init": "", "halt": "", "reboot": "", "timeout": DEFAULT_TIMEOUT}
+    return {"init": row["init"] or DEFAULT_INIT,
+            "halt": row["halt"] or DEFAULT_HALT,
+            "reboot": row["reboot"] or DEFAULT_REBOOT,
+            "timeout": row["timeout"]}
 
 
 def _initSet(call, cursor, args):
-    cursor.execute(
-        "INSERT OR REPLACE INTO init_method (xid, init, halt, reboot, timeout)"
-        " VALUES (?, ?, ?, ?, ?)", (call.vps.xid, args["init"], args["halt"],
-                                    args["reboot"], args["timeout"]))
+    settings.storeRow(cursor, tables.INIT_METHOD, call.vps.xid, args)
 
 
 INIT = [
@@ -98,35 +94,25 @@ INIT = [
 
 def _list(call, cursor, args):
     username = args["username"]
-    query = "SELECT name FROM xid_name_map m"
-    conditions, values = [], []
+    owners = []
     if username:
-        row = cursor.execute("SELECT uid FROM user WHERE name = ?",
-                             (username,)).fetchone()
-        if row is None:
+        uid = registry.findUid(cursor, username)
+        if uid is None:
             if not call.user.admin:
                 return []  # no user-existence oracle for non-admins
             store.requireUser(cursor, username)
-        uid = row[0]
-        conditions.append("EXISTS (SELECT 1 FROM xid_uid_map o WHERE"
-                          " o.xid = m.xid AND o.uid = ?)")
-        values.append(uid)
+        owners.append(uid)
     if not call.user.admin:
-        conditions.append("EXISTS (SELECT 1 FROM xid_uid_map o WHERE"
-                          " o.xid = m.xid AND o.uid = ?)")
-        values.append(call.user.uid)
-    if conditions:
-        query += " WHERE " + " AND ".join(conditions)
-    return [n for (n,) in cursor.execute(query + " ORDER BY name", values)]
+        owners.append(call.user.uid)
+    return registry.vpsNames(cursor, owners)
 
 
 def _nameGet(call, cursor, args):
-    row = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
-                         (args["xid"],)).fetchone()
-    if row is None:
+    name = registry.nameOfXid(cursor, args["xid"])
+    if name is None:
         raise VCDFault(MENOVPS, "no virtual server has context id %d"
                        % (args["xid"],))
-    return row[0]
+    return name
 
 
 def _xidGet(call, cursor, args):
@@ -134,9 +120,8 @@ def _xidGet(call, cursor, args):
 
 
 def _vdirGet(call, cursor, args):
-    row = cursor.execute("SELECT vdir FROM vps_root WHERE xid = ?",
-                         (call.vps.xid,)).fetchone()
-    return row[0] if row is not None else ""
+    vdir = registry.vdirOf(cursor, call.vps.xid)
+    return vdir if vdir is not None else ""
 
 
 LOOKUPS = [
@@ -205,7 +190,7 @@ def _checkMount(call, cursor, args):
 
 
 MOUNT = keyedMethods(
-    "vxdb.mount", "mount", "dst",
+    "vxdb.mount", tables.MOUNTS,
     lambda allowEmpty: A.AbsolutePath(allowEmpty=allowEmpty, maxLength=255),
     [Param("src", A.String(maxLength=255), "",
            "Source path or identifier (default none)"),
@@ -238,17 +223,13 @@ def _checkAddress(call, cursor, args):
             raise invalid("netmask", "an IPv6 address takes a prefix length,"
                           " not a dotted netmask")
     args["netmask"] = netmask
-    other = cursor.execute(
-        "SELECT m.name FROM nx_addr a JOIN xid_name_map m ON a.xid = m.xid"
-        " WHERE a.addr = ? AND a.xid != ?",
-        (str(address), call.vps.xid)).fetchone()
-    if other is not None:
+    if settings.addressHolder(cursor, str(address), call.vps.xid) is not None:
         raise VCDFault(MEEXIST, "address %s is already used by another"
                        " virtual server" % (address,))
 
 
 ADDRESSES = keyedMethods(
-    "vxdb.nx.addr", "nx_addr", "addr",
+    "vxdb.nx.addr", tables.ADDRESSES,
     lambda allowEmpty: A.IPAddress(allowEmpty=allowEmpty),
     [Param("netmask", A.Netmask(), "",
            "Netmask (default 255.255.255.0; IPv6: prefix, default 64)")],
@@ -265,7 +246,7 @@ def _checkBroadcast(call, cursor, args):
 
 
 BROADCAST = singleRowMethods(
-    "vxdb.nx.broadcast", "nx_broadcast",
+    "vxdb.nx.broadcast", tables.BROADCAST,
     [Param("broadcast", A.IPAddress(), doc="Broadcast address")],
     "NET", "broadcast address", check=_checkBroadcast,
     render=lambda row: row["broadcast"] if row else "")
@@ -276,24 +257,18 @@ BROADCAST[0].returns = "string"
 
 def _ownerAdd(call, cursor, args):
     uid = store.requireUser(cursor, args["username"])
-    cursor.execute("INSERT OR IGNORE INTO xid_uid_map (xid, uid) VALUES"
-                   " (?, ?)", (call.vps.xid, uid))
+    registry.addOwner(cursor, call.vps.xid, uid)
 
 
 def _ownerGet(call, cursor, args):
-    return [n for (n,) in cursor.execute(
-        "SELECT u.name FROM xid_uid_map o JOIN user u ON o.uid = u.uid"
-        " WHERE o.xid = ? ORDER BY u.name", (call.vps.xid,))]
+    return registry.ownerNames(cursor, call.vps.xid)
 
 
 def _ownerRemove(call, cursor, args):
+    uid = None
     if args["username"]:
         uid = store.requireUser(cursor, args["username"])
-        cursor.execute("DELETE FROM xid_uid_map WHERE xid = ? AND uid = ?",
-                       (call.vps.xid, uid))
-    else:
-        cursor.execute("DELETE FROM xid_uid_map WHERE xid = ?",
-                       (call.vps.xid,))
+    registry.removeOwners(cursor, call.vps.xid, uid)
 
 
 OWNERS = [
@@ -327,11 +302,11 @@ def _checkLimit(call, cursor, args):
 
 
 LIMITS = keyedMethods(
-    "vxdb.vx.limit", "vx_limit", "limit",
+    "vxdb.vx.limit", tables.LIMITS,
     lambda allowEmpty: A.KnobName("limit", allowEmpty=allowEmpty),
     [Param("soft", A.UInt64(), doc="Soft limit (memory limits in KiB)"),
      Param("max", A.UInt64(), None, "Hard limit (default: the soft limit)")],
-    "RLIM", "resource limit", check=_checkLimit, keyColumn="type")
+    "RLIM", "resource limit", check=_checkLimit)
 
 
 # -- scheduler --------------------------------------------------------------
@@ -373,34 +348,22 @@ def _checkSched(call, cursor, args):
                       % (args["tokensmin"], args["tokensmax"]))
 
 
-_SCHED_COLUMNS = ("cpuid", "interval", "fillrate", "interval2", "fillrate2",
-                  "tokensmin", "tokensmax")
-
-
-def _schedWhere(args):
-    if args["cpuid"] == ALL_ENTRIES:
-        return "", ()
-    return " AND cpuid = ?", (args["cpuid"],)
+def _schedKey(args):
+    return None if args["cpuid"] == ALL_ENTRIES else args["cpuid"]
 
 
 def _schedGet(call, cursor, args):
-    clause, extra = _schedWhere(args)
-    return [dict(zip(_SCHED_COLUMNS, row)) for row in cursor.execute(
-        "SELECT %s FROM vx_sched WHERE xid = ?%s ORDER BY cpuid"
-        % (", ".join(_SCHED_COLUMNS), clause), (call.vps.xid,) + extra)]
+    return settings.keyedRows(cursor, tables.SCHED, call.vps.xid,
+                              _schedKey(args))
 
 
 def _schedRemove(call, cursor, args):
-    clause, extra = _schedWhere(args)
-    cursor.execute("DELETE FROM vx_sched WHERE xid = ?" + clause,
-                   (call.vps.xid,) + extra)
+    settings.removeRows(cursor, tables.SCHED, call.vps.xid, _schedKey(args))
 
 
 def _schedSet(call, cursor, args):
     _checkSched(call, cursor, args)
-    cursor.execute("INSERT OR REPLACE INTO vx_sched (xid, %s) VALUES"
-                   " (?, ?, ?, ?, ?, ?, ?, ?)" % (", ".join(_SCHED_COLUMNS),),
-                   (call.vps.xid,) + tuple(args[c] for c in _SCHED_COLUMNS))
+    settings.storeRow(cursor, tables.SCHED, call.vps.xid, args)
 
 
 def _cpuidParam(allowAll):
@@ -465,7 +428,7 @@ _ID_LIST = A.Pattern(r"[0-9,-]{1,256}", "a list of ids such as 0-3,6",
                      maxLength=256)
 
 CPUSET = singleRowMethods(
-    "vxdb.vx.cpuset", "vx_cpuset",
+    "vxdb.vx.cpuset", tables.CPUSET,
     [Param("cpus", _ID_LIST, doc="CPU list, such as 0-3,6"),
      Param("mems", _ID_LIST, "0", doc="Memory node list (default 0)"),
      Param("virtualize", A.Bool(), False,
@@ -487,7 +450,7 @@ def _checkUname(call, cursor, args):
 
 
 UNAME = keyedMethods(
-    "vxdb.vx.uname", "vx_uname", "uname",
+    "vxdb.vx.uname", tables.UNAME,
     lambda allowEmpty: A.KnobName("uname", allowEmpty=allowEmpty),
     [Param("value", A.String(maxLength=64), doc="Value, up to 64 characters")],
     "UNAME", "uname value", check=_checkUname)
@@ -506,11 +469,11 @@ class VXDBNamespace:
         self.methods = (
             DISK_LIMIT + INIT + LOOKUPS + MOUNT + ADDRESSES + BROADCAST
             + OWNERS
-            + nameSetMethods("vxdb.vx.bcaps", "vx_bcaps", "bcap", "bcap",
+            + nameSetMethods("vxdb.vx.bcaps", tables.BCAPS, "bcap",
                              "BCAP", "bcap", "system capability")
-            + nameSetMethods("vxdb.vx.ccaps", "vx_ccaps", "ccap", "ccap",
+            + nameSetMethods("vxdb.vx.ccaps", tables.CCAPS, "ccap",
                              "CCAP", "ccap", "context capability")
-            + nameSetMethods("vxdb.vx.flags", "vx_flags", "flag", "flag",
+            + nameSetMethods("vxdb.vx.flags", tables.FLAGS, "flag",
                              "CFLAG", "flag", "context flag")
             + LIMITS + SCHED + CPUSET + UNAME)
 
