@@ -33,7 +33,7 @@ from vcd.vps.provision import recoverInterrupted
 from vcd.api.resource import makeSite
 from vcd.vps.templates import TemplateStore
 from vcd.faults import VCDFault
-from vcd.vxdb import groups, users, vpsnames
+from vcd.vxdb import groups, registry, users
 from vcd.vxdb.database import VXDB
 from vcd.vxdb.whirlpool import whirlpoolHex
 
@@ -269,7 +269,7 @@ class VCDService(service.MultiService):
             shlex.quote(root), shlex.quote(sys.executable), options)
 
     def _sampleLoads(self):
-        d = self.db.read(vpsnames.allNames)
+        d = self.db.read(registry.vpsNames)
         return d.addCallback(self.parts.kernel.activeTasks)
 
     @defer.inlineCallbacks

@@ -16,7 +16,7 @@ from vcd.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.names import DAEMON_CAPS, UNGRANTABLE_CAPS
 from vcd.vxdb import store, users
-from vcd.vxdb.vpsnames import countVpses
+from vcd.vxdb.registry import countVpses
 from vcd.vxdb.whirlpool import passwordDigest
 
 

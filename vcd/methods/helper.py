@@ -19,7 +19,7 @@ from vcd.interfaces import IMethodNamespace
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.vxdb.restarts import requestRestart, takeRestart
-from vcd.vxdb.vpsnames import nameOfXid
+from vcd.vxdb.registry import requireNameOfXid
 
 log = Logger()
 
@@ -28,7 +28,7 @@ STOP_WAIT = 30.0
 
 
 def _noted(call, cursor, args):
-    name = nameOfXid(cursor, args["xid"])
+    name = requireNameOfXid(cursor, args["xid"])
     log.info("vshelper: {method} for {name}", method=call.method.name,
              name=name)
 

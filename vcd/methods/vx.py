@@ -15,7 +15,7 @@ from vcd.kernel.lxc import KernelError
 from vcd.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
 from vcd.vps.provision import createVps, removeVps
-from vcd.vxdb.vpsnames import renameVps
+from vcd.vxdb.registry import renameVps
 from vcd.api.families import nameParam
 
 

@@ -18,7 +18,7 @@ from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
 from vcd.kernel.hostfeatures import parseIdList
 from vcd.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
-from vcd.vxdb import registry, settings, store, tables
+from vcd.vxdb import registry, roots, settings, store, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 from vcd.api.families import (keyedMethods, nameParam, nameSetMethods,
@@ -96,7 +96,7 @@ def _list(call, cursor, args):
     username = args["username"]
     owners = []
     if username:
-        uid = registry.findUid(cursor, username)
+        uid = users.findUid(cursor, username)
         if uid is None:
             if not call.user.admin:
                 return []  # no user-existence oracle for non-admins
@@ -120,7 +120,7 @@ def _xidGet(call, cursor, args):
 
 
 def _vdirGet(call, cursor, args):
-    vdir = registry.vdirOf(cursor, call.vps.xid)
+    vdir = roots.currentVdir(cursor, call.vps.xid)
     return vdir if vdir is not None else ""
 
 

@@ -9,6 +9,7 @@ method's arguments as positional words in the method's order.
 import sys
 
 from vcd.scripts._commandline import Tool
+from vcd.vxdb.defaults import DEFAULT_TIMEOUT
 from vcd.scripts._commands import (
     boolean, integer, namespaced, optional, required, sameAs, uint64)
 
@@ -64,9 +65,9 @@ COMMANDS = (
     + [_vxdb("init.get", [_NAME], "show the init, halt and reboot commands"),
        _vxdb("init.set", [_NAME, required("init"), required("halt"),
                           required("reboot"),
-                          optional("timeout", 15, integer)],
+                          optional("timeout", DEFAULT_TIMEOUT, integer)],
              "set the init, halt and reboot commands (timeout: seconds "
-             "stop waits, 15)")]
+             "stop waits, %d)" % (DEFAULT_TIMEOUT,))]
     + family("mount", "mount points", [optional("dst")],
              [required("src"), required("dst"), optional("type"),
               optional("opts")])

@@ -30,15 +30,14 @@ import io
 import os
 import re
 
+from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
+                               DEFAULT_TIMEOUT)
+
 CACHE_SUFFIX = ".tar.gz"
 CONFIG_SUFFIX = ".conf"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
-DEFAULT_INIT = "/sbin/init"
-DEFAULT_HALT = "/sbin/halt"
-DEFAULT_REBOOT = "/sbin/reboot"
-DEFAULT_TIMEOUT = 15
 DEFAULT_BCAPS = frozenset(
     "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID "
     "NET_BIND_SERVICE SYS_CHROOT SYS_PTRACE SYS_BOOT SYS_TTY_CONFIG "

@@ -5,14 +5,8 @@ changes of names, context ids, directories and owners, each taking a
 cursor inside the caller's transaction.
 """
 
-
-def findUid(cursor, username):
-    """
-    @return: the uid of user C{username}, or None if there is none.
-    """
-    row = cursor.execute("SELECT uid FROM user WHERE name = ?",
-                         (username,)).fetchone()
-    return row[0] if row is not None else None
+from vcd.faults import MEEXIST, MENOVPS, VCDFault
+from vcd.vxdb.store import findVps
 
 
 def vpsNames(cursor, owners=()):
@@ -34,15 +28,6 @@ def nameOfXid(cursor, xid):
     @return: the name of the VPS with context id C{xid}, or None.
     """
     row = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
-                         (xid,)).fetchone()
-    return row[0] if row is not None else None
-
-
-def vdirOf(cursor, xid):
-    """
-    @return: the directory of VPS C{xid}, or None if it has no root record.
-    """
-    row = cursor.execute("SELECT vdir FROM vps_root WHERE xid = ?",
                          (xid,)).fetchone()
     return row[0] if row is not None else None
 
@@ -74,3 +59,37 @@ def removeOwners(cursor, xid, uid=None):
     else:
         cursor.execute("DELETE FROM xid_uid_map WHERE xid = ? AND uid = ?",
                        (xid, uid))
+
+
+def requireNameOfXid(cursor, xid):
+    """
+    @return: the name of the VPS with context id C{xid}.
+    @raise VCDFault: MENOVPS if there is none.
+    """
+    row = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
+                         (xid,)).fetchone()
+    if row is None:
+        raise VCDFault(MENOVPS, "no virtual server has context id %d"
+                       % (xid,))
+    return row[0]
+
+
+def countVpses(cursor):
+    """
+    @return: how many VPSes there are.
+    """
+    (count,) = cursor.execute("SELECT COUNT(*) FROM xid_name_map").fetchone()
+    return count
+
+
+def renameVps(cursor, xid, newname):
+    """
+    Call VPS C{xid} C{newname} from now on.
+
+    @raise VCDFault: MEEXIST if a VPS is called C{newname} already.
+    """
+    if findVps(cursor, newname) is not None:
+        raise VCDFault(MEEXIST, "virtual server %r already exists"
+                       % (newname,))
+    cursor.execute("UPDATE xid_name_map SET name = ? WHERE xid = ?",
+                   (newname, xid))

@@ -6,7 +6,7 @@ taking a cursor inside the caller's transaction.
 
 from collections import namedtuple
 
-from vcd.vxdb.vpsnames import nameOfXid
+from vcd.vxdb.registry import requireNameOfXid
 
 #: What L{takeRestart} found: the VPS's name, and whether it had asked.
 PendingRestart = namedtuple("PendingRestart", "name requested")
@@ -19,7 +19,7 @@ def requestRestart(cursor, xid):
     @return: the VPS's name.
     @raise VCDFault: MENOVPS if there is no VPS C{xid}.
     """
-    name = nameOfXid(cursor, xid)
+    name = requireNameOfXid(cursor, xid)
     cursor.execute("INSERT OR IGNORE INTO restart (xid) VALUES (?)", (xid,))
     return name
 
@@ -31,7 +31,7 @@ def takeRestart(cursor, xid):
     @return: a L{PendingRestart}.
     @raise VCDFault: MENOVPS if there is no VPS C{xid}.
     """
-    name = nameOfXid(cursor, xid)
+    name = requireNameOfXid(cursor, xid)
     clearRestart(cursor, xid)
     return PendingRestart(name, cursor.rowcount > 0)
 
