@@ -448,6 +448,189 @@ class FakeKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         return defer.succeed(targets)
 
 
+class FakeKernelTests(unittest.TestCase):
+    """
+    What L{FakeKernel} models beyond the interface tests, and the knobs
+    that script it.
+    """
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.stops = []
+        self.kernel = FakeKernel(self.clock, rootExists=lambda path: True,
+                                 onStop=lambda *stop: self.stops.append(stop))
+
+    def started(self, name="vps"):
+        self.successResultOf(self.kernel.start(name, "config", ["/root"]))
+        return self.kernel.vps(name)
+
+    def execute(self, name, *argv, timeout=30, cap=100):
+        return self.kernel.execute(name, list(argv), timeout, cap, ENV)
+
+    def test_rootExistsDefault(self):
+        """
+        By default a root directory exists if the filesystem has it.
+        """
+        kernel = FakeKernel(self.clock)
+        here = os.path.abspath(self.mktemp())
+        os.mkdir(here)
+        self.successResultOf(kernel.start("vps", "config", [here]))
+        self.successResultOf(kernel.hardStop("vps"))
+        os.rmdir(here)
+        self.failureResultOf(kernel.start("vps", "config", [here]),
+                             RootMissing)
+
+    def test_pids(self):
+        """
+        Each start has a new init pid; exec'd commands are processes of
+        the VPS while they run.
+        """
+        first = self.started().init.pid
+        self.successResultOf(self.kernel.hardStop("vps"))
+        vps = self.started()
+        self.assertNotEqual(vps.init.pid, first)
+        d = self.execute("vps", "sleep", "5")
+        self.assertEqual(sorted(vps.processes), [1, 2])
+        self.assertEqual(self.successResultOf(self.kernel.kill("vps", 0, 0)),
+                         2)
+        self.clock.advance(5)
+        self.assertEqual(self.successResultOf(d)["status"], 0)
+        self.assertEqual(sorted(vps.processes), [1])
+
+    def test_uptime(self):
+        """
+        The uptime counts whole seconds of the reactor's time.
+        """
+        self.started()
+        self.clock.advance(42.7)
+        status = self.successResultOf(self.kernel.status("vps"))
+        self.assertEqual(status["uptime"], 42)
+
+    def test_spawn(self):
+        """
+        Spawned processes count in status and activeTasks by state.
+        """
+        self.started()
+        for state in "RRDTS":
+            self.kernel.spawn("vps", state)
+        status = self.successResultOf(self.kernel.status("vps"))
+        self.assertEqual(
+            {k: status[k] for k in ("nproc", "thr_total", "thr_running",
+                                    "thr_unintr", "thr_onhold")},
+            {"nproc": 6, "thr_total": 6, "thr_running": 2, "thr_unintr": 1,
+             "thr_onhold": 1})
+        self.assertEqual(
+            self.successResultOf(self.kernel.activeTasks(["vps"])),
+            {"vps": 3})
+        self.assertRaises(KernelError, self.kernel.spawn, "other")
+
+    def test_killCommand(self):
+        """
+        A signal that ends a command's process ends the command with minus
+        the signal; SIGSTOP only stops it.
+        """
+        vps = self.started()
+        d = self.execute("vps", "sleep", "5")
+        self.successResultOf(self.kernel.kill("vps", 2, signal.SIGSTOP))
+        self.assertEqual(vps.processes[2].state, "T")
+        self.assertNoResult(d)
+        self.successResultOf(self.kernel.kill("vps", 2, signal.SIGTERM))
+        self.assertEqual(self.successResultOf(d)["status"], -signal.SIGTERM)
+        self.assertNotIn(2, vps.processes)
+
+    def test_stopKillsCommands(self):
+        """
+        Commands running when the VPS stops are killed (SIGKILL), and
+        waiters learn at once that it stopped.
+        """
+        self.started()
+        d = self.execute("vps", "sh", "-c", "echo a; sleep 10")
+        waiting = self.kernel.waitStopped("vps", 30)
+        self.assertNoResult(waiting)
+        self.assertIs(self.successResultOf(self.kernel.hardStop("vps")), True)
+        self.assertIs(self.successResultOf(waiting), True)
+        result = self.successResultOf(d)
+        self.assertEqual((result["status"], result["timedOut"]),
+                         (-signal.SIGKILL, False))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_haltDelay(self):
+        """
+        A halt stops the VPS haltDelay seconds later; a second halt
+        meanwhile changes nothing.
+        """
+        vps = self.started()
+        vps.haltDelay = 5
+        self.successResultOf(self.execute("vps", "halt"))
+        self.clock.advance(4)
+        self.successResultOf(self.execute("vps", "poweroff"))
+        self.assertTrue(vps.running)
+        self.clock.advance(1)
+        self.assertFalse(vps.running)
+        self.assertEqual(self.stops, [("vps", "stop")])
+
+    def test_initSignals(self):
+        """
+        Init reboots on SIGTERM, as busybox init does.
+        """
+        self.started()
+        self.successResultOf(self.kernel.kill("vps", 1, signal.SIGTERM))
+        self.clock.advance(1)
+        self.assertEqual(self.stops, [("vps", "reboot")])
+
+    def test_startFailures(self):
+        """
+        Each start takes the next scripted failure.
+        """
+        vps = self.kernel.vps("vps")
+        vps.startFailures.extend(["first", "second"])
+        for message in ("first", "second"):
+            failure = self.failureResultOf(
+                self.kernel.start("vps", "config", []), KernelError)
+            self.assertEqual(str(failure.value), message)
+            self.assertFalse(vps.running)
+        self.started()
+        self.assertTrue(vps.running)
+
+    def test_refusesHardStop(self):
+        """
+        A VPS scripted to survive a hard stop stays running.
+        """
+        vps = self.started()
+        vps.refusesHardStop = True
+        self.assertIs(self.successResultOf(self.kernel.hardStop("vps")),
+                      False)
+        self.assertTrue(vps.running)
+        self.assertEqual(self.stops, [])
+
+    def test_scriptedCommand(self):
+        """
+        Tests add commands; a script finds them, and reports others as
+        not found by the shell.
+        """
+        self.kernel.commands["hostname"] = (
+            lambda kernel, vps, argv, env: (0, vps.name + "\n"))
+        self.started()
+        result = self.successResultOf(self.execute(
+            "vps", "sh", "-c", "/bin/hostname; nothing; exit 4"))
+        self.assertEqual((result["status"], result["output"]),
+                         (4, "vps\nsh: nothing: not found\n"))
+        self.assertEqual(self.successResultOf(self.execute(
+            "vps", "sh", "-c", "nothing"))["status"], 127)
+
+    def test_cat(self):
+        """
+        cat shows the VPS's scripted files.
+        """
+        vps = self.started()
+        vps.files["/etc/hostname"] = "vps\n"
+        result = self.successResultOf(self.execute(
+            "vps", "cat", "/etc/hostname", "/etc/nothing"))
+        self.assertEqual((result["status"], result["output"]), (
+            1, "vps\ncat: can't open '/etc/nothing': No such file or"
+            " directory\n"))
+
+
 #: The post-stop hook of the real-kernel VPSes: it notes LXC_TARGET and,
 #: like vshelper, fails so that liblxc never reboots a VPS itself.
 HOOK = """\

@@ -8,28 +8,17 @@ Each VPS is a L{FakeVPS}: its configuration (written by a start), whether
 it runs, its processes (init is vpid 1, one thread each with a state
 letter) and the knobs tests script it with. Commands run by
 L{FakeKernel.execute} come from L{FakeKernel.commands}, a dict from program
-name to a function; L{COMMANDS} models a busybox VPS:
+name to a function, by default L{vcd.kernel.fakecommands.COMMANDS} (a small
+busybox). A program is found by the last part of C{argv[0]}
+(C{/sbin/halt} is C{halt}); C{PATH} is not consulted. Anything else is not
+found (status 127, C{notFound}).
 
-  - C{echo ARG...}, C{true}, C{false}, C{env} (prints the environment it
-    was given), C{sleep N} (takes N seconds of the reactor's time);
-  - C{cat FILE...}: the files are C{/proc/sys/kernel/domainname} (see
-    L{FakeKernel.setDomainName}) and L{FakeVPS.files}; without a file it
-    reads standard input, which is /dev/null;
-  - C{sh -c SCRIPT}: simple commands separated by C{;} or newlines,
-    redirections ignored (output is combined anyway), C{exit N}, and
-    C{kill -SIG $$};
-  - C{kill [-SIG] VPID...};
-  - C{halt}, C{poweroff}, C{reboot}: as busybox's, a signal to init
-    (SIGUSR1, SIGUSR2, SIGTERM). Unless L{FakeVPS.ignoresHalt}, init stops
-    the VPS L{FakeVPS.haltDelay} seconds later; after a reboot it stays
-    stopped, as with the daemon's post-stop hook (vshelper), which refuses
-    liblxc's own reboot so that the daemon starts the VPS again itself.
-
-A program is found by the last part of C{argv[0]} (C{/sbin/halt} is
-C{halt}); C{PATH} is not consulted. Anything else is not found (status
-127, C{notFound}).
-
-Every stop, whatever its cause, calls C{onStop(name, target)} with target
+Init is busybox's: on SIGUSR1 or SIGUSR2 (halt, poweroff) it stops the VPS
+L{FakeVPS.haltDelay} seconds later, on SIGTERM or SIGINT (reboot) too but
+as a reboot, unless L{FakeVPS.ignoresHalt}. After a reboot the VPS stays
+stopped, as with the daemon's post-stop hook (vshelper), which refuses
+liblxc's own reboot so that the daemon starts the VPS again itself. Every
+stop, whatever its cause, calls C{onStop(name, target)} with target
 C{"stop"} or C{"reboot"}, as liblxc runs a VPS's post-stop hook with
 C{LXC_TARGET}.
 
@@ -38,13 +27,13 @@ takes time (a command that sleeps, L{FakeKernel.waitStopped}).
 """
 
 import os
-import shlex
 import signal
 
 from twisted.internet import defer
 from zope.interface import implementer
 
 from vcd.interfaces import IVPSKernel
+from vcd.kernel.fakecommands import COMMANDS
 from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
 
 #: Signals whose default action does not end a process.
@@ -167,14 +156,19 @@ class FakeKernel:
             L{activeTasks}).
         @return: the L{FakeProcess}.
         """
-        vps = self._vpses[name]
-        if not vps.running:
-            raise KernelError("%s is not running" % (name,))
+        vps = self._runningVps(name)
         vps._nextVpid += 1
         self._nextPid += 1
         process = FakeProcess(vps._nextVpid, self._nextPid, state)
         vps.processes[process.vpid] = process
         return process
+
+    def command(self, program):
+        """
+        @return: the function of C{program} (a name or a path) in
+            L{commands}, or None if it is not found.
+        """
+        return self.commands.get(program.rsplit("/", 1)[-1])
 
     def _runningVps(self, name):
         vps = self._vpses.get(name)
@@ -258,7 +252,7 @@ class FakeKernel:
             vps = self._runningVps(name)
         except KernelError:
             return defer.fail()
-        command = self.commands.get(argv[0].rsplit("/", 1)[-1])
+        command = self.command(argv[0])
         if command is None:
             return defer.succeed(_result(127, "", cap, notFound=True))
         process = self.spawn(name)
@@ -295,9 +289,10 @@ class FakeKernel:
         if process._running is not None and not process._running.called:
             process._running.cancel()
 
-    def _signal(self, vps, process, signum):
+    def deliver(self, vps, process, signum):
         """
-        Deliver signal C{signum} to C{process} of running C{vps}.
+        Deliver signal C{signum} to C{process} of running C{vps}, as
+        L{kill} does.
         """
         if process.vpid == 1:
             if signum == signal.SIGKILL:
@@ -399,7 +394,7 @@ class FakeKernel:
             return defer.fail()
         for process in targets:
             if vps.running:
-                self._signal(vps, process, signum)
+                self.deliver(vps, process, signum)
         return defer.succeed(len(targets))
 
 
@@ -410,115 +405,3 @@ def _result(status, output, cap, truncated=False, timedOut=False,
             "output": data[:cap].decode("utf-8", "replace"),
             "truncated": truncated or len(data) > cap,
             "timedOut": timedOut, "notFound": notFound}
-
-
-def _echo(kernel, vps, argv, env):
-    return 0, " ".join(argv[1:]) + "\n"
-
-
-def _sleep(kernel, vps, argv, env):
-    try:
-        seconds = float(argv[1])
-    except (IndexError, ValueError):
-        return 1, "sleep: invalid number\n"
-    d = defer.Deferred(lambda d: call.cancel())
-    call = kernel.reactor.callLater(seconds, d.callback, (0, ""))
-    return d
-
-
-def _cat(kernel, vps, argv, env):
-    files = dict(vps.files)
-    files["/proc/sys/kernel/domainname"] = vps.domainname + "\n"
-    output, status = [], 0
-    for path in argv[1:]:
-        if path in files:
-            output.append(files[path])
-        else:
-            output.append("cat: can't open '%s': No such file or directory\n"
-                          % (path,))
-            status = 1
-    return status, "".join(output)
-
-
-def _signalNumber(text):
-    text = text.lstrip("-").upper()
-    if text.isdigit():
-        return int(text)
-    return int(getattr(signal, text if text.startswith("SIG")
-                       else "SIG" + text))
-
-
-def _kill(kernel, vps, argv, env, inScript=False):
-    args = argv[1:]
-    signum = signal.SIGTERM
-    if args and args[0].startswith("-"):
-        signum = _signalNumber(args.pop(0))
-    for arg in args:
-        if arg == "$$" and inScript:
-            return defer.fail(_Signalled(signum))
-        process = vps.processes.get(int(arg)) if arg.isdigit() else None
-        if process is None:
-            return 1, "kill: can't kill pid %s: No such process\n" % (arg,)
-        kernel._signal(vps, process, signum)
-    return 0, ""
-
-
-class _Signalled(Exception):
-    """
-    A C{sh -c} script signalled itself.
-    """
-
-    def __init__(self, signum):
-        Exception.__init__(self, signum)
-        self.signum = signum
-
-
-def _initSignal(signum):
-    def command(kernel, vps, argv, env):
-        kernel._signal(vps, vps.init, signum)
-        return 0, ""
-    return command
-
-
-@defer.inlineCallbacks
-def _sh(kernel, vps, argv, env):
-    if len(argv) < 3 or argv[1] != "-c":
-        return 2, "sh: the fake runs only sh -c SCRIPT\n"
-    output, status = [], 0
-    for line in argv[2].replace("\n", ";").split(";"):
-        words = [w for w in shlex.split(line)
-                 if w not in (">&2", "2>&1", "1>&2")]
-        if not words:
-            continue
-        if words[0] == "exit":
-            return int(words[1]) if len(words) > 1 else status, "".join(
-                output)
-        if words[0] == "kill":
-            try:
-                status, text = yield _kill(kernel, vps, words, env,
-                                           inScript=True)
-            except _Signalled as e:
-                return -e.signum, "".join(output)
-        elif words[0] in kernel.commands:
-            status, text = yield kernel.commands[words[0]](kernel, vps,
-                                                           words, env)
-        else:
-            status, text = 127, "sh: %s: not found\n" % (words[0],)
-        output.append(text)
-    return status, "".join(output)
-
-
-#: The commands of a busybox VPS (see the module's docstring).
-COMMANDS = {
-    "echo": _echo,
-    "true": lambda kernel, vps, argv, env: (0, ""),
-    "false": lambda kernel, vps, argv, env: (1, ""),
-    "env": lambda kernel, vps, argv, env: (0, "".join(e + "\n" for e in env)),
-    "sleep": _sleep,
-    "cat": _cat,
-    "sh": _sh,
-    "kill": _kill,
-    "halt": _initSignal(signal.SIGUSR1),
-    "poweroff": _initSignal(signal.SIGUSR2),
-    "reboot": _initSignal(signal.SIGTERM),
-}
