@@ -9,6 +9,8 @@ lxc, lxc-dev), lxc-stop (lxc) and busybox-static; a missing one fails the
 tests, saying what to install.
 """
 
+import contextlib
+import io
 import os
 import secrets
 import shutil
@@ -34,7 +36,7 @@ ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 NORMAL, IGNORES_HALT, INIT_EXITS = "normal", "ignoresHalt", "initExits"
 STATUS_KEYS = {"running", "nproc", "uptime", "initpid", "thr_total",
                "thr_running", "thr_unintr", "thr_onhold"}
-STOPPED_STATUS = dict.fromkeys(STATUS_KEYS, 0, )
+STOPPED_STATUS = dict.fromkeys(STATUS_KEYS, 0)
 STOPPED_STATUS["running"] = False
 
 
@@ -166,8 +168,9 @@ class KernelInterfaceTestsMixin:
         leaves the VPS stopped.
         """
         name, text, paths = self.prepareVps(INIT_EXITS)
+        # However busy the host, the init has had the time to exit.
         error = yield self.assertFailure(
-            self.call("start", name, text, paths), KernelError)
+            self.call("start", name, text, paths, 5.0), KernelError)
         self.assertNotIsInstance(error, (AlreadyRunning, RootMissing))
         self.assertTrue(str(error))
         yield self.assertStopped(name)
@@ -263,7 +266,7 @@ class KernelInterfaceTestsMixin:
         self.assertIs((yield self.call("isRunning", name)), True)
 
     @inlineCallbacks
-    def test_executeStopped(self):
+    def test_executeNotRunning(self):
         """
         Running a command in a stopped VPS fails with a KernelError.
         """
@@ -328,7 +331,36 @@ class KernelInterfaceTestsMixin:
         self.assertEqual((yield self.call("kill", name, 1, 0)), 1)
         yield self.assertFailure(self.call("kill", name, 4000, 0),
                                  KernelError)
-        self.assertIs((yield self.call("isRunning", name)), True)
+        # An init without handlers does not get SIGTERM (but it counts).
+        self.assertEqual((yield self.call("kill", name, 1, signal.SIGTERM)),
+                         1)
+        self.assertIs((yield self.call("waitStopped", name, 0.5)), False)
+
+    @inlineCallbacks
+    def waitProcesses(self, name, count, timeout=15):
+        """
+        Poll the status of VPS C{name} until it has C{count} processes.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            status = yield self.call("status", name)
+            if status["nproc"] == count:
+                return
+            if time.monotonic() > deadline:
+                self.fail("%s: %d processes, not %d" % (
+                    name, status["nproc"], count))
+            yield task.deferLater(reactor, 0.05, lambda: None)
+
+    @inlineCallbacks
+    def test_executeStopped(self):
+        """
+        A command running when its VPS stops is killed.
+        """
+        name, _ = yield self.startedVps(IGNORES_HALT)
+        d = self.kernel.execute(name, ["sleep", "60"], 30, 100, ENV)
+        yield self.waitProcesses(name, 2)
+        yield self.call("hardStop", name)
+        self.assertResult((yield self.wait(d)), -signal.SIGKILL, "")
 
     @inlineCallbacks
     def test_killInit(self):
@@ -670,7 +702,8 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         self.targetsDir = os.path.join(self.work, "targets")
         for directory in (self.lxcpath, self.targetsDir):
             os.makedirs(directory)
-        busyboxTemplate(os.path.join(self.work, "templates"))
+        with contextlib.redirect_stdout(io.StringIO()):
+            busyboxTemplate(os.path.join(self.work, "templates"))
         self.template = TemplateStore(os.path.join(self.work,
                                                    "templates")).get("busybox")
         hook = os.path.join(self.work, "post-stop")
