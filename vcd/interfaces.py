@@ -18,9 +18,9 @@ class IMethodNamespace(Interface):
     name = Attribute("The namespace prefix, for example C{'vxdb'}.")
     description = Attribute("One line saying what the namespace is for.")
     methods = Attribute(
-        "A sequence of L{vcd.api.method.Method} declarations, each with its full "
-        "dotted name, capability, owner rule, lock, parameters and "
-        "implementation.")
+        "A sequence of L{vcd.api.method.Method} declarations, each with its"
+        " full dotted name, capability, owner rule, lock, parameters and"
+        " implementation.")
 
 
 class IVPSKernel(Interface):

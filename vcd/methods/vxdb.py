@@ -3,8 +3,8 @@ The C{vxdb} namespace: the manual's configuration database methods
 (chapter 13) and the original's C{vxdb.vx.cpuset.*}.
 
 Every knob is checked twice: its value against the manual's rules, and its
-name against what this host can enforce (L{vcd.kernel.hostfeatures}); what cannot
-be enforced is refused, never stored and ignored.
+name against what this host can enforce (L{vcd.kernel.hostfeatures}); what
+cannot be enforced is refused, never stored and ignored.
 """
 
 import ipaddress
