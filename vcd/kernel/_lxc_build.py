@@ -99,6 +99,12 @@ const char *lxc_get_version(void);
 
 /* config_file_name() returns memory the caller must free(). */
 void free(void *ptr);
+
+/* libc, for the worker's forked child that sets a VPS's NIS domain name:
+   join its UTS namespace, then set the name there. Errors in ffi.errno. */
+#define CLONE_NEWUTS ...
+int setns(int fd, int nstype);
+int setdomainname(const char *name, size_t len);
 """
 
 ffibuilder = FFI()
@@ -106,6 +112,11 @@ ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
     "vcd.kernel._lxc",
     """
+    #ifndef _GNU_SOURCE
+    #define _GNU_SOURCE /* setns(), setdomainname() */
+    #endif
+    #include <sched.h>
+    #include <unistd.h>
     #include <stdlib.h>
     #include <lxc/lxccontainer.h>
     #include <lxc/attach_options.h>

@@ -17,8 +17,17 @@ from zope.interface import implementer
 
 from vcd.kernel import procfs
 from vcd.kernel.binding import ffi, lib, openContainer as _open
+# The errors live in vcd.kernel.errors; imported here too, where the rest
+# of the daemon imports them from.
+from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.workerprotocol import Exec, SetDomainName, Start
 
 from vcd.interfaces import IVPSKernel
+
+__all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
+           "containerState", "containerRunning", "liblxcVersion", "hardStop",
+           "initPid", "activeTaskCounts", "vpsStatus", "signalVps"]
+
 
 def containerState(lxcpath, name):
     """
@@ -58,24 +67,6 @@ def liblxcVersion():
     @return: the version string of the liblxc the binding loaded.
     """
     return ffi.string(lib.lxc_get_version()).decode("ascii")
-
-
-class KernelError(Exception):
-    """
-    A kernel operation failed; the message says why (for the fault).
-    """
-
-
-class AlreadyRunning(KernelError):
-    """
-    A start found the VPS running.
-    """
-
-
-class RootMissing(KernelError):
-    """
-    A start found a directory of the VPS's root missing (the message).
-    """
 
 
 def hardStop(lxcpath, name):
@@ -226,16 +217,9 @@ class LXCKernel:
         """
         See L{IVPSKernel.start}.
         """
-        response = yield self.worker.request("start", lxcpath=self.lxcpath,
-                                             name=name, config=configText,
-                                             paths=list(rootPaths),
-                                             settle=check)
-        if response.get("running"):
-            raise AlreadyRunning(response["error"])
-        if response.get("missing"):
-            raise RootMissing(response["missing"])
-        if not response.get("ok"):
-            raise KernelError(response.get("error", "start failed"))
+        response = yield self.worker.callRemote(
+            Start, lxcpath=self.lxcpath, name=name, config=configText,
+            paths=list(rootPaths), settle=float(check))
         return response["initPid"]
 
     @defer.inlineCallbacks
@@ -246,24 +230,22 @@ class LXCKernel:
         pid = yield self._inPool(initPid, self.lxcpath, name)
         if not pid:
             raise KernelError("%s is not running" % (name,))
-        response = yield self.worker.request(
-            "setdomainname", initPid=pid, domainname=domainname)
-        if not response.get("ok"):
-            raise KernelError(response.get("error", "setdomainname failed"))
+        yield self.worker.callRemote(SetDomainName, initPid=pid,
+                                     domainname=domainname)
 
+    @defer.inlineCallbacks
     def execute(self, name, argv, timeout, cap, env):
         """
         See L{IVPSKernel.execute}.
         """
-        d = self.worker.request("exec", lxcpath=self.lxcpath, name=name,
-                                argv=list(argv), timeout=timeout, cap=cap,
-                                env=list(env))
-
-        def check(response):
-            if not response.get("ok"):
-                raise KernelError(response.get("error", "exec failed"))
-            return response
-        return d.addCallback(check)
+        response = yield self.worker.callRemote(
+            Exec, lxcpath=self.lxcpath, name=name, argv=list(argv),
+            timeout=float(timeout), cap=int(cap), env=list(env))
+        return {"status": response["status"],
+                "output": response["output"].decode("utf-8", "replace"),
+                "truncated": response["truncated"],
+                "timedOut": response["timedOut"],
+                "notFound": response["notFound"]}
 
     def hardStop(self, name):
         """

@@ -1,15 +1,23 @@
+# -*- test-case-name: tests.test_workerclient -*-
 """
 The daemon's side of the kernel worker (L{vcd.kernel.worker}): spawned once
-with C{reactor.spawnProcess}, answering JSON-line requests; respawned on the
-next request if it dies.
+with C{reactor.spawnProcess}, answering the commands of
+L{vcd.kernel.workerprotocol} in AMP over its standard input and output;
+respawned on the next command if it dies.
 """
 
-import json
 import os
 import sys
 
 from twisted.internet import defer, error, protocol
+from twisted.internet.interfaces import ITransport
+from twisted.internet.stdio import PipeAddress
 from twisted.logger import Logger
+from twisted.protocols import amp
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from vcd.kernel.errors import KernelError
 
 
 class WorkerFailed(Exception):
@@ -18,26 +26,59 @@ class WorkerFailed(Exception):
     """
 
 
-class _WorkerProtocol(protocol.ProcessProtocol):
+@implementer(ITransport)
+class _WorkerPipes:
+    """
+    The worker process as AMP's transport: what AMP writes goes to its
+    standard input (the process transport has no addresses to give).
+    """
+
+    def __init__(self, process):
+        self.process = process
+
+    def write(self, data):
+        self.process.write(data)
+
+    def writeSequence(self, data):
+        self.process.writeSequence(data)
+
+    def loseConnection(self):
+        self.process.loseConnection()
+
+    def getPeer(self):
+        return PipeAddress()
+
+    def getHost(self):
+        return PipeAddress()
+
+
+class _WorkerProcess(protocol.ProcessProtocol):
+    """
+    The worker process, with an AMP connection over its standard input
+    (the daemon's commands) and output (the answers).
+    """
+
     log = Logger()
 
     def __init__(self, client):
         self.client = client
-        self.buffer = b""
+        self.amp = amp.AMP()
         self.ended = defer.Deferred()
 
+    def connectionMade(self):
+        self.amp.makeConnection(_WorkerPipes(self.transport))
+
     def outReceived(self, data):
-        self.buffer += data
-        while b"\n" in self.buffer:
-            line, self.buffer = self.buffer.split(b"\n", 1)
-            if line.strip():
-                self.client._answer(self, json.loads(line))
+        self.amp.dataReceived(data)
 
     def errReceived(self, data):
         for line in data.decode("utf-8", "replace").splitlines():
             self.log.warn("kernel worker: {line}", line=line)
 
     def processEnded(self, reason):
+        # Every command not answered fails with WorkerFailed.
+        self.amp.connectionLost(Failure(WorkerFailed(
+            "the kernel worker died: %s" % (reason.getErrorMessage(),))))
         self.client._ended(self, reason)
         self.ended.callback(None)
 
@@ -63,12 +104,10 @@ class KernelWorker:
             "PYTHONPATH", "").split(os.pathsep) if p and p != root]
         self.environment["PYTHONPATH"] = os.pathsep.join(paths)
         self._protocol = None
-        self._pending = {}
-        self._nextId = 0
         self._stopping = False
 
     def _spawn(self):
-        proto = _WorkerProtocol(self)
+        proto = _WorkerProcess(self)
         self.reactor.spawnProcess(
             proto, self.executable,
             # -P: never import from the working directory.
@@ -85,29 +124,23 @@ class KernelWorker:
         if self._protocol is None and not self._stopping:
             self._spawn()
 
-    def request(self, op, **fields):
+    def callRemote(self, command, **arguments):
         """
-        Send one request.
+        Send one command of L{vcd.kernel.workerprotocol}.
 
-        @return: a Deferred firing with the response dict.
+        @return: a Deferred firing with the response dict, or failing with
+            one of the command's errors, or with L{WorkerFailed}.
         """
         if self._stopping:
             return defer.fail(WorkerFailed("the kernel worker is stopping"))
         proto = self._protocol or self._spawn()
-        self._nextId += 1
-        fields.update(op=op, id=self._nextId)
-        d = defer.Deferred()
-        self._pending[self._nextId] = (proto, d)
-        proto.transport.write(json.dumps(fields).encode() + b"\n")
-        return d
+        d = defer.maybeDeferred(proto.amp.callRemote, command, **arguments)
 
-    def _answer(self, proto, response):
-        entry = self._pending.pop(response.get("id"), None)
-        if entry is None:
-            self.log.warn("kernel worker answered an unknown request {r!r}",
-                          r=response)
-            return
-        entry[1].callback(response)
+        def tooLong(failure):
+            failure.trap(amp.TooLong)
+            raise KernelError("an argument of %s is too long for the kernel"
+                              " worker" % (command.__name__,))
+        return d.addErrback(tooLong)
 
     def _ended(self, proto, reason):
         if proto is self._protocol:
@@ -115,11 +148,6 @@ class KernelWorker:
         if not self._stopping and not reason.check(error.ProcessDone):
             self.log.error("kernel worker ended: {reason}",
                            reason=reason.getErrorMessage())
-        for key, (owner, d) in list(self._pending.items()):
-            if owner is proto:
-                del self._pending[key]
-                d.errback(WorkerFailed("the kernel worker died: %s"
-                                       % (reason.getErrorMessage(),)))
 
     def stop(self, grace=5.0):
         """

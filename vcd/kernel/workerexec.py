@@ -1,0 +1,155 @@
+# -*- test-case-name: tests.test_running -*-
+"""
+The kernel worker's exec: liblxc's attach starts a command inside a running
+container as a child of the worker, and the worker's reactor collects its
+output, enforces its timeout and reaps it (through a pidfd), so a long
+command in one VPS never delays another request.
+"""
+
+import os
+import shutil
+import signal
+
+from twisted.internet import defer
+
+from vcd.kernel.binding import ffi, lib, openContainer
+from vcd.kernel.childio import OutputPipe, whenExited
+from vcd.kernel.errors import KernelError
+
+#: The search path of a command whose environment has none.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _cstrings(keep, values):
+    array = ffi.new("char *[]", len(values) + 1)
+    for i, value in enumerate(values):
+        keep.append(ffi.new("char[]", value.encode("utf-8",
+                                                   "surrogateescape")))
+        array[i] = keep[-1]
+    array[len(values)] = ffi.NULL
+    keep.append(array)
+    return array
+
+
+def attachCommand(lxcpath, name, argv, env):
+    """
+    Start C{argv} inside the container with liblxc's attach: standard input
+    from /dev/null, standard output and error into one pipe, the
+    environment C{env} only. The attached process is a child of the caller;
+    every descriptor the caller opens itself is close-on-exec, so none
+    reaches it.
+
+    @return: C{(pid, readEnd, initPid)}.
+    @raise KernelError: if the container is not running or liblxc failed.
+    """
+    c = openContainer(lxcpath, name)
+    keep = []
+    readEnd, writeEnd = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    attached = False
+    try:
+        initPid = c.init_pid(c)
+        if initPid <= 0:
+            raise KernelError("%s is not running" % (name,))
+        options = ffi.new("lxc_attach_options_t *")
+        options.attach_flags = lib.LXC_ATTACH_DEFAULT
+        options.namespaces = -1
+        options.personality = -1
+        options.initial_cwd = ffi.NULL
+        options.uid = 0xFFFFFFFF
+        options.gid = 0xFFFFFFFF
+        options.env_policy = lib.LXC_ATTACH_CLEAR_ENV
+        options.extra_env_vars = _cstrings(keep, env)
+        options.extra_keep_env = ffi.NULL
+        options.stdin_fd = devnull
+        options.stdout_fd = writeEnd
+        options.stderr_fd = writeEnd
+        options.log_fd = -9  # -EBADF: no log descriptor
+        command = ffi.new("lxc_attach_command_t *")
+        command.program = _cstrings(keep, [argv[0]])[0]
+        command.argv = _cstrings(keep, argv)
+        pid = ffi.new("pid_t *")
+        if c.attach(c, lib.lxc_attach_run_command, command, options,
+                    pid) < 0:
+            raise KernelError("liblxc failed to attach to %s" % (name,))
+        attached = True
+        return pid[0], readEnd, initPid
+    finally:
+        if not attached:
+            os.close(readEnd)
+        os.close(writeEnd)
+        os.close(devnull)
+        lib.lxc_container_put(c)
+
+
+def programExists(rootPid, program, path):
+    """
+    Whether C{program} resolves to an executable inside the root of
+    process C{rootPid}: checked in a forked child chrooted there, so
+    absolute symlinks resolve as they do inside the VPS. Blocking (for as
+    long as the check takes).
+    """
+    child = os.fork()
+    if child == 0:
+        try:
+            os.chroot("/proc/%d/root" % (rootPid,))
+            os.chdir("/")
+            found = (os.access(program, os.X_OK) if "/" in program
+                     else shutil.which(program, path=path) is not None)
+            os._exit(0 if found else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status) != 1
+
+
+def pathOf(env):
+    """
+    @return: the search path the environment C{env} (C{NAME=value}
+        strings) gives a command.
+    """
+    for entry in env:
+        if entry.startswith("PATH="):
+            return entry[5:]
+    return DEFAULT_PATH
+
+
+@defer.inlineCallbacks
+def runCommand(reactor, lxcpath, name, argv, timeout, cap, env):
+    """
+    Run a command in a container and collect it (see
+    L{vcd.kernel.workerprotocol.Exec}).
+
+    @return: a Deferred firing with the response of
+        L{vcd.kernel.workerprotocol.Exec} once the command exited.
+    """
+    pid, readEnd, initPid = attachCommand(lxcpath, name, argv, env)
+    output = OutputPipe(reactor, readEnd, cap)
+    try:
+        exited = whenExited(reactor, pid)
+    except BaseException:
+        output.close()
+        raise
+    timedOut = []
+
+    def expire():
+        timedOut.append(True)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    timer = reactor.callLater(timeout, expire)
+    try:
+        status = yield exited
+    finally:
+        if timer.active():
+            timer.cancel()
+        # Whatever it wrote before it exited is in the pipe; a daemon it
+        # left behind may keep the pipe open, so do not wait for its end.
+        output.drain()
+        data = output.close()
+    notFound = status in (126, 127, 255) and not programExists(
+        initPid, argv[0], pathOf(env))
+    return {"status": status, "output": data,
+            "truncated": output.truncated, "timedOut": bool(timedOut),
+            "notFound": notFound}
