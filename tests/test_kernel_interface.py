@@ -25,9 +25,9 @@ from twisted.python.threadpool import ThreadPool
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
-from vcd.interfaces import IVPSKernel
+from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fake import FakeKernel
-from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 
 #: The environment commands run with (the daemon's PATH).
 ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -693,7 +693,7 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
                       " Debian packages lxc and lxc-dev, then build it with"
                       " vcd/kernel/_lxc_build.py" % (e,))
         from tests.harness import busyboxTemplate
-        from vcd.hostfeatures import HostFeatures
+        from vcd.kernel.hostfeatures import HostFeatures
         from vcd.kernel.lxcconfig import HostPaths
         from vcd.kernel.workerclient import KernelWorker
         from vcd.templates import TemplateStore
@@ -728,7 +728,7 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
     def prepareVps(self, behaviour):
         from vcd.kernel.lxcconfig import StartConfig, renderConfig
         from vcd.lifecycle import rootPaths
-        from vcd.rootfs import createRoot
+        from vcd.vps.rootfs import createRoot
         init = {NORMAL: self.template.init,
                 IGNORES_HALT: "/bin/sleep 100000",
                 INIT_EXITS: "/bin/false"}[behaviour]

@@ -22,7 +22,7 @@ from twisted.python.threadpool import ThreadPool
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
-from vcd.interfaces import IVPSKernel
+from vcd.kernel.interfaces import IVPSKernel
 from vcd.vps.rootfs import createRoot
 from vcd.scripts import vtemplate
 from vcd.vps.templates import TemplateStore

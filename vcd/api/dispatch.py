@@ -19,7 +19,7 @@ from vcd.api import method as M
 from vcd.api.call import Call
 from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
-from vcd.interfaces import IMethodNamespace
+from vcd.api.interfaces import IMethodNamespace
 from vcd.vxdb import store
 from vcd.vxdb.database import ReaderBusy
 

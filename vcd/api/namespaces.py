@@ -10,7 +10,7 @@ from twisted.plugin import getCache, getPlugins
 from zope.interface.exceptions import Invalid
 from zope.interface.verify import verifyObject
 
-from vcd.interfaces import IMethodNamespace
+from vcd.api.interfaces import IMethodNamespace
 
 
 def _moduleNames(package):

@@ -32,9 +32,9 @@ import signal
 from twisted.internet import defer
 from zope.interface import implementer
 
-from vcd.interfaces import IVPSKernel
+from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fakecommands import COMMANDS
-from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 
 #: Signals whose default action does not end a process.
 _HARMLESS = frozenset([0, signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH,

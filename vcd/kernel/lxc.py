@@ -17,12 +17,10 @@ from zope.interface import implementer
 
 from vcd.kernel import procfs
 from vcd.kernel.binding import ffi, lib, openContainer as _open
-# The errors live in vcd.kernel.errors; imported here too, where the rest
-# of the daemon imports them from.
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.workerprotocol import Exec, SetDomainName, Start
 
-from vcd.interfaces import IVPSKernel
+from vcd.kernel.interfaces import IVPSKernel
 
 __all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
            "containerState", "containerRunning", "liblxcVersion", "hardStop",

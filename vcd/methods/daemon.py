@@ -12,7 +12,7 @@ from twisted.plugin import IPlugin
 import vcd
 from vcd.api import arguments as A
 from vcd.faults import MEPERM, VCDFault, invalid
-from vcd.interfaces import IMethodNamespace
+from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.names import DAEMON_CAPS, UNGRANTABLE_CAPS
 from vcd.vxdb import store, users

@@ -15,7 +15,7 @@ from twisted.logger import Logger
 from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
-from vcd.interfaces import IMethodNamespace
+from vcd.api.interfaces import IMethodNamespace
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.vxdb.restarts import requestRestart, takeRestart

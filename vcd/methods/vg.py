@@ -12,7 +12,7 @@ from vcd.vps import lifecycle
 
 from vcd.api import arguments as A
 from vcd.faults import VCDFault, invalid
-from vcd.interfaces import IMethodNamespace
+from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.vxdb import groups, store
 from vcd.vxdb.groups import BUILTIN_GROUPS, RESERVED_GROUP

@@ -11,8 +11,8 @@ from twisted.plugin import IPlugin
 from vcd.api import arguments as A
 from vcd.vps import lifecycle
 from vcd.faults import MEBUSY, MERUNNING, MESTOPPED, VCDFault, invalid
-from vcd.kernel.lxc import KernelError
-from vcd.interfaces import IMethodNamespace
+from vcd.kernel.errors import KernelError
+from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
 from vcd.vps.provision import createVps, removeVps
 from vcd.vxdb.registry import renameVps

@@ -16,7 +16,7 @@ from twisted.plugin import IPlugin
 from vcd.api import arguments as A
 from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
 from vcd.kernel.hostfeatures import parseIdList
-from vcd.interfaces import IMethodNamespace
+from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
 from vcd.vxdb import registry, roots, settings, store, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,

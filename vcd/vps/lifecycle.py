@@ -15,7 +15,7 @@ from twisted.logger import Logger
 
 from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
                         VCDFault, invalid)
-from vcd.kernel.lxc import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.lxcconfig import StartConfig, renderConfig
 from vcd.vps.rootfs import RootLayout
 from vcd.vxdb import restarts, running

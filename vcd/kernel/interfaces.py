@@ -1,0 +1,125 @@
+# -*- test-case-name: tests.test_kernel_interface -*-
+"""
+The kernel layer's interface (the libvserver role), provided by
+L{vcd.kernel.lxc.LXCKernel} and by the in-memory L{vcd.kernel.fake.FakeKernel};
+its errors are in L{vcd.kernel.errors}.
+"""
+
+from zope.interface import Interface
+
+
+class IVPSKernel(Interface):
+    """
+    The kernel layer (the libvserver role): what the daemon asks of the
+    kernel about a VPS. Every method returns a Deferred and never blocks the
+    reactor thread. A VPS the kernel never saw is stopped.
+
+    However a VPS stops (halt or reboot from inside, its init killed,
+    L{hardStop}), its configuration's post-stop hook runs with
+    C{LXC_TARGET} C{"stop"} or C{"reboot"}. The daemon's hook (vshelper)
+    refuses liblxc's own reboot, so a VPS that stopped stays stopped until
+    it is started again.
+
+    L{vcd.kernel.lxc.LXCKernel} provides it; L{vcd.kernel.fake.FakeKernel}
+    is an in-memory fake for tests (C{tests.test_kernel_interface} holds
+    both to this interface).
+    """
+
+    def isRunning(name):
+        """
+        Ask whether the VPS called C{name} is running.
+
+        @return: a Deferred firing with a bool.
+        """
+
+    def state(name):
+        """
+        @return: a Deferred firing with the state in upper case
+            (C{"STOPPED"}, C{"RUNNING"}, C{"STOPPING"}, ...).
+        """
+
+    def start(name, configText, rootPaths=(), check=0.001):
+        """
+        Write the VPS's container configuration and start it; fire once its
+        init runs and has not exited within C{check} seconds. C{rootPaths}
+        are directories its root needs: a missing one fails the start
+        before anything is written. The configuration is written even if
+        the VPS runs (it keeps the one it started with; the new one is for
+        its next start). A fresh start has no NIS domain name
+        (C{"(none)"}).
+
+        @return: a Deferred firing with the init's host pid, or failing
+            with L{vcd.kernel.errors.RootMissing} (its message is the missing
+            directory), L{vcd.kernel.errors.AlreadyRunning} if the VPS runs,
+            or L{vcd.kernel.errors.KernelError} saying why (with the log; the
+            VPS is left stopped), for example when its init exits at once.
+        """
+
+    def setDomainName(name, domainname):
+        """
+        Set the NIS domain name in the running VPS's UTS namespace.
+
+        @return: a Deferred, failing with L{vcd.kernel.errors.KernelError}
+            (for one, if the VPS is not running).
+        """
+
+    def execute(name, argv, timeout, cap, env):
+        """
+        Run C{argv} with execvp inside the running VPS, with exactly the
+        environment C{env} (C{"NAME=value"} strings; its C{PATH} finds
+        C{argv[0]}), standard input from /dev/null, standard output and
+        error combined, at most C{cap} bytes kept, killed (SIGKILL) after
+        C{timeout} seconds; no descriptor of the daemon leaks into it.
+
+        @return: a Deferred firing with a dict holding at least: C{status}
+            (exit code, or minus the signal that ended it: C{-9} after the
+            timeout, or if the VPS stopped meanwhile), C{output} (text,
+            decoded from UTF-8 with replacement), C{truncated} (output was
+            cut at C{cap} bytes), C{timedOut}, C{notFound} (C{argv[0]} is
+            no executable inside the VPS; C{status} is then 127, or 126
+            for a file that cannot be executed). Fails with
+            L{vcd.kernel.errors.KernelError} if the VPS is not running.
+        """
+
+    def hardStop(name):
+        """
+        Stop the VPS at once (kill its init). A stopped VPS is left alone.
+
+        @return: a Deferred firing with whether it is stopped.
+        """
+
+    def waitStopped(name, timeout):
+        """
+        @return: a Deferred firing with True once the VPS is stopped (at
+            once if it is), or False if it still runs after C{timeout}
+            seconds.
+        """
+
+    def status(name):
+        """
+        @return: a Deferred firing with a dict: C{running} (a bool), and
+            ints: C{nproc} (its processes), C{uptime} (whole seconds since
+            its init started), C{initpid} (the init's host pid, as
+            L{start} gave), C{thr_total} (threads), C{thr_running} (R),
+            C{thr_unintr} (D), C{thr_onhold} (stopped: T). For a stopped
+            VPS C{running} is False and every number 0.
+        """
+
+    def activeTasks(names):
+        """
+        @return: a Deferred firing with a dict from the name of each running
+            VPS among C{names} (only those) to its number of runnable and
+            uninterruptible tasks.
+        """
+
+    def kill(name, vpid, signum):
+        """
+        Signal processes of a running VPS: C{vpid} 0 for all, 1 for its
+        init, otherwise a pid as seen inside the VPS. C{signum} 0 signals
+        nothing (it counts). Init, like any PID namespace's init, gets only
+        the signals it handles, SIGSTOP, and SIGKILL, which stops the VPS.
+
+        @return: a Deferred firing with the number of processes signalled,
+            or failing with L{vcd.kernel.errors.KernelError} if the VPS is not
+            running or has no process C{vpid}.
+        """
