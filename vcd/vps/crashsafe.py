@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rootfs,tests.test_crash_consistency -*-
+# -*- test-case-name: tests.test_crashsafe,tests.test_rootfs -*-
 """
 File operations for building and removing VPS files so that a crash never
 leaves a half-done result at a final path: rename without replacing, flush
