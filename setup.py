@@ -2,4 +2,5 @@
 
 from setuptools import setup
 
-setup(cffi_modules=["vcd/kernel/_lxc_build.py:ffibuilder"])
+setup(cffi_modules=["vcd/kernel/_lxc_build.py:ffibuilder",
+                     "vcd/vxdb/_whirlpool_build.py:ffibuilder"])

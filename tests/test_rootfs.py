@@ -1,5 +1,6 @@
 """
-Tests for L{vcd.vps.rootfs}. They run as root (device nodes, owners, mounts).
+Tests for L{vcd.vps.rootfs}, L{vcd.vps.archive}, L{vcd.vps.rootlayout}
+and L{vcd.vps.mountuse}. They run as root (device nodes, owners, mounts).
 """
 
 import io
@@ -11,9 +12,11 @@ import tarfile
 from twisted.trial import unittest
 
 from vcd.vps import rootfs
-from vcd.vps.rootfs import (RootBusy, RootLayout, UnsafeArchive, checkVdir,
-                        createRoot, discardPartial, removeRoot, sharedLower,
-                        sweepStaging)
+from vcd.vps.archive import UnsafeArchive, extractCache
+from vcd.vps.mountuse import mountsUnder
+from vcd.vps.rootfs import (RootBusy, checkVdir, createRoot, discardPartial,
+                            removeRoot, sharedLower, sweepStaging)
+from vcd.vps.rootlayout import RootLayout
 from vcd.vps.templates import Template
 
 
@@ -149,7 +152,7 @@ class ArchiveSafetyTests(unittest.TestCase):
     def assertRefused(self, archive, fragment):
         dest = os.path.abspath(self.mktemp())
         os.mkdir(dest)
-        e = self.assertRaises(UnsafeArchive, rootfs.extractCache,
+        e = self.assertRaises(UnsafeArchive, extractCache,
                               archive.write(), dest)
         self.assertIn(fragment, str(e))
         self.assertEqual(os.listdir(dest), [])
@@ -198,7 +201,7 @@ class ArchiveSafetyTests(unittest.TestCase):
         """
         dest = os.path.join(self.work, "dest")
         os.mkdir(dest)
-        rootfs.extractCache(
+        extractCache(
             systemArchive(os.path.join(self.work, "s.tar.gz")), dest)
         tool = os.stat(os.path.join(dest, "bin/tool"))
         self.assertEqual(stat.S_IMODE(tool.st_mode), 0o4755)
@@ -426,7 +429,7 @@ class RemoveRootTests(unittest.TestCase):
         os.mkdir(point)
         subprocess.run(["mount", "-t", "tmpfs", "tmpfs", point], check=True)
         self.addCleanup(subprocess.run, ["umount", "-l", point])
-        self.assertEqual(rootfs.mountsUnder(vdir), [point])
+        self.assertEqual(mountsUnder(vdir), [point])
         e = self.assertRaises(RootBusy, removeRoot, vdir, self.base)
         self.assertIn(point, str(e))
         self.assertTrue(os.path.isdir(point))

@@ -18,7 +18,8 @@ from twisted.internet import defer, reactor, task, threads
 from tests.harness import DaemonTestCase, Fault
 from tests.test_kernel_lxc import lxcConfig
 from vcd.faults import MEBUSY, MEEXIST, MEINVAL, MENOVPS, MEPERM, MERUNNING
-from vcd.vps.rootfs import STAGING_PREFIX, RootLayout
+from vcd.vps.rootfs import STAGING_PREFIX
+from vcd.vps.rootlayout import RootLayout
 
 USER_PASSWORD = "user-secret-1"
 

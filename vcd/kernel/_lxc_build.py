@@ -105,6 +105,16 @@ void free(void *ptr);
 #define CLONE_NEWUTS ...
 int setns(int fd, int nstype);
 int setdomainname(const char *name, size_t len);
+
+/* -- vcd.kernel.syscalls: file-system calls the os module lacks. ------- */
+/* renameat2() is in glibc >= 2.28 <stdio.h>, syncfs() in <unistd.h>, both
+   under _GNU_SOURCE; AT_FDCWD is from <fcntl.h>. */
+#define AT_FDCWD ...
+#define RENAME_NOREPLACE ...
+int renameat2(int olddirfd, const char *oldpath,
+              int newdirfd, const char *newpath, unsigned int flags);
+int syncfs(int fd);
+/* -- end of vcd.kernel.syscalls ---------------------------------------- */
 """
 
 ffibuilder = FFI()
@@ -112,14 +122,17 @@ ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
     "vcd.kernel._lxc",
     """
-    #ifndef _GNU_SOURCE
-    #define _GNU_SOURCE /* setns(), setdomainname() */
+    #ifndef _GNU_SOURCE /* Python.h, included before this, defines it */
+    #define _GNU_SOURCE /* setns(), setdomainname(), renameat2(), syncfs() */
     #endif
     #include <sched.h>
-    #include <unistd.h>
     #include <stdlib.h>
     #include <lxc/lxccontainer.h>
     #include <lxc/attach_options.h>
+    /* vcd.kernel.syscalls */
+    #include <fcntl.h>
+    #include <stdio.h>
+    #include <unistd.h>
     """,
     libraries=["lxc"],
 )

@@ -10,6 +10,7 @@ stored and silently ignored. L{HostFeatures.support} answers for one knob.
 import os
 
 from vcd import names
+from vcd.kernel.mountinfo import readMountinfo
 
 #: Knobs for which no modern kernel has an equivalent: the reason.
 _NEVER = {
@@ -261,13 +262,12 @@ def cgroupMounts(mountinfo="/proc/self/mountinfo"):
     @return: a list of C{(mount point, "cgroup" or "cgroup2", [super
         options])}.
     """
-    mounts = []
-    for line in _lines(mountinfo):
-        left, _, right = line.partition(" - ")
-        fields = right.split()
-        if len(fields) >= 3 and fields[0] in ("cgroup", "cgroup2"):
-            mounts.append((left.split()[4], fields[0], fields[2].split(",")))
-    return mounts
+    try:
+        mounts = readMountinfo(mountinfo)
+    except OSError:
+        return []
+    return [(m.mountPoint, m.fsType, list(m.superOptions))
+            for m in mounts if m.fsType in ("cgroup", "cgroup2")]
 
 
 def _exists(root, path):

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_rootfs -*-
 """
 Creating and removing the files of a VPS.
 
@@ -22,26 +23,10 @@ Layouts of a VPS directory C{vdir}:
     template's shared lower layer (L{sharedLower}), so creating a VPS costs
     next to no disk or time whatever the template size.
 
-Template caches are extracted with GNU tar run as root with
-C{--numeric-owner}, because a root filesystem needs what only a full tar
-gives: owners by number (never mapped through the host's user names), modes
-including setuid bits, symlinks with absolute targets, hard links, device
-nodes and file capabilities (xattrs). Python's C{tarfile} filters cannot
-help: C{"data"} and C{"tar"} drop device nodes, setuid bits or absolute
-symlinks, and C{"fully_trusted"}, like C{tarfile} without a filter, writes
-through a symlink the archive itself created. So the archive is first read
-with C{tarfile} and refused as a whole (L{UnsafeArchive}) if any member has
-an absolute name, a C{..} component, lies beneath a symlink member, is a hard
-link to an absolute or C{..} name, is a relative symlink that climbs out of
-the root, or is of an unexpected type. Only then does GNU tar extract it into
-an empty staging directory; GNU tar itself refuses C{..} names and extracts
-absolute and C{..} symlinks as placeholders that become symlinks only after
-all other members are written, so even a check missed here cannot make it
-write outside the staging directory. Absolute symlink targets are allowed:
-inside the VPS they resolve within its own root.
+The template cache is extracted by L{vcd.vps.archive.extractCache}; the
+renames and flushes are those of L{vcd.vps.crashsafe}.
 """
 
-import ctypes
 import errno
 import hashlib
 import os
@@ -49,27 +34,20 @@ import posixpath
 import secrets
 import shutil
 import stat
-import subprocess
-import tarfile
+
+from vcd.vps.archive import extractCache
+from vcd.vps.crashsafe import removeEntry, renameNoReplace, syncDir
+from vcd.vps.mountuse import mountsUnder
+from vcd.vps.rootlayout import KIND_COPY, KIND_OVERLAY, RootLayout
 
 STAGING_PREFIX = ".vcd-new."
 TRASH_PREFIX = ".vcd-trash."
-
-KIND_COPY = "copy"
-KIND_OVERLAY = "overlay"
 
 
 class RootBusy(OSError):
     """
     Something is mounted at or beneath a VPS directory, so it cannot be
     removed.
-    """
-
-
-class UnsafeArchive(ValueError):
-    """
-    A template cache holds a member that could write outside the directory
-    it is extracted into, or that no root filesystem needs.
     """
 
 
@@ -132,306 +110,6 @@ def _trashPath(path):
                      secrets.token_hex(6)))
 
 
-# -- low-level file operations ------------------------------------------------
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_AT_FDCWD = -100
-_RENAME_NOREPLACE = 1
-
-
-def _renameNoReplace(src, dst):
-    """
-    Rename C{src} to C{dst}, failing with C{FileExistsError} instead of
-    replacing an existing C{dst} (C{os.rename} silently replaces an empty
-    directory).
-    """
-    rc = _libc.renameat2(_AT_FDCWD, os.fsencode(src),
-                         _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
-    if rc == 0:
-        return
-    err = ctypes.get_errno()
-    if err not in (errno.EINVAL, errno.ENOSYS):
-        raise OSError(err, os.strerror(err), src, None, dst)
-    # The filesystem cannot do it atomically: check, then rename.
-    if os.path.lexists(dst):
-        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dst)
-    os.rename(src, dst)
-
-
-def _syncDir(path):
-    """
-    Flush the filesystem holding C{path} and the directory entry itself, so
-    a rename that follows or preceded is not seen before the data.
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if _libc.syncfs(fd) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), path)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _removeEntry(path):
-    """
-    Remove a file, symlink or directory tree at C{path}, never following a
-    symlink (C{shutil.rmtree} is file-descriptor based on Linux and refuses a
-    symlink at the top).
-    """
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
-
-
-def _unescapeMountinfo(field):
-    out = bytearray()
-    i = 0
-    raw = field.encode("utf-8", "surrogateescape")
-    while i < len(raw):
-        if raw[i:i + 1] == b"\\" and raw[i + 1:i + 4].isdigit():
-            out.append(int(raw[i + 1:i + 4], 8))
-            i += 4
-        else:
-            out.append(raw[i])
-            i += 1
-    return os.fsdecode(bytes(out))
-
-
-def _under(path, real):
-    return path == real or path.startswith(real.rstrip("/") + "/")
-
-
-def _loopBackingFiles(sysblock="/sys/block"):
-    try:
-        names = os.listdir(sysblock)
-    except OSError:
-        return []
-    files = []
-    for name in names:
-        if not name.startswith("loop"):
-            continue
-        try:
-            with open(os.path.join(sysblock, name, "loop", "backing_file"),
-                      encoding="utf-8", errors="surrogateescape") as f:
-                files.append(("/dev/" + name, f.read().rstrip("\n")))
-        except OSError:
-            continue
-    return files
-
-
-def mountsUnder(path, mountinfo="/proc/self/mountinfo"):
-    """
-    List what in this process's mount namespace uses files at or beneath
-    C{path}: mount points there, overlay mounts whose lower, upper or work
-    directory is there, and loop devices backed by a file there. Mounts
-    made inside a VPS's own mount namespace (its root filesystem, for one)
-    are not visible here: whether a VPS is running is for the caller to
-    check.
-
-    @return: a list of strings naming each use (mount points are plain
-        paths).
-    """
-    real = os.path.realpath(path)
-    found = []
-    with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
-        for line in f:
-            fields = line.rstrip("\n").split(" ")
-            if len(fields) < 5:
-                continue
-            point = _unescapeMountinfo(fields[4])
-            if _under(point, real):
-                found.append(point)
-                continue
-            try:
-                sep = fields.index("-")
-            except ValueError:
-                continue
-            if fields[sep + 1:sep + 2] != ["overlay"] or len(fields) < sep + 4:
-                continue
-            for option in _unescapeMountinfo(fields[sep + 3]).split(","):
-                key, _, value = option.partition("=")
-                if key in ("lowerdir", "upperdir", "workdir") and any(
-                        _under(p, real) for p in value.split(":")):
-                    found.append("overlay on %s (%s)" % (point, option))
-    for device, backing in _loopBackingFiles():
-        if _under(backing, real):
-            found.append("%s backed by %s" % (device, backing))
-    return found
-
-
-# -- extraction ---------------------------------------------------------------
-
-def _safeName(name, what):
-    if name.startswith("/"):
-        raise UnsafeArchive("%s %r is absolute" % (what, name))
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise UnsafeArchive("%s %r has a '..' component" % (what, name))
-    return "/".join(parts)
-
-
-def checkArchive(cache):
-    """
-    Read a template cache and refuse it if any member is unsafe to extract
-    (see the module docstring).
-
-    @raise UnsafeArchive: naming the first offending member.
-    @raise tarfile.TarError: if C{cache} is not a readable tar archive.
-    """
-    symlinks = set()
-    with tarfile.open(cache, "r|*") as archive:
-        for member in archive:
-            name = _safeName(member.name, "member")
-            if name in symlinks:
-                raise UnsafeArchive(
-                    "member %r replaces a symlink" % (member.name,))
-            parent = name
-            while "/" in parent:
-                parent = parent.rsplit("/", 1)[0]
-                if parent in symlinks:
-                    raise UnsafeArchive(
-                        "member %r lies beneath the symlink %r"
-                        % (member.name, parent))
-            if member.issym():
-                symlinks.add(name)
-                target = member.linkname
-                if not target.startswith("/"):
-                    depth = name.count("/")
-                    for part in target.split("/"):
-                        if part == "..":
-                            depth -= 1
-                            if depth < 0:
-                                raise UnsafeArchive(
-                                    "symlink %r -> %r climbs out of the root"
-                                    % (member.name, target))
-                        elif part not in ("", "."):
-                            depth += 1
-            elif member.islnk():
-                _safeName(member.linkname, "hard link target")
-            elif not (member.isreg() or member.isdir() or member.ischr()
-                      or member.isblk() or member.isfifo()):
-                raise UnsafeArchive(
-                    "member %r is of an unexpected type %r"
-                    % (member.name, member.type))
-
-
-def extractCache(cache, dest):
-    """
-    Extract a template cache into the empty directory C{dest}, preserving
-    numeric owners, modes, symlinks, hard links, device nodes and xattrs.
-
-    @raise UnsafeArchive: if the archive is refused by L{checkArchive}.
-    @raise OSError: if GNU tar fails, with its error output.
-    """
-    checkArchive(cache)
-    if os.listdir(dest):
-        raise OSError(errno.ENOTEMPTY, "extraction target is not empty", dest)
-    try:
-        result = subprocess.run(
-            ["tar", "--extract", "--file", cache, "--directory", dest,
-             "--numeric-owner", "--same-owner", "--same-permissions",
-             "--xattrs", "--xattrs-include=*", "--delay-directory-restore"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, close_fds=True)
-    except FileNotFoundError as e:
-        raise OSError(errno.ENOENT,
-                      "GNU tar is needed to extract templates "
-                      "(Debian package tar)") from e
-    if result.returncode != 0:
-        raise OSError(
-            "tar failed extracting %r (exit %d): %s"
-            % (cache, result.returncode,
-               result.stderr.decode("utf-8", "replace").strip()))
-
-
-# -- layouts ------------------------------------------------------------------
-
-class RootLayout:
-    """
-    Where the root filesystem of a VPS lives.
-
-    @ivar kind: C{"copy"} or C{"overlay"}.
-    @ivar vdir: the VPS directory.
-    @ivar rootfs: for C{"copy"}, the root filesystem directory; else C{None}.
-    @ivar lower: for C{"overlay"}, the shared read-only lower layer.
-    @ivar upper: for C{"overlay"}, the VPS's own upper layer.
-    @ivar work: for C{"overlay"}, the overlayfs work directory.
-    """
-
-    def __init__(self, kind, vdir, rootfs=None, lower=None, upper=None,
-                 work=None):
-        if kind == KIND_COPY:
-            if rootfs is None or lower or upper or work:
-                raise ValueError("a copy layout has a rootfs and nothing else")
-        elif kind == KIND_OVERLAY:
-            if rootfs is not None or not (lower and upper and work):
-                raise ValueError("an overlay layout has lower, upper, work")
-        else:
-            raise ValueError("unknown root layout kind %r" % (kind,))
-        self.kind = kind
-        self.vdir = vdir
-        self.rootfs = rootfs
-        self.lower = lower
-        self.upper = upper
-        self.work = work
-
-    def lxcRootfsPath(self):
-        """
-        @return: the value for LXC's C{lxc.rootfs.path}.
-        @raise ValueError: if a path cannot be expressed there (LXC splits
-            the value at C{:}; overlayfs splits its options at C{,}).
-        """
-        if self.kind == KIND_COPY:
-            paths = [self.rootfs]
-        else:
-            paths = [self.lower, self.upper]
-        for path in paths:
-            if any(c in path for c in ":,\n\0"):
-                raise ValueError("LXC cannot use the path %r" % (path,))
-        if self.kind == KIND_COPY:
-            return "dir:" + self.rootfs
-        return "overlay:%s:%s" % (self.lower, self.upper)
-
-    def toRecord(self):
-        """
-        @return: a dict of strings, for storing in the daemon's database.
-        """
-        record = {"kind": self.kind, "vdir": self.vdir}
-        for key in ("rootfs", "lower", "upper", "work"):
-            value = getattr(self, key)
-            if value is not None:
-                record[key] = value
-        return record
-
-    @classmethod
-    def fromRecord(cls, record):
-        """
-        The inverse of L{toRecord}.
-
-        @raise ValueError: if C{record} does not describe a layout.
-        """
-        known = {"kind", "vdir", "rootfs", "lower", "upper", "work"}
-        unknown = set(record) - known
-        if unknown or "kind" not in record or "vdir" not in record:
-            raise ValueError("not a root layout record: %r" % (record,))
-        return cls(**record)
-
-    def __eq__(self, other):
-        if not isinstance(other, RootLayout):
-            return NotImplemented
-        return self.toRecord() == other.toRecord()
-
-    def __repr__(self):
-        return "RootLayout(%s)" % ", ".join(
-            "%s=%r" % item for item in self.toRecord().items())
-
-
 def _cacheDigest(cachePath):
     st = os.stat(cachePath)
     return hashlib.sha256(
@@ -463,16 +141,16 @@ def sharedLower(template, datadir):
     os.mkdir(staging, 0o700)
     try:
         extractCache(template.cachePath, staging)
-        _syncDir(staging)
+        syncDir(staging)
         try:
-            _renameNoReplace(staging, final)
+            renameNoReplace(staging, final)
         except FileExistsError:
             # Another build won the race: use its result.
-            _removeEntry(staging)
+            removeEntry(staging)
         else:
-            _syncDir(lowers)
+            syncDir(lowers)
     except BaseException:
-        _removeEntry(staging)
+        removeEntry(staging)
         raise
     return final
 
@@ -508,7 +186,7 @@ def createRoot(template, vdir, copy, datadir):
     parent = posixpath.dirname(vdir)
     os.makedirs(parent, mode=0o755, exist_ok=True)
     staging = stagingPath(vdir)
-    _removeEntry(staging)  # a leftover of a crash
+    removeEntry(staging)  # a leftover of a crash
     os.mkdir(staging, 0o700)
     try:
         if copy:
@@ -525,11 +203,11 @@ def createRoot(template, vdir, copy, datadir):
             layout = RootLayout(KIND_OVERLAY, vdir, lower=lower,
                                 upper=os.path.join(vdir, "upper"),
                                 work=os.path.join(vdir, "work"))
-        _syncDir(staging)
-        _renameNoReplace(staging, vdir)
-        _syncDir(parent)
+        syncDir(staging)
+        renameNoReplace(staging, vdir)
+        syncDir(parent)
     except BaseException:
-        _removeEntry(staging)
+        removeEntry(staging)
         raise
     return layout
 
@@ -579,7 +257,7 @@ def discardPartial(vdir, includeVdir=False):
 
     @raise RootBusy: if C{includeVdir} and something is mounted there.
     """
-    _removeEntry(stagingPath(vdir))
+    removeEntry(stagingPath(vdir))
     if includeVdir:
         busy = mountsUnder(vdir) if os.path.lexists(vdir) else []
         if busy:
@@ -602,6 +280,6 @@ def sweepStaging(directory):
     removed = []
     for name in sorted(names):
         if name.startswith(STAGING_PREFIX) or name.startswith(TRASH_PREFIX):
-            _removeEntry(os.path.join(directory, name))
+            removeEntry(os.path.join(directory, name))
             removed.append(name)
     return removed

@@ -1,24 +1,23 @@
+# -*- test-case-name: tests.test_whirlpool -*-
 """
 WHIRLPOOL digests, as VXDB stores passwords (manual 3.5.2).
 
 Python's hashlib lacks WHIRLPOOL under OpenSSL 3, but libcrypto still exports
-the one-shot C{WHIRLPOOL()} function; this module calls it through cffi.
+the one-shot C{WHIRLPOOL()} function; this module calls it through the cffi
+binding L{vcd.vxdb._whirlpool} (built from C{vcd/vxdb/_whirlpool_build.py}).
 """
 
 import hmac
 
-from cffi import FFI
-
-_ffi = FFI()
-_ffi.cdef(
-    "unsigned char *WHIRLPOOL(const void *inp, size_t bytes,"
-    " unsigned char *md);")
 try:
-    _libcrypto = _ffi.dlopen("libcrypto.so.3")
-except OSError as e:  # pragma: no cover - depends on the host
+    from vcd.vxdb._whirlpool import ffi as _ffi, lib as _lib
+except ImportError as e:  # pragma: no cover - depends on the installation
     raise ImportError(
-        "vcd needs OpenSSL's libcrypto.so.3 for WHIRLPOOL password digests:"
-        " apt-get install libssl3 (%s)" % (e,))
+        "vcd.vxdb._whirlpool, the compiled binding to OpenSSL's WHIRLPOOL,"
+        " is missing or cannot load libcrypto.so.3 (%s): install OpenSSL's"
+        " library (Debian package libssl3) and reinstall the vcd package"
+        " (or run 'python vcd/vxdb/_whirlpool_build.py' in a source tree)"
+        % (e,)) from e
 
 #: Prefix a client may put before a hex digest instead of a clear password.
 ENCODED_PREFIX = "WHIRLPOOLENC//"
@@ -33,7 +32,7 @@ def whirlpoolHex(data):
     if isinstance(data, str):
         data = data.encode("utf-8")
     out = _ffi.new("unsigned char[64]")
-    _libcrypto.WHIRLPOOL(data, len(data), out)
+    _lib.WHIRLPOOL(data, len(data), out)
     return bytes(_ffi.buffer(out, 64)).hex()
 
 
