@@ -17,7 +17,7 @@ from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
                         VCDFault, invalid)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.lxcconfig import StartConfig, renderConfig
-from vcd.vps.rootfs import RootLayout
+from vcd.vps.rootlayout import RootLayout
 from vcd.vxdb import restarts, running
 
 log = Logger()
