@@ -696,7 +696,7 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         from vcd.kernel.hostfeatures import HostFeatures
         from vcd.kernel.lxcconfig import HostPaths
         from vcd.kernel.workerclient import KernelWorker
-        from vcd.templates import TemplateStore
+        from vcd.vps.templates import TemplateStore
         self.work = os.path.abspath(self.mktemp())
         self.lxcpath = os.path.join(self.work, "lxc")
         self.targetsDir = os.path.join(self.work, "targets")
