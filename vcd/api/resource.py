@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_wire -*-
+# -*- test-case-name: tests.test_rpc2,tests.test_wire -*-
 """
 The HTTP side: C{POST /RPC2} only, the manual's header requirements, and
 the choice of HTTP server (the cap on the body size is enforced by the
