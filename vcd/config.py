@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_config -*-
 """
 The daemon's configuration: the INI file (section C{[vcd]}, the original's
-keys plus C{listen}, C{maxbody} and C{httpserver}) under the command-line options, which
-win.
+keys plus C{listen}, C{maxbody} and C{httpserver}) under the command-line
+options, which win.
 """
 
 import configparser
