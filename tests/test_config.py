@@ -7,6 +7,7 @@ import io
 import os
 import stat
 
+from twisted.python import usage
 from twisted.trial import unittest
 
 from tests.harness import DaemonTestCase
@@ -18,7 +19,8 @@ from vcd.vxdb.connection import openVXDB
 
 def _options(**given):
     options = {"config": None, "listen": [], "datadir": None,
-               "vbasedir": None, "templatedir": None, "maxbody": None}
+               "vbasedir": None, "templatedir": None, "maxbody": None,
+               "httpserver": None}
     options.update(given)
     return options
 
@@ -74,6 +76,31 @@ class ConfigurationTests(unittest.TestCase):
         error = self.assertRaises(ConfigurationError, buildConfiguration,
                                   _options(config="/nonexistent/vcd.conf"))
         self.assertIn("does not exist", str(error))
+
+    def test_httpServer(self):
+        """
+        C{httpserver} is C{lean} unless the file or C{--http-server} (which
+        wins) says C{twisted}; anything else is refused.
+        """
+        path = self.writeConfig("[vcd]\n")
+        self.assertEqual(buildConfiguration(_options(config=path)).httpServer,
+                         "lean")
+        path = self.writeConfig("[vcd]\nhttpserver = twisted\n")
+        self.assertEqual(buildConfiguration(_options(config=path)).httpServer,
+                         "twisted")
+        self.assertEqual(buildConfiguration(_options(
+            config=path, httpserver="lean")).httpServer, "lean")
+        options = Options()
+        options.parseOptions(["--config", self.writeConfig("[vcd]\n"),
+                              "--http-server", "twisted"])
+        self.assertEqual(options.configuration.httpServer, "twisted")
+        error = self.assertRaises(
+            ConfigurationError, buildConfiguration, _options(
+                config=self.writeConfig("[vcd]\nhttpserver = apache\n")))
+        self.assertIn("httpserver must be one of lean, twisted", str(error))
+        self.assertRaises(usage.UsageError, Options().parseOptions,
+                          ["--config", self.writeConfig("[vcd]\n"),
+                           "--http-server", "nginx"])
 
     def test_optionsRepeatListen(self):
         options = Options()

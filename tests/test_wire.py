@@ -1,27 +1,45 @@
 """
 The wire protocol (manual 9.x): paths, HTTP methods, headers, body cap,
 malformed XML, the shape of the params, unknown methods, introspection,
-NIL results and uint64 values.
+NIL results and uint64 values; with each HTTP server the C{httpserver}
+setting offers (L{vcd.api.resource}, L{vcd.api.httpchannel},
+L{vcd.api.twistedsite}).
 """
 
 import http.client
+import socket
 import xmlrpc.client
 
 from twisted.internet import defer, threads
+from twisted.trial import unittest
 
 from tests.harness import ADMIN_PASSWORD, DaemonTestCase
-from vcd.faults import MEAUTH, MEINVAL, MENOMETHOD
+from vcd.api.resource import SITES
+from vcd.config import HTTP_SERVERS
+from vcd.faults import MEAUTH, MEINVAL, MENOMETHOD, MENOVPS
 
 AUTH = {"username": "admin", "password": ADMIN_PASSWORD}
 
 
-class WireTests(DaemonTestCase):
+class WireTestsMixin:
     """
     Requests made by hand over a real connection.
+
+    @ivar httpServer: the C{httpserver} setting the daemon runs with.
     """
 
     def daemonArguments(self):
         return {}
+
+    def startDaemon(self):
+        self.config.httpServer = self.httpServer
+        return DaemonTestCase.startDaemon(self)
+
+    def test_serverKind(self):
+        """
+        The daemon serves with the HTTP server the setting names.
+        """
+        self.assertIsInstance(self.daemon.site, SITES[self.httpServer])
 
     def raw(self, body, path="/RPC2", method="POST", headers=None):
         """
@@ -70,6 +88,44 @@ class WireTests(DaemonTestCase):
     def test_getIs405(self):
         status, _, _ = yield self.raw(None, method="GET")
         self.assertEqual(status, 405)
+
+    @defer.inlineCallbacks
+    def test_headIs405(self):
+        status, headers, content = yield self.raw(None, method="HEAD")
+        self.assertEqual((status, headers["Allow"], content),
+                         (405, "POST", b""))
+
+    def test_postWithoutLengthIs411(self):
+        def send():
+            with socket.create_connection(
+                    ("127.0.0.1", self.port.getHost().port), timeout=10) as s:
+                s.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Type: text/xml\r\n\r\n")
+                return s.makefile("rb").read()
+        d = threads.deferToThread(send)
+        d.addCallback(lambda answer: self.assertTrue(answer.startswith(
+            b"HTTP/1.1 411 Length Required\r\n"), answer))
+        return d
+
+    @defer.inlineCallbacks
+    def test_responseBytes(self):
+        """
+        A result is sent as the XML of xmlrpc.client (and of twisted.web's
+        XMLRPC resource), in UTF-8, with its length.
+        """
+        status, headers, content = yield self.raw(
+            xmlrpc.client.dumps((AUTH,), "vcd.login"))
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "text/xml; charset=utf-8")
+        self.assertEqual(content, b"<?xml version='1.0'?>\n<methodResponse>\n"
+                         b"<params>\n<param>\n<value><nil/></value></param>\n"
+                         b"</params>\n</methodResponse>\n")
+        status, headers, content = yield self.raw(xmlrpc.client.dumps(
+            (AUTH, {"name": "nothere"}), "vxdb.xid.get"))
+        self.assertEqual(content, xmlrpc.client.dumps(xmlrpc.client.Fault(
+            MENOVPS, "virtual server 'nothere' does not exist"),
+            methodresponse=True).encode("utf-8"))
+        self.assertEqual(int(headers["Content-Length"]), len(content))
 
     @defer.inlineCallbacks
     def test_contentTypeRequired(self):
@@ -186,3 +242,30 @@ class WireTests(DaemonTestCase):
             lambda: xmlrpc.client.ServerProxy(
                 self.url).system.methodSignature("vxdb.xid.get"))
         self.assertEqual(signature, [["int", "struct", "struct"]])
+
+
+class LeanWireTests(WireTestsMixin, DaemonTestCase):
+    """
+    The wire with the lean HTTP channel (the default).
+    """
+
+    httpServer = "lean"
+
+
+class TwistedWireTests(WireTestsMixin, DaemonTestCase):
+    """
+    The wire with twisted.web's own HTTP server.
+    """
+
+    httpServer = "twisted"
+
+
+class ServerKindsTests(unittest.TestCase):
+    """
+    The setting and the sites agree.
+    """
+
+    def test_everyKindHasASite(self):
+        self.assertEqual(sorted(SITES), sorted(HTTP_SERVERS))
+        self.assertEqual(set(HTTP_SERVERS), {
+            LeanWireTests.httpServer, TwistedWireTests.httpServer})

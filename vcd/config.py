@@ -1,7 +1,8 @@
+# -*- test-case-name: tests.test_config -*-
 """
 The daemon's configuration: the INI file (section C{[vcd]}, the original's
-keys plus C{listen} and C{maxbody}) under the command-line options, which
-win.
+keys plus C{listen}, C{maxbody} and C{httpserver}) under the command-line
+options, which win.
 """
 
 import configparser
@@ -11,6 +12,10 @@ DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
 DEFAULT_LISTEN = "tcp:13386:interface=127.0.0.1"
 DEFAULT_DATADIR = "/var/lib/vcd"
 DEFAULT_VBASEDIR = "/vservers"
+#: The HTTP servers C{httpserver} may name (see L{vcd.api.resource.SITES}):
+#: vcd's lean channel, or twisted.web's own.
+HTTP_SERVERS = ("lean", "twisted")
+DEFAULT_HTTP_SERVER = "lean"
 
 
 class ConfigurationError(Exception):
@@ -36,13 +41,15 @@ class Configuration:
     @ivar execOutputCap: how many bytes of vx.exec output are kept.
     @ivar startCheck: how long vx.start watches a new init, in seconds: an
         init that exits within it makes the start a fault.
+    @ivar httpServer: which HTTP server serves the API, one of
+        L{HTTP_SERVERS}.
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
                  vbasedir=DEFAULT_VBASEDIR, templatedir=None, timeout=30,
                  logfile=None, pidfile=None, maxBodySize=1024 * 1024,
                  execTimeout=60, execOutputCap=1024 * 1024, startCheck=0.001,
-                 configFile=None):
+                 configFile=None, httpServer=DEFAULT_HTTP_SERVER):
         self.listen = list(listen)
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
@@ -58,6 +65,7 @@ class Configuration:
         self.execOutputCap = execOutputCap
         self.startCheck = startCheck
         self.configFile = configFile
+        self.httpServer = httpServer
 
 
 _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
@@ -66,7 +74,7 @@ _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
              "execoutput": (1024, 1024 ** 3)}
 _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
-               "execoutput", "startcheck"}
+               "execoutput", "startcheck", "httpserver"}
 
 
 def readConfigFile(path, required):
@@ -105,8 +113,22 @@ def readConfigFile(path, required):
             value = int(value)
         elif key == "listen":
             value = value.split()
+        elif key == "httpserver":
+            value = checkHttpServer(value.strip(), path)
         values[key] = value
     return values
+
+
+def checkHttpServer(name, where):
+    """
+    @param where: what named it, for the error message.
+    @return: C{name}, if it is one of L{HTTP_SERVERS}.
+    @raise ConfigurationError: if not.
+    """
+    if name not in HTTP_SERVERS:
+        raise ConfigurationError("%s: httpserver must be one of %s, not %r"
+                                 % (where, ", ".join(HTTP_SERVERS), name))
+    return name
 
 
 def buildConfiguration(options):
@@ -114,10 +136,12 @@ def buildConfiguration(options):
     Merge the config file and the command-line options (which win).
 
     @param options: a mapping with C{config}, C{listen} (a list, maybe
-        empty), C{datadir}, C{vbasedir}, C{templatedir}, C{maxbody} (None
-        when not given).
+        empty), C{datadir}, C{vbasedir}, C{templatedir}, C{maxbody},
+        C{httpserver} (None when not given).
     """
     path = options.get("config")
+    if options.get("httpserver") is not None:
+        checkHttpServer(options["httpserver"], "--http-server")
     values = readConfigFile(path or DEFAULT_CONFIG_FILE, required=bool(path))
     listen = list(options.get("listen") or [])
     if not listen:
@@ -147,4 +171,5 @@ def buildConfiguration(options):
         execOutputCap=values.get("execoutput", 1024 * 1024),
         startCheck=values.get("startcheck", 1) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,
+        httpServer=pick("httpserver", DEFAULT_HTTP_SERVER),
     )

@@ -3,6 +3,7 @@ C{twistd vcd}: options and the service tree.
 
     twistd -n vcd [--config FILE] [--listen ENDPOINT]... [--datadir DIR]
                   [--vbasedir DIR] [--templatedir DIR] [--max-body BYTES]
+                  [--http-server lean|twisted]
 """
 
 import hashlib
@@ -59,6 +60,8 @@ class Options(usage.Options):
          "Template directory (default <datadir>/templates)"],
         ["max-body", None, None, "Largest request body in bytes"
                                  " (default 1048576)", int],
+        ["http-server", None, None, "HTTP server: lean (vcd's own, the"
+                                    " default) or twisted (twisted.web's)"],
     ]
 
     def __init__(self):
@@ -78,7 +81,8 @@ class Options(usage.Options):
                 "config": self["config"], "listen": self["listen"],
                 "datadir": self["datadir"], "vbasedir": self["vbasedir"],
                 "templatedir": self["templatedir"],
-                "maxbody": self["max-body"]})
+                "maxbody": self["max-body"],
+                "httpserver": self["http-server"]})
         except ConfigurationError as e:
             raise usage.UsageError(str(e))
 
@@ -122,7 +126,8 @@ class VCDService(service.MultiService):
         self.helperPort = None
         self.dispatcher = Dispatcher(collectMethods(namespaces, problems),
                                      self.parts)
-        self.site = makeSite(self.dispatcher, config.maxBodySize, reactor)
+        self.site = makeSite(self.dispatcher, config.maxBodySize, reactor,
+                             config.httpServer)
         self.site.timeOut = config.timeout
         self.endpointServices = []
         for description in config.listen:

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_httpchannel -*-
 """
 A lean HTTP/1.1 server channel for twisted.web resources.
 
@@ -7,8 +8,8 @@ XML-RPC clients open a new connection per request, so that cost is paid
 on every call. This channel parses just what an XML-RPC server needs (a
 request line, headers, a body with a Content-Length) and hands a small
 request object to the same resource tree (L{vcd.api.resource.Root} with the
-L{twisted.web.xmlrpc.XMLRPC} resource at C{/RPC2}), which renders it as
-under twisted.web.
+L{vcd.api.resource.RPC2} resource at C{/RPC2}), which renders it as under
+twisted.web.
 
 It refuses, before reading them: a body over the site's cap (413), a POST
 without Content-Length (411), chunked bodies (411), oversized or malformed
@@ -18,11 +19,11 @@ connection is closed after the site's timeout.
 
 import io
 
-from twisted.internet import protocol
+from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web import http, resource, server
+from twisted.web import http, server
 from zope.interface import implementer
 
 log = Logger()
@@ -35,8 +36,10 @@ _REASONS = http.RESPONSES
 class LeanRequest:
     """
     The part of L{twisted.web.iweb.IRequest} the resources of vcd use (the
-    XMLRPC resource, NoResource, Resource.render).
+    RPC2 resource, NoResource, Resource.render).
     """
+
+    _notifications = None
 
     def __init__(self, channel, method, uri, clientproto, headers, body):
         self.channel = channel
@@ -96,6 +99,29 @@ class LeanRequest:
         self.finished = True
         self.channel.respond(self)
 
+    def notifyFinish(self):
+        """
+        @return: a Deferred firing with None once the response is sent, or
+            failing if the connection is lost before.
+        """
+        d = defer.Deferred()
+        if self._notifications is None:
+            self._notifications = []
+        self._notifications.append(d)
+        return d
+
+    def _notify(self, failure=None):
+        """
+        Fire the Deferreds of L{notifyFinish}: the response was sent, or
+        (C{failure}) the connection was lost first.
+        """
+        notifications, self._notifications = self._notifications, None
+        for d in notifications or ():
+            if failure is None:
+                d.callback(None)
+            else:
+                d.errback(failure)
+
     def getClientAddress(self):
         """
         @return: the peer's address.
@@ -120,6 +146,26 @@ class LeanRequest:
                                    for word in name.split(b"-"))
                          + b": " + value)
         return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def plainResponse(code, text):
+    """
+    A whole C{text/plain} response that ends its connection, as this
+    channel formats it.
+
+    @param code: the HTTP status.
+    @param text: the body (bytes).
+    @return: the bytes to send.
+    """
+    response = LeanRequest(None, b"", b"/", b"HTTP/1.1", {}, b"")
+    response.setResponseCode(code)
+    response.setHeader(b"content-type", b"text/plain")
+    response.write(text)
+    return response.responseHead(keepAlive=False)
+
+
+#: L{LeanHTTPChannel._current} once a request was refused.
+_REFUSED = object()
 
 
 @implementer(IHalfCloseableProtocol)
@@ -252,12 +298,6 @@ class LeanHTTPChannel(protocol.Protocol):
     def _render(self, request):
         try:
             resource_ = self.site.getResourceFor(request)
-            if request.method == b"HEAD" and not hasattr(resource_,
-                                                        "render_GET"):
-                # twisted.web answers HEAD with render_GET, if any.
-                raise server.UnsupportedMethod(
-                    getattr(resource_, "allowedMethods", None)
-                    or resource._computeAllowedMethods(resource_))
             body = resource_.render(request)
         except server.UnsupportedMethod as e:
             request.setResponseCode(http.NOT_ALLOWED)
@@ -288,6 +328,7 @@ class LeanHTTPChannel(protocol.Protocol):
             head = head[:head.index(b"\r\n\r\n") + 4]
         self.transport.write(head)
         self._current = None
+        request._notify()
         if not self._keepAlive:
             self._buffer = bytearray()
             self.transport.loseConnection()
@@ -309,12 +350,10 @@ class LeanHTTPChannel(protocol.Protocol):
         """
         self._buffer = bytearray()
         self._head = None
-        self._current = LeanRequest(self, b"", b"/", b"HTTP/1.1", {}, b"")
         self._keepAlive = False
-        self._current.setResponseCode(code)
-        self._current.setHeader(b"content-type", b"text/plain")
-        self._current.write(text)
-        self._current.finish()
+        self._current = _REFUSED  # nothing more is read or answered
+        self.transport.write(plainResponse(code, text))
+        self.transport.loseConnection()
         return None
 
     def readConnectionLost(self):
@@ -334,7 +373,9 @@ class LeanHTTPChannel(protocol.Protocol):
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         # A request still being answered finds its response dropped.
-        self._current = None
+        current, self._current = self._current, None
+        if isinstance(current, LeanRequest):
+            current._notify(reason)
 
 
 class LeanSite(server.Site):
