@@ -727,7 +727,7 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
 
     def prepareVps(self, behaviour):
         from vcd.kernel.lxcconfig import StartConfig, renderConfig
-        from vcd.lifecycle import rootPaths
+        from vcd.vps.lifecycle import rootPaths
         from vcd.vps.rootfs import createRoot
         init = {NORMAL: self.template.init,
                 IGNORES_HALT: "/bin/sleep 100000",

@@ -16,6 +16,16 @@ DEFAULT_VBASEDIR = "/vservers"
 #: vcd's lean channel, or twisted.web's own.
 HTTP_SERVERS = ("lean", "twisted")
 DEFAULT_HTTP_SERVER = "lean"
+#: Seconds an idle HTTP connection is kept (key C{timeout}).
+DEFAULT_IDLE_TIMEOUT = 30
+#: The largest request body, in bytes (key C{maxbody}).
+DEFAULT_MAX_BODY = 1024 * 1024
+#: Seconds C{vx.exec} may run (key C{exectimeout}).
+DEFAULT_EXEC_TIMEOUT = 60
+#: Bytes of C{vx.exec} output kept (key C{execoutput}).
+DEFAULT_EXEC_OUTPUT = 1024 * 1024
+#: Milliseconds C{vx.start} watches a new init (key C{startcheck}).
+DEFAULT_START_CHECK_MS = 1
 
 
 class ConfigurationError(Exception):
@@ -46,9 +56,12 @@ class Configuration:
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
-                 vbasedir=DEFAULT_VBASEDIR, templatedir=None, timeout=30,
-                 logfile=None, pidfile=None, maxBodySize=1024 * 1024,
-                 execTimeout=60, execOutputCap=1024 * 1024, startCheck=0.001,
+                 vbasedir=DEFAULT_VBASEDIR, templatedir=None,
+                 timeout=DEFAULT_IDLE_TIMEOUT, logfile=None, pidfile=None,
+                 maxBodySize=DEFAULT_MAX_BODY,
+                 execTimeout=DEFAULT_EXEC_TIMEOUT,
+                 execOutputCap=DEFAULT_EXEC_OUTPUT,
+                 startCheck=DEFAULT_START_CHECK_MS / 1000.0,
                  configFile=None, httpServer=DEFAULT_HTTP_SERVER):
         self.listen = list(listen)
         self.datadir = os.path.abspath(datadir)
@@ -163,13 +176,14 @@ def buildConfiguration(options):
         datadir=pick("datadir", DEFAULT_DATADIR),
         vbasedir=pick("vbasedir", DEFAULT_VBASEDIR),
         templatedir=pick("templatedir", None),
-        timeout=values.get("timeout", 30),
+        timeout=values.get("timeout", DEFAULT_IDLE_TIMEOUT),
         logfile=values.get("logfile"),
         pidfile=values.get("pidfile"),
-        maxBodySize=pick("maxbody", 1024 * 1024),
-        execTimeout=values.get("exectimeout", 60),
-        execOutputCap=values.get("execoutput", 1024 * 1024),
-        startCheck=values.get("startcheck", 1) / 1000.0,
+        maxBodySize=pick("maxbody", DEFAULT_MAX_BODY),
+        execTimeout=values.get("exectimeout", DEFAULT_EXEC_TIMEOUT),
+        execOutputCap=values.get("execoutput", DEFAULT_EXEC_OUTPUT),
+        startCheck=values.get("startcheck",
+                              DEFAULT_START_CHECK_MS) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,
         httpServer=pick("httpserver", DEFAULT_HTTP_SERVER),
     )

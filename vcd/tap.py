@@ -23,7 +23,8 @@ from twisted.python.threadpool import ThreadPool
 
 import vcd
 from vcd.api.call import RequestCounters, Services
-from vcd.config import ConfigurationError, buildConfiguration, readConfigFile
+from vcd.config import (DEFAULT_MAX_BODY, ConfigurationError,
+                        buildConfiguration, readConfigFile)
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.lxcconfig import HostPaths
@@ -59,7 +60,7 @@ class Options(usage.Options):
         ["templatedir", None, None,
          "Template directory (default <datadir>/templates)"],
         ["max-body", None, None, "Largest request body in bytes"
-                                 " (default 1048576)", int],
+                                 " (default %d)" % (DEFAULT_MAX_BODY,), int],
         ["http-server", None, None, "HTTP server: lean (vcd's own, the"
                                     " default) or twisted (twisted.web's)"],
     ]

@@ -16,11 +16,10 @@ from twisted.web import http, resource, server
 from vcd.api.httpchannel import LeanSite
 from vcd.api.twistedsite import CappedSite
 from vcd.api.xmlrpcparse import MalformedRequest, parseRequest
-from vcd.config import DEFAULT_HTTP_SERVER
+from vcd.config import DEFAULT_HTTP_SERVER, DEFAULT_MAX_BODY
 from vcd.faults import MEINVAL, MESYS, VCDFault
 
 METHOD_NAME = re.compile(r"[A-Za-z0-9_.:/]{1,256}")
-DEFAULT_MAX_BODY = 1024 * 1024
 
 #: The HTTP servers, by the name the C{httpserver} setting gives.
 SITES = {"lean": LeanSite, "twisted": CappedSite}
