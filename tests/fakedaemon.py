@@ -167,7 +167,7 @@ class FakeDaemon:
         return self.db.transactNow(add)
 
     def addVps(self, name, owner="admin", halt="", reboot="", timeout=15,
-               init=""):
+               init="", vdir=None):
         """
         Record a VPS in state C{ready} with a copy layout under vbasedir
         whose root directory the kernel is told exists (nothing is
@@ -175,9 +175,12 @@ class FakeDaemon:
 
         @param halt: its halt command (empty: the default /sbin/halt).
         @param timeout: its stop timeout (seconds).
+        @param vdir: its directory (default: C{<vbasedir>/<name>}); its
+            root is C{<vdir>/root}.
         @return: its xid.
         """
-        vdir = os.path.join(self.config.vbasedir, name)
+        if vdir is None:
+            vdir = os.path.join(self.config.vbasedir, name)
         layout = RootLayout("copy", vdir, rootfs=os.path.join(vdir, "root"))
         defaults = roots.TemplateDefaults(
             bcaps=set(), ccaps=set(), flags=set(), mounts=[], init=init,
@@ -195,7 +198,8 @@ class FakeDaemon:
 
     def rootOf(self, name):
         """
-        @return: the root directory L{addVps} gave VPS C{name}.
+        @return: the root directory L{addVps} gives VPS C{name} by
+            default.
         """
         return os.path.join(self.config.vbasedir, name, "root")
 
