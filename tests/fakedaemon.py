@@ -87,11 +87,14 @@ class FakeDaemon:
     @ivar dispatcher: the L{Dispatcher} of the built-in namespaces.
     """
 
-    def __init__(self, base, vshelperHook=False):
+    def __init__(self, base, vshelperHook=False,
+                 adminPassword=ADMIN_PASSWORD):
         """
         @param base: a directory (created) for VXDB and the configuration's
             directories, which are not created: nothing but VXDB is
             written.
+        @param adminPassword: the password set for admin, or None to
+            leave a fresh VXDB's seed as it is.
         """
         os.makedirs(base, exist_ok=True)
         self.clock = Clock()
@@ -121,7 +124,8 @@ class FakeDaemon:
                                  % (problems,))
         self.dispatcher = Dispatcher(collectMethods(namespaces),
                                      self.services)
-        self.setPassword("admin", ADMIN_PASSWORD)
+        if adminPassword is not None:
+            self.setPassword("admin", adminPassword)
         self.setPassword("vshelper", HELPER_SECRET)
 
     def close(self):
@@ -213,11 +217,12 @@ class FakeDaemon:
         """
         return self.dispatcher.dispatch(method, params, CLIENT)
 
-    def call(self, method, username="admin", password=ADMIN_PASSWORD,
+    def call(self, method, username="admin", password=ADMIN_PASSWORD, /,
              **args):
         """
-        Call C{method} with C{args} as the argument struct (no struct when
-        there are no C{args}).
+        Call C{method} as C{username} with C{args} as the argument struct
+        (no struct when there are no C{args}). The caller's name and
+        password are positional only, so C{args} may hold a C{username}.
 
         @return: a Deferred firing with the result or the L{VCDFault}
             (the dispatcher never fails).
