@@ -16,6 +16,8 @@ per-VPS lock all apply.
 """
 
 import os
+import shutil
+import tempfile
 
 from twisted.internet import defer
 from twisted.internet.task import Clock
@@ -38,6 +40,8 @@ ADMIN_PASSWORD = "admin-secret-1"
 HELPER_SECRET = "helper-secret-0123456789"
 #: What the generated configurations name as the post-stop hook.
 HOOK = "/usr/bin/vshelper --socket /nonexistent"
+#: A memory filesystem for scratch directories, if the host has one.
+SHM = "/dev/shm"
 #: The client address calls are made from.
 CLIENT = "127.0.0.1:40000"
 
@@ -239,6 +243,19 @@ class FakeDaemon:
         return self.call(method, "vshelper", HELPER_SECRET, **args)
 
 
+def scratchDirectory(testCase):
+    """
+    A new directory for a test's VXDB, removed after the test: in
+    /dev/shm when there is one (SQLite's syncs to a disk take most of a
+    test's time otherwise), else under the test's temporary directory.
+    """
+    if os.path.isdir(SHM) and os.access(SHM, os.W_OK | os.X_OK):
+        path = tempfile.mkdtemp(prefix="vcd-test-", dir=SHM)
+        testCase.addCleanup(shutil.rmtree, path, ignore_errors=True)
+        return path
+    return os.path.abspath(testCase.mktemp())
+
+
 class FakeDaemonMixin:
     """
     A TestCase mix-in: C{self.fake} is a new L{FakeDaemon} per test, plus
@@ -248,7 +265,7 @@ class FakeDaemonMixin:
     vshelperHook = False
 
     def setUp(self):
-        self.fake = FakeDaemon(os.path.abspath(self.mktemp()),
+        self.fake = FakeDaemon(scratchDirectory(self),
                                vshelperHook=self.vshelperHook)
         self.addCleanup(self.fake.close)
         self.clock = self.fake.clock

@@ -10,7 +10,6 @@ The oracles (fault codes from the manual's 9.3, the methods' capabilities
 and signatures from its Part V) are written out here.
 """
 
-import os
 import sqlite3
 import xmlrpc.client
 
@@ -19,7 +18,8 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
-from tests.fakedaemon import ADMIN_PASSWORD, FakeDaemon, FakeDaemonMixin
+from tests.fakedaemon import (ADMIN_PASSWORD, FakeDaemon, FakeDaemonMixin,
+                              scratchDirectory)
 from vcd.api.dispatch import Dispatcher
 from vcd.api.method import OWNER_NONE, Method
 from vcd.api.resource import makeSite
@@ -79,8 +79,7 @@ class AuthenticationTests(DispatchTestCase):
         A user whose password was never set (a fresh VXDB's seed) cannot
         log in, whatever is sent.
         """
-        fresh = FakeDaemon(os.path.abspath(self.mktemp()),
-                           adminPassword=None)
+        fresh = FakeDaemon(scratchDirectory(self), adminPassword=None)
         self.addCleanup(fresh.close)
         for password in ("", "!", "*", "x", ADMIN_PASSWORD,
                          "WHIRLPOOLENC//!", "WHIRLPOOLENC//"):
