@@ -62,7 +62,9 @@ class VPSLocks:
         queue.append(waiter)
 
         def timedOut(failure):
-            failure.trap(defer.CancelledError)
+            # addTimeout turns its own cancellation into TimeoutError; a
+            # caller's cancel stays a CancelledError.
+            failure.trap(defer.TimeoutError)
             raise busy(name)
         waiter.addTimeout(timeout, self._reactor)
         return waiter.addErrback(timedOut)

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_lifecycle_fake -*-
 """
 Running VPSes: start, stop, restart, reboot and exec, shared by the C{vx},
 C{vg} and C{helper} namespaces and by the start-up of group C{onboot}.
