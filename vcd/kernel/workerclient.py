@@ -76,10 +76,12 @@ class _WorkerProcess(protocol.ProcessProtocol):
             self.log.warn("kernel worker: {line}", line=line)
 
     def processEnded(self, reason):
+        # Forgotten first: a command sent from the errbacks below goes to a
+        # new worker.
+        self.client._ended(self, reason)
         # Every command not answered fails with WorkerFailed.
         self.amp.connectionLost(Failure(WorkerFailed(
             "the kernel worker died: %s" % (reason.getErrorMessage(),))))
-        self.client._ended(self, reason)
         self.ended.callback(None)
 
 
