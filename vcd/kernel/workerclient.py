@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_workerclient -*-
+# -*- test-case-name: tests.test_workerprocess -*-
 """
 The daemon's side of the kernel worker (L{vcd.kernel.worker}): spawned once
 with C{reactor.spawnProcess}, answering the commands of
