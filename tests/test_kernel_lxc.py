@@ -22,7 +22,9 @@ from twisted.python.threadpool import ThreadPool
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
+from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.interfaces import IVPSKernel
+from vcd.kernel.workerclient import KernelWorker
 from vcd.vps.rootfs import createRoot
 from vcd.scripts import vtemplate
 from vcd.vps.templates import TemplateStore
@@ -65,7 +67,11 @@ class LXCKernelTests(unittest.TestCase):
         self.work = os.path.abspath(self.mktemp())
         self.lxcpath = os.path.join(self.work, "lxc")
         os.makedirs(self.lxcpath)
-        self.kernel = lxc.LXCKernel(self.lxcpath, self.pool, reactor)
+        # Spawned at its first command only.
+        self.worker = KernelWorker(reactor)
+        self.addCleanup(self.worker.stop)
+        self.kernel = lxc.LXCKernel(self.lxcpath, self.pool, reactor,
+                                    worker=self.worker)
 
     def tool(self, *argv):
         """
@@ -162,3 +168,59 @@ class LXCKernelTests(unittest.TestCase):
         yield self.waitRunning(name, False)
         self.assertEqual(self.lxc.containerState(self.lxcpath, name),
                          "STOPPED")
+
+    @inlineCallbacks
+    def assertFails(self, exceptionType, d):
+        try:
+            yield d
+        except Exception as e:
+            self.assertIs(type(e), exceptionType)
+            return e
+        self.fail("no %s" % (exceptionType.__name__,))
+
+    @inlineCallbacks
+    def test_workerStartAndExec(self):
+        """
+        Start and exec through the kernel worker: the init's pid, typed
+        errors, and output larger than one AMP value, whole or cut at the
+        cap.
+        """
+        name, layout = self.makeContainer()
+        config = lxcConfig(name, layout)
+        roots = [layout.lower, layout.upper]
+        missing = os.path.join(self.work, "gone")
+        e = yield self.assertFails(RootMissing, self.kernel.start(
+            name, config, roots + [missing]))
+        self.assertEqual(str(e), missing)
+        pid = yield self.kernel.start(name, config, roots)
+        self.addCleanup(subprocess.run,
+                        ["lxc-stop", "-P", self.lxcpath, "-n", name, "-k"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.assertGreater(pid, 1)
+        self.assertEqual(self.lxc.initPid(self.lxcpath, name), pid)
+        yield self.assertFails(AlreadyRunning, self.kernel.start(
+            name, config, roots))
+
+        line = "0123456789abcde\n"
+        expected = (line * (300000 // len(line) + 1))[:300000]
+        command = ["sh", "-c", "yes 0123456789abcde | head -c 300000"]
+        env = ["PATH=/bin:/sbin:/usr/bin"]
+        result = yield self.kernel.execute(name, command, 10, 1 << 20, env)
+        self.assertEqual(result, {"status": 0, "output": expected,
+                                  "truncated": False, "timedOut": False,
+                                  "notFound": False})
+        result = yield self.kernel.execute(name, command, 10, 70000, env)
+        self.assertEqual(result["output"], expected[:70000])
+        self.assertIs(result["truncated"], True)
+        result = yield self.kernel.execute(
+            name, ["sh", "-c", "printf 'a\\377b'; exit 3"], 10, 100, env)
+        self.assertEqual((result["status"], result["output"]),
+                         (3, "a\ufffdb"))
+        result = yield self.kernel.execute(name, ["nosuch"], 10, 100, env)
+        self.assertEqual((result["status"], result["notFound"]), (127, True))
+
+        stopped = yield self.kernel.hardStop(name)
+        self.assertIs(stopped, True)
+        e = yield self.assertFails(KernelError, self.kernel.execute(
+            name, ["true"], 10, 100, env))
+        self.assertEqual(str(e), "%s is not running" % (name,))

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_workerclient -*-
+# -*- test-case-name: tests.test_workerprocess -*-
 """
 The daemon's side of the kernel worker (L{vcd.kernel.worker}): spawned once
 with C{reactor.spawnProcess}, answering the commands of
@@ -76,10 +76,12 @@ class _WorkerProcess(protocol.ProcessProtocol):
             self.log.warn("kernel worker: {line}", line=line)
 
     def processEnded(self, reason):
+        # Forgotten first: a command sent from the errbacks below goes to a
+        # new worker.
+        self.client._ended(self, reason)
         # Every command not answered fails with WorkerFailed.
         self.amp.connectionLost(Failure(WorkerFailed(
             "the kernel worker died: %s" % (reason.getErrorMessage(),))))
-        self.client._ended(self, reason)
         self.ended.callback(None)
 
 

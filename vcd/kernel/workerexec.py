@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_running -*-
+# -*- test-case-name: tests.test_kernel_lxc -*-
 """
 The kernel worker's exec: liblxc's attach starts a command inside a running
 container as a child of the worker, and the worker's reactor collects its

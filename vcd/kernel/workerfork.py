@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_workerfork -*-
+# -*- test-case-name: tests.test_workerprocess -*-
 """
 Operations the kernel worker does in a forked child of its own, because
 they change the process that does them (setting a VPS's NIS domain name
