@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_manual_table -*-
 """
 Fault codes of the manual (section 9.3) and the exception that carries them.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_plugins,tests.test_kernel_interface -*-
 """
 The public interfaces of vcd, in one place for third parties.
 

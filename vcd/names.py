@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_vxdb_methods -*-
 """
 The names VXDB accepts: daemon capabilities, system capabilities (bcaps),
 context capabilities (ccaps), context flags, resource limits and uname

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_config,tests.test_installed -*-
 """
 C{twistd vcd}: options and the service tree.
 

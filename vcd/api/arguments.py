@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_arguments -*-
 """
 Argument types for method declarations.
 

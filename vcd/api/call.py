@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_dispatch_fake -*-
 """
 What a method body sees: the authenticated call and the daemon's services.
 """

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_plugins -*-
 """
 The framework's plugin interface: a namespace of XML-RPC methods.
 """

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_dispatch,tests.test_plugins -*-
 """
 Declarative method descriptions: the original daemon's method table.
 

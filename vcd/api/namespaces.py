@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_plugins -*-
 """
 Finding the method namespaces: C{getPlugins(IMethodNamespace, vcd.methods)},
 plus a report, by module name, of every drop-in module that failed to

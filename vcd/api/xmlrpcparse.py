@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_xmlrpcparse -*-
 """
 Parsing XML-RPC requests with ElementTree's C parser.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_kernel_lxc -*-
 """
 The compiled liblxc binding (L{vcd.kernel._lxc}) and container objects
 from it, for the daemon's kernel layer and its worker process alike.

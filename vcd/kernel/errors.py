@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_workerprotocol,tests.test_kernel_interface -*-
 """
 The errors of the kernel layer (L{vcd.interfaces.IVPSKernel}): raised in the
 daemon, and carried typed from the kernel worker over its protocol

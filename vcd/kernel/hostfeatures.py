@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_vxdb_methods,tests.test_mountinfo -*-
 """
 What this host can enforce of the manual's knobs, detected once at start-up.
 

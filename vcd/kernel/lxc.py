@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_kernel_interface,tests.test_kernel_lxc -*-
 """
 L{IVPSKernel} provided by liblxc through the cffi binding L{vcd.kernel._lxc}.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_kernel_interface,tests.test_loadavg -*-
 """
 What /proc says about the processes of a VPS: a VPS is the set of
 processes in its init's PID namespace (the host sees them all, as the

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_daemon_methods -*-
 """
 The C{vcd} namespace: daemon administration (manual chapter 11) and the
 original's C{vcd.hostinfo}.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_helper,tests.test_lifecycle_fake -*-
 """
 The C{helper} namespace (manual chapter 10): what vshelper, called from the
 VPSes' LXC hooks, tells the daemon. Only the HELPER capability may call it;

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake -*-
 """
 The C{vx} namespace: general maintenance (manual chapter 12): creating,
 removing and renaming VPSes, the template list, and running them (start,

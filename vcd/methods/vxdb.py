@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_vxdb_methods -*-
 """
 The C{vxdb} namespace: the manual's configuration database methods
 (chapter 13) and the original's C{vxdb.vx.cpuset.*}.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_clients,tests.test_clients_e2e -*-
 """
 vcc: control virtual servers through the VServer Control Daemon.
 

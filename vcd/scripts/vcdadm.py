@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_clients -*-
 """
 vcdadm: administer the VServer Control Daemon: its users, their
 capabilities and the daemon's own state.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_clients -*-
 """
 vce: edit the configuration of virtual servers kept by the VServer
 Control Daemon.

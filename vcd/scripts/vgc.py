@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_clients -*-
 """
 vgc: manage virtual server groups through the VServer Control Daemon.
 

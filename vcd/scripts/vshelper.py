@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_helper -*-
 """
 vshelper [--socket PATH] [--secret FILE] <action> <xid> [...]
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_templates -*-
 """
 vtemplate: build and list VPS templates.
 

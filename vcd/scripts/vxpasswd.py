@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_config -*-
 """
 vxpasswd <vxdb file> <username> [<password>]
 

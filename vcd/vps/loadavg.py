@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_loadavg -*-
 """
 Per-VPS load averages, computed exactly as the kernel computes the host's
 (kernel/sched/loadavg.c): every 5 seconds the number of runnable and

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_vx_methods,tests.test_crash_consistency -*-
 """
 Creating, rebuilding and removing VPSes: VXDB and the filesystem in an
 order that a crash cannot turn into an orphan directory or into a VPS the

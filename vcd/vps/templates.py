@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_templates -*-
 """
 VPS templates: a template cache (a tarball of a root filesystem) and an
 optional small configuration, both in the template directory::

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_dispatch_fake,tests.test_permissions -*-
 """
 What every call's checks read: users with their digests and capabilities,
 VPS names and ownerships. Two views of it with one interface:

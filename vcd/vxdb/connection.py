@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_config,tests.test_crash_consistency -*-
 """
 Opening the VXDB file: safe mode, WAL, foreign keys, migrations.
 """

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_dispatch_fake -*-
 """
 The VXDB service: one connection used only from one dedicated thread for
 every write, and a read-only connection for short reads on the reactor

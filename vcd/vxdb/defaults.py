@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_vxdb_methods -*-
 """
 The defaults of a VPS's configuration, defined once: what a VPS without a
 row of its own in VXDB gets.

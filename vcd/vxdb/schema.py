@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_vxdb_methods -*-
 """
 The VXDB schema, versioned with C{PRAGMA user_version}, and its seed data.
 

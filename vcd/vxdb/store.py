@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_dispatch_fake,tests.test_permissions -*-
 """
 Queries shared by many methods, each taking a cursor inside the caller's
 transaction.
