@@ -691,7 +691,7 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         except ImportError as e:
             self.fail("the liblxc binding is missing (%s): install the"
                       " Debian packages lxc and lxc-dev, then build it with"
-                      " vcd/kernel/_lxc_build.py" % (e,))
+                      " python setup.py build_ext --inplace" % (e,))
         from tests.harness import busyboxTemplate
         from vcd.kernel.hostfeatures import HostFeatures
         from vcd.kernel.lxcconfig import HostPaths

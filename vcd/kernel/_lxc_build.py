@@ -6,17 +6,10 @@ C compiler works out their offsets from C{<lxc/lxccontainer.h>} (the C{...;}
 in the struct), so the binding follows whatever liblxc release it is built
 against. Add a member here when the kernel layer starts using it.
 
-Built by setuptools through C{cffi_modules} in C{setup.py}, or in place with::
-
-    python vcd/kernel/_lxc_build.py
-
-which leaves C{vcd/kernel/_lxc*.so} next to this file. Needs the liblxc
-headers (Debian: C{lxc-dev}).
+Built by setuptools through C{cffi_modules} in C{setup.py} (in a source
+tree: C{python setup.py build_ext --inplace}, which C{vcd-setup test}
+runs). Needs the liblxc headers (Debian: C{lxc-dev}).
 """
-
-import os
-import shutil
-import tempfile
 
 from cffi import FFI
 
@@ -136,30 +129,3 @@ ffibuilder.set_source(
     """,
     libraries=["lxc"],
 )
-
-
-def buildInPlace():
-    """
-    Compile the extension in a scratch directory and move only the shared
-    object next to this file, so no generated C or object file is left in
-    the source tree.
-
-    @return: the path of the installed shared object.
-    """
-    here = os.path.dirname(os.path.abspath(__file__))
-    scratch = tempfile.mkdtemp(prefix="vcd-lxc-build.")
-    cwd = os.getcwd()
-    try:
-        # cwd matters: distutils would otherwise read the project's setup.cfg.
-        os.chdir(scratch)
-        built = ffibuilder.compile(tmpdir=scratch, verbose=False)
-        target = os.path.join(here, os.path.basename(built))
-        shutil.move(built, target)
-        return target
-    finally:
-        os.chdir(cwd)
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    print(buildInPlace())

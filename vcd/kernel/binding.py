@@ -10,8 +10,8 @@ except ImportError as e:  # pragma: no cover - depends on the installation
     raise ImportError(
         "vcd.kernel._lxc, the compiled liblxc binding, is missing (%s): "
         "install the liblxc headers (Debian package lxc-dev) and reinstall "
-        "the vcd package (or run 'python vcd/kernel/_lxc_build.py' in a "
-        "source tree)" % (e,)) from e
+        "the vcd package (or run 'python setup.py build_ext --inplace' in a"
+        " source tree)" % (e,)) from e
 
 __all__ = ["ffi", "lib", "openContainer"]
 

@@ -11,16 +11,10 @@ so that building needs only the runtime library (Debian: C{libssl3}), not
 the OpenSSL headers, and linked by its soname, as there is no unversioned
 C{libcrypto.so} without C{libssl-dev}.
 
-Built by setuptools through C{cffi_modules} in C{setup.py}, or in place with::
-
-    python vcd/vxdb/_whirlpool_build.py
-
-which leaves C{vcd/vxdb/_whirlpool*.so} next to this file.
+Built by setuptools through C{cffi_modules} in C{setup.py} (in a source
+tree: C{python setup.py build_ext --inplace}, which C{vcd-setup test}
+runs).
 """
-
-import os
-import shutil
-import tempfile
 
 from cffi import FFI
 
@@ -35,29 +29,3 @@ ffibuilder.set_source(
     "/* From <openssl/whrlpool.h>, OpenSSL 1.0 to 3. */\n" + PROTOTYPE + "\n",
     extra_link_args=["-l:libcrypto.so.3"],
 )
-
-
-def buildInPlace():
-    """
-    Compile the extension in a scratch directory and move only the shared
-    object next to this file.
-
-    @return: the path of the installed shared object.
-    """
-    here = os.path.dirname(os.path.abspath(__file__))
-    scratch = tempfile.mkdtemp(prefix="vcd-whirlpool-build.")
-    cwd = os.getcwd()
-    try:
-        # cwd matters: distutils would otherwise read the project's setup.cfg.
-        os.chdir(scratch)
-        built = ffibuilder.compile(tmpdir=scratch, verbose=False)
-        target = os.path.join(here, os.path.basename(built))
-        shutil.move(built, target)
-        return target
-    finally:
-        os.chdir(cwd)
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    print(buildInPlace())

@@ -16,7 +16,7 @@ except ImportError as e:  # pragma: no cover - depends on the installation
         "vcd.vxdb._whirlpool, the compiled binding to OpenSSL's WHIRLPOOL,"
         " is missing or cannot load libcrypto.so.3 (%s): install OpenSSL's"
         " library (Debian package libssl3) and reinstall the vcd package"
-        " (or run 'python vcd/vxdb/_whirlpool_build.py' in a source tree)"
+        " (or run 'python setup.py build_ext --inplace' in a source tree)"
         % (e,)) from e
 
 #: Prefix a client may put before a hex digest instead of a clear password.
