@@ -748,7 +748,7 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         """
         Stop container C{name} hard and remove the cgroups LXC left for it.
         """
-        from vcd.kernel.worker import removeEmptyCgroups
+        from vcd.kernel.cgroups import removeEmptyCgroups
         subprocess.run(["lxc-stop", "-P", self.lxcpath, "-n", name, "-k"],
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)

@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.test_vxdb_methods -*-
 """
 The C{vxdb} namespace: the manual's configuration database methods
-(chapter 13) and the original's C{vxdb.vx.cpuset.*}.
+(chapter 13) but for the context settings C{vxdb.vx.*}
+(L{vcd.methods.context}): the VPS list and lookups, owners, init
+commands, mounts, network addresses and disk limits.
 
 Every knob is checked twice: its value against the manual's rules, and its
 name against what this host can enforce (L{vcd.kernel.hostfeatures}); what
@@ -16,14 +18,12 @@ from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
 from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
-from vcd.kernel.hostfeatures import parseIdList
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
 from vcd.vxdb import registry, roots, settings, store, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
-from vcd.api.families import (keyedMethods, nameParam, nameSetMethods,
-                               refuseUnenforceable, singleRowMethods)
+from vcd.api.families import keyedMethods, nameParam, singleRowMethods
 
 DEFAULT_NETMASK4 = "255.255.255.0"
 DEFAULT_PREFIX6 = "64"
@@ -286,177 +286,6 @@ OWNERS = [
 ]
 
 
-# -- limits -----------------------------------------------------------------
-
-def _checkLimit(call, cursor, args):
-    limit = args["limit"]
-    refuseUnenforceable(call.services.features, "limit", "limit", limit)
-    if args["max"] is None:
-        args["max"] = args["soft"]
-    if args["soft"] > args["max"]:
-        raise invalid("soft", "soft limit %d is above the hard limit %d"
-                      % (args["soft"], args["max"]))
-    if limit == "NPROC" and args["soft"] != args["max"]:
-        raise invalid("soft", "NPROC is enforced by the cgroup pids.max, a"
-                      " hard limit only; give soft equal to max")
-    args["soft"], args["max"] = str(args["soft"]), str(args["max"])
-
-
-LIMITS = keyedMethods(
-    "vxdb.vx.limit", tables.LIMITS,
-    lambda allowEmpty: A.KnobName("limit", allowEmpty=allowEmpty),
-    [Param("soft", A.UInt64(), doc="Soft limit (memory limits in KiB)"),
-     Param("max", A.UInt64(), None, "Hard limit (default: the soft limit)")],
-    "RLIM", "resource limit", check=_checkLimit)
-
-
-# -- scheduler --------------------------------------------------------------
-
-ALL_ENTRIES = -2
-NO_SPECIFIC_CPU = -1
-
-
-def _checkSched(call, cursor, args):
-    features = call.services.features
-    if not features.supportsScheduler():
-        raise invalid("cpuid", "the CPU scheduler cannot be enforced on this"
-                      " host: it lacks the cgroup cpu controller")
-    cpuid = args["cpuid"]
-    if cpuid != NO_SPECIFIC_CPU:
-        if cpuid not in features.cpus:
-            raise invalid("cpuid", "CPU %d is not online here (online: %s)"
-                          % (cpuid, ",".join(map(str, features.cpus))))
-        if not features.supportsCpuset():
-            raise invalid("cpuid", "per-CPU buckets need the cgroup cpuset"
-                          " controller, which this host lacks")
-    for argument in ("interval", "fillrate", "tokensmax"):
-        if args[argument] < 1:
-            raise invalid(argument, "must be at least 1")
-    if (args["fillrate2"] == 0) != (args["interval2"] == 0):
-        raise invalid("fillrate2", "fillrate2 and interval2 must both be set"
-                      " or both be 0")
-    if args["fillrate"] > args["interval"]:
-        raise invalid("fillrate", "fillrate %d is above interval %d"
-                      % (args["fillrate"], args["interval"]))
-    if args["fillrate2"] > args["interval2"]:
-        raise invalid("fillrate2", "fillrate2 %d is above interval2 %d"
-                      % (args["fillrate2"], args["interval2"]))
-    if args["tokensmax"] < max(args["fillrate"], args["fillrate2"]):
-        raise invalid("tokensmax", "tokensmax must be at least fillrate and"
-                      " fillrate2")
-    if args["tokensmin"] > args["tokensmax"]:
-        raise invalid("tokensmin", "tokensmin %d is above tokensmax %d"
-                      % (args["tokensmin"], args["tokensmax"]))
-
-
-def _schedKey(args):
-    return None if args["cpuid"] == ALL_ENTRIES else args["cpuid"]
-
-
-def _schedGet(call, cursor, args):
-    return settings.keyedRows(cursor, tables.SCHED, call.vps.xid,
-                              _schedKey(args))
-
-
-def _schedRemove(call, cursor, args):
-    settings.removeRows(cursor, tables.SCHED, call.vps.xid, _schedKey(args))
-
-
-def _schedSet(call, cursor, args):
-    _checkSched(call, cursor, args)
-    settings.storeRow(cursor, tables.SCHED, call.vps.xid, args)
-
-
-def _cpuidParam(allowAll):
-    if allowAll:
-        return Param("cpuid", A.Int(ALL_ENTRIES, 4095), ALL_ENTRIES,
-                     "CPU id, -1 for the bucket of no specific CPU, -2 for"
-                     " all entries")
-    return Param("cpuid", A.Int(NO_SPECIFIC_CPU, 4095), NO_SPECIFIC_CPU,
-                 "CPU id, or -1 for no specific CPU")
-
-
-SCHED = [
-    Method("vxdb.vx.sched.get", "SCHED", OWNER_VPS,
-           [nameParam(), _cpuidParam(True)], "array",
-           "Get CPU scheduler buckets.", transaction=_schedGet,
-               readOnly=True),
-    Method("vxdb.vx.sched.remove", "SCHED", OWNER_VPS,
-           [nameParam(), _cpuidParam(True)], "nil",
-           "Remove CPU scheduler buckets.", transaction=_schedRemove),
-    Method("vxdb.vx.sched.set", "SCHED", OWNER_VPS, [
-        nameParam(), _cpuidParam(False),
-        Param("interval", A.Int(0), doc="Interval between fills (jiffies)"),
-        Param("fillrate", A.Int(0), doc="Tokens filled each interval"),
-        Param("interval2", A.Int(0), 0, "Idle-time interval"),
-        Param("fillrate2", A.Int(0), 0, "Idle-time fill rate"),
-        Param("tokensmin", A.Int(0), 0, "Minimum tokens to schedule"),
-        Param("tokensmax", A.Int(0), doc="Bucket size"),
-    ], "nil", "Add or change a CPU scheduler bucket.", transaction=_schedSet),
-]
-
-
-# -- cpuset -----------------------------------------------------------------
-
-def _checkCpuset(call, cursor, args):
-    features = call.services.features
-    if not features.supportsCpuset():
-        raise invalid("cpus", "CPU sets cannot be enforced on this host: it"
-                      " lacks the cgroup cpuset controller")
-    for argument, online in (("cpus", features.cpus),
-                             ("mems", features.memNodes)):
-        try:
-            ids = parseIdList(args[argument])
-        except ValueError as e:
-            raise invalid(argument, str(e))
-        offline = sorted(set(ids) - set(online))
-        if offline:
-            raise invalid(argument, "%s not online here (online: %s)" % (
-                ",".join(map(str, offline)), ",".join(map(str, online))))
-    if args["virtualize"] and not features.lxcfs:
-        raise invalid("virtualize", "virtualising /proc/cpuinfo needs lxcfs"
-                      " (apt-get install lxcfs)")
-    args["virtualize"] = int(args["virtualize"])
-
-
-def _renderCpuset(row):
-    if row is None:
-        return None
-    return dict(row, virtualize=bool(row["virtualize"]))
-
-
-_ID_LIST = A.Pattern(r"[0-9,-]{1,256}", "a list of ids such as 0-3,6",
-                     maxLength=256)
-
-CPUSET = singleRowMethods(
-    "vxdb.vx.cpuset", tables.CPUSET,
-    [Param("cpus", _ID_LIST, doc="CPU list, such as 0-3,6"),
-     Param("mems", _ID_LIST, "0", doc="Memory node list (default 0)"),
-     Param("virtualize", A.Bool(), False,
-           "Show only these CPUs in the VPS's /proc/cpuinfo (lxcfs)")],
-    "SCHED", "CPU set", check=_checkCpuset, render=_renderCpuset)
-
-
-# -- uname ------------------------------------------------------------------
-
-_UNAME_VALUE = re.compile(r"[\x21-\x7e]{1,64}")
-
-
-def _checkUname(call, cursor, args):
-    refuseUnenforceable(call.services.features, "uname", "uname",
-                        args["uname"])
-    if not _UNAME_VALUE.fullmatch(args["value"]):
-        raise invalid("value", "must be 1-64 printable ASCII characters"
-                      " without spaces")
-
-
-UNAME = keyedMethods(
-    "vxdb.vx.uname", tables.UNAME,
-    lambda allowEmpty: A.KnobName("uname", allowEmpty=allowEmpty),
-    [Param("value", A.String(maxLength=64), doc="Value, up to 64 characters")],
-    "UNAME", "uname value", check=_checkUname)
-
-
 @implementer(IPlugin, IMethodNamespace)
 class VXDBNamespace:
     """
@@ -464,19 +293,13 @@ class VXDBNamespace:
     """
 
     name = "vxdb"
-    description = "Configuration database methods (manual chapter 13)"
+    description = ("Configuration database methods (manual chapter 13)"
+                   " but for vxdb.vx.*")
 
     def __init__(self):
         self.methods = (
             DISK_LIMIT + INIT + LOOKUPS + MOUNT + ADDRESSES + BROADCAST
-            + OWNERS
-            + nameSetMethods("vxdb.vx.bcaps", tables.BCAPS, "bcap",
-                             "BCAP", "bcap", "system capability")
-            + nameSetMethods("vxdb.vx.ccaps", tables.CCAPS, "ccap",
-                             "CCAP", "ccap", "context capability")
-            + nameSetMethods("vxdb.vx.flags", tables.FLAGS, "flag",
-                             "CFLAG", "flag", "context flag")
-            + LIMITS + SCHED + CPUSET + UNAME)
+            + OWNERS)
 
 
 vxdb = VXDBNamespace()

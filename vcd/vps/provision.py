@@ -19,7 +19,7 @@ from twisted.logger import Logger
 from vcd.vps import rootfs
 from vcd.faults import (MEEXIST, MEINVAL, MEPERM, MERUNNING, MESYS, VCDFault,
                         invalid)
-from vcd.kernel.worker import removeEmptyCgroups
+from vcd.kernel.cgroups import removeEmptyCgroups
 from vcd.names import KNOWN
 from vcd.vxdb import roots
 
