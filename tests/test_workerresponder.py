@@ -106,6 +106,34 @@ class ResponderTests(unittest.TestCase):
         self.loop.pump()
         self.assertEqual(results, [{"initPid": 103}])
 
+    def test_hugeErrorsArriveCut(self):
+        """
+        An error message longer than one AMP value can carry (a start's log
+        quoting 70,000 bytes a VPS's init wrote, say) arrives cut at
+        MAX_ERROR_TEXT characters, typed, and the connection stays up: AMP
+        would otherwise drop it, failing every command in flight.
+        """
+        pending = self.call(Exec, **EXEC)
+        self.startError = RootMissing("\u20ac" * 70000)
+        results = self.start("a")
+        self.clock.advance(0)
+        self.loop.pump()
+        self.assertIs(type(results[0].value), RootMissing)
+        self.assertEqual(str(results[0].value),
+                         "\u20ac" * workerresponder.MAX_ERROR_TEXT)
+        self.assertLess(workerresponder.MAX_ERROR_TEXT * 4, 65536)
+        self.startError = MemoryError("x" * 70000)
+        results = self.start("b")
+        self.clock.advance(0)
+        self.loop.pump()
+        self.assertIs(type(results[0].value), KernelError)
+        self.assertTrue(str(results[0].value).startswith("MemoryError: xxx"))
+        self.execs[0][1].callback({"status": 0, "output": b"ok",
+                                   "truncated": False, "timedOut": False,
+                                   "notFound": False})
+        self.loop.pump()
+        self.assertEqual(pending[0]["output"], b"ok")
+
     def test_execsRunConcurrently(self):
         """
         A second command is attached while the first still runs, and each

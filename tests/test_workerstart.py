@@ -8,7 +8,8 @@ import os
 
 from twisted.trial import unittest
 
-from vcd.kernel.containerlog import LOG_LIMIT, logTail, noteLogEnds
+from vcd.kernel.containerlog import (LOG_LIMIT, QUOTED_LINE, QUOTED_TOTAL,
+                                     logTail, noteLogEnds)
 from vcd.kernel.errors import RootMissing
 from vcd.kernel.workerstart import startContainer, writeConfig
 
@@ -76,6 +77,19 @@ class LogTests(unittest.TestCase):
         self.assertEqual(logTail(self.directory, offsets, lines=3).split(
             "\n"), ["a ERROR first", "line 17", "line 18", "line 19",
                     "init: cannot run /sbin/init"])
+
+    def test_quoteIsBounded(self):
+        """
+        Whatever a VPS's init writes to its console, the quote stays small:
+        each line cut at QUOTED_LINE characters, QUOTED_TOTAL in all.
+        """
+        offsets = noteLogEnds(self.directory)
+        self.append("console.log", ["y" * 70000] * 3)
+        self.append("log", ["z ERROR " + "e" * 1000] * 20)
+        quote = logTail(self.directory, offsets)
+        self.assertLessEqual(len(quote), QUOTED_TOTAL)
+        self.assertIn("y" * QUOTED_LINE + "[...]", quote)
+        self.assertNotIn("y" * (QUOTED_LINE + 1), quote)
 
     def test_noLogs(self):
         self.assertEqual(logTail(self.directory, noteLogEnds(self.directory)),

@@ -10,6 +10,10 @@ import os
 #: A container's log is emptied at a start once it is larger than this.
 LOG_LIMIT = 1024 * 1024
 LOGS = ("log", "console.log")
+#: The longest line quoted, and the most quoted in all, in characters: the
+#: quote travels in an AMP value (at most 65535 bytes) and in a fault.
+QUOTED_LINE = 512
+QUOTED_TOTAL = 8192
 
 
 def noteLogEnds(directory):
@@ -42,7 +46,9 @@ def logTail(directory, offsets=None, lines=8):
 
     @param directory: the container's directory.
     @param offsets: the result of L{noteLogEnds} before the start.
-    @return: the lines, joined; empty if there are none.
+    @return: the lines, joined (each cut at L{QUOTED_LINE} characters,
+        at most L{QUOTED_TOTAL} characters in all, the last kept); empty
+        if there are none.
     """
     found = []
     for log in LOGS:
@@ -56,4 +62,11 @@ def logTail(directory, offsets=None, lines=8):
         tail = text[-lines:]
         errors = [line for line in text[:-lines] if " ERROR " in line]
         found.extend(errors[-lines:] + tail)
-    return "\n".join(found)
+    quoted = "\n".join(_cut(line, QUOTED_LINE) for line in found)
+    return quoted[-QUOTED_TOTAL:]
+
+
+def _cut(line, length):
+    if len(line) <= length:
+        return line
+    return line[:length] + "[...]"

@@ -20,9 +20,10 @@ from zope.interface import implementer
 from vcd.kernel.errors import KernelError
 
 
-class WorkerFailed(Exception):
+class WorkerFailed(KernelError):
     """
-    The worker died, or could not be spawned, before answering.
+    The worker died, or could not be spawned, before answering (a kernel
+    error like any other to the daemon, so a caller turns it into a fault).
     """
 
 

@@ -30,16 +30,26 @@ from vcd.kernel.workerstart import startContainer
 IDLE_DELAY = 0.2
 
 
+#: The longest error message sent, in characters: even at four UTF-8 bytes
+#: each it fits an AMP value (65535 bytes); a longer one would make AMP
+#: drop the connection, and with it every command in flight.
+MAX_ERROR_TEXT = 16000
+
+
 def _typed(failure):
     """
     Send anything but a L{KernelError} as one saying what it was (AMP would
     answer an undeclared error with "Unknown Error" and close the
-    connection).
+    connection), and no message longer than L{MAX_ERROR_TEXT}.
     """
     if failure.check(KernelError):
+        errorClass, text = failure.value.__class__, str(failure.value)
+    else:
+        errorClass = KernelError
+        text = "%s: %s" % (failure.value.__class__.__name__, failure.value)
+    if errorClass is failure.value.__class__ and len(text) <= MAX_ERROR_TEXT:
         return failure
-    return Failure(KernelError("%s: %s" % (failure.value.__class__.__name__,
-                                           failure.value)))
+    return Failure(errorClass(text[:MAX_ERROR_TEXT]))
 
 
 @implementer(IHalfCloseableProtocol)
