@@ -22,6 +22,7 @@ import tempfile
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
+import vcd.methods
 from vcd.api.call import RequestCounters, Services
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.api.namespaces import loadNamespaces
@@ -122,7 +123,7 @@ class FakeDaemon:
             filesystem=None, loads=self.loads,
             hostPaths=HostPaths(self.config.lxcpath, HOOK, "v2",
                                 apparmor=False, seccomp=False))
-        namespaces, problems = loadNamespaces()
+        namespaces, problems = loadNamespaces(vcd.methods)
         if problems:
             raise AssertionError("namespace plugin problems: %r"
                                  % (problems,))

@@ -9,7 +9,10 @@ import configparser
 import os
 
 DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
-DEFAULT_LISTEN = "tcp:13386:interface=127.0.0.1"
+#: The original's address: where the daemon listens and the clients call.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 13386
+DEFAULT_LISTEN = "tcp:%d:interface=%s" % (DEFAULT_PORT, DEFAULT_HOST)
 DEFAULT_DATADIR = "/var/lib/vcd"
 DEFAULT_VBASEDIR = "/vservers"
 #: The HTTP servers C{httpserver} may name (see L{vcd.api.resource.SITES}):
@@ -161,8 +164,9 @@ def buildConfiguration(options):
         listen = values.get("listen") or []
     if not listen:
         if "host" in values or "port" in values:
-            host = values.get("host", "127.0.0.1")
-            listen = ["tcp:%d:interface=%s" % (values.get("port", 13386),
+            host = values.get("host", DEFAULT_HOST)
+            port = values.get("port", DEFAULT_PORT)
+            listen = ["tcp:%d:interface=%s" % (port,
                                                host.replace(":", "\\:"))]
         else:
             listen = [DEFAULT_LISTEN]

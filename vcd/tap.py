@@ -23,9 +23,11 @@ from twisted.python.logfile import LogFile
 from twisted.python.threadpool import ThreadPool
 
 import vcd
+import vcd.methods
 from vcd.api.call import RequestCounters, Services
-from vcd.config import (DEFAULT_MAX_BODY, ConfigurationError,
-                        buildConfiguration, readConfigFile)
+from vcd.config import (DEFAULT_DATADIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
+                        ConfigurationError, buildConfiguration,
+                        readConfigFile)
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.lxcconfig import HostPaths
@@ -56,7 +58,8 @@ class Options(usage.Options):
     optParameters = [
         ["config", "c", None, "Config file (INI, section [vcd]; default"
                               " /etc/vcd/vcd.conf if it exists)"],
-        ["datadir", None, None, "Data directory (default /var/lib/vcd)"],
+        ["datadir", None, None, "Data directory (default %s)"
+                                % (DEFAULT_DATADIR,)],
         ["vbasedir", None, None, "VPS base directory (default /vservers)"],
         ["templatedir", None, None,
          "Template directory (default <datadir>/templates)"],
@@ -73,9 +76,11 @@ class Options(usage.Options):
     def opt_listen(self, endpoint):
         """
         A Twisted server endpoint string to listen on; may repeat (default
-        tcp:13386:interface=127.0.0.1).
+        %s).
         """
         self["listen"].append(endpoint)
+
+    opt_listen.__doc__ %= (DEFAULT_LISTEN,)
 
     def postOptions(self):
         try:
@@ -112,7 +117,7 @@ class VCDService(service.MultiService):
         self.filesystemPool = ThreadPool(minthreads=1, maxthreads=2,
                                          name="vcd-filesystem")
         if namespaces is None:
-            namespaces, problems = loadNamespaces()
+            namespaces, problems = loadNamespaces(vcd.methods)
         else:
             problems = []
         self.pluginProblems = problems
@@ -314,8 +319,8 @@ class VCDService(service.MultiService):
                 self.reactor, "callFromThread"):
             return
         try:
-            signal.signal(signal.SIGHUP, lambda *a: self.reactor.callFromThread(
-                self.reload))
+            signal.signal(signal.SIGHUP, lambda *a:
+                          self.reactor.callFromThread(self.reload))
         except ValueError:
             pass  # not the main thread (tests)
 

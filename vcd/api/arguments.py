@@ -12,6 +12,7 @@ bounded.
 import ipaddress
 import posixpath
 import re
+import shlex
 
 from vcd import names
 from vcd.faults import invalid
@@ -179,6 +180,22 @@ class AbsolutePath(String):
         return posixpath.normpath(value).replace("//", "/")
 
 
+def splitCommand(command, argument="command"):
+    """
+    Split a simple command line without a shell (quotes are honoured,
+    nothing else is interpreted).
+
+    @raise VCDFault: MEINVAL for an empty or unbalanced command line.
+    """
+    try:
+        argv = shlex.split(command)
+    except ValueError as e:
+        raise invalid(argument, "cannot split %r: %s" % (command[:80], e))
+    if not argv:
+        raise invalid(argument, "the command is empty")
+    return argv
+
+
 class Command(String):
     """
     A command line whose first word is an absolute path free of C{..}
@@ -190,10 +207,7 @@ class Command(String):
 
     def check(self, argument, value):
         if value:
-            words = value.split()
-            if not words:
-                raise invalid(argument, "must start with an absolute path")
-            AbsolutePath().check(argument, words[0])
+            AbsolutePath().check(argument, splitCommand(value, argument)[0])
         return value
 
 

@@ -28,15 +28,14 @@ def _moduleNames(package):
     return found
 
 
-def loadNamespaces(package=None):
+def loadNamespaces(package):
     """
     Load every namespace plugin.
 
+    @param package: the plugin package (the daemon's is L{vcd.methods}).
     @return: C{(namespaces, problems)}: the valid L{IMethodNamespace}
         providers, and a sorted list of C{"module: what is wrong"} strings.
     """
-    if package is None:
-        import vcd.methods as package
     problems = []
     cache = getCache(package)
     for missing in sorted(_moduleNames(package) - set(cache)):

@@ -11,7 +11,7 @@ stored and silently ignored. L{HostFeatures.support} answers for one knob.
 import os
 
 from vcd import names
-from vcd.kernel.mountinfo import readMountinfo
+from vcd.kernel.mountinfo import DEFAULT_PATH, readMountinfo
 
 #: Knobs for which no modern kernel has an equivalent: the reason.
 _NEVER = {
@@ -245,7 +245,7 @@ def detectCgroups(root="/"):
         return "v2", set(v2controllers)
     controllers = set()
     for _, fstype, options in cgroupMounts(
-            os.path.join(root, "proc/self/mountinfo")):
+            os.path.join(root, DEFAULT_PATH.lstrip("/"))):
         if fstype == "cgroup":
             controllers.update(o for o in options if o in (
                 "cpu", "cpuacct", "cpuset", "memory", "pids", "freezer",
@@ -256,7 +256,7 @@ def detectCgroups(root="/"):
     return "v1", controllers
 
 
-def cgroupMounts(mountinfo="/proc/self/mountinfo"):
+def cgroupMounts(mountinfo=DEFAULT_PATH):
     """
     The cgroup hierarchies mounted here.
 

@@ -20,7 +20,8 @@ from vcd.api import arguments as A
 from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
-from vcd.vxdb import registry, roots, settings, store, tables, users
+from vcd.vxdb import (registry, roots, running, settings, store, tables,
+                      users)
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 from vcd.api.families import keyedMethods, nameParam, singleRowMethods
@@ -61,12 +62,7 @@ DISK_LIMIT = singleRowMethods(
 # -- init commands ----------------------------------------------------------
 
 def _initGet(call, cursor, args):
-    row = settings.getRow(cursor, tables.INIT_METHOD, call.vps.xid) or {
-        "init": "", "halt": "", "reboot": "", "timeout": DEFAULT_TIMEOUT}
-    return {"init": row["init"] or DEFAULT_INIT,
-            "halt": row["halt"] or DEFAULT_HALT,
-            "reboot": row["reboot"] or DEFAULT_REBOOT,
-            "timeout": row["timeout"]}
+    return running.initMethod(cursor, call.vps.xid)._asdict()
 
 
 def _initSet(call, cursor, args):
@@ -76,14 +72,15 @@ def _initSet(call, cursor, args):
 INIT = [
     Method("vxdb.init.get", "INIT", OWNER_VPS, [nameParam()], "struct",
            "Get the init, halt and reboot commands and the stop timeout.",
-           transaction=_initGet,
-               readOnly=True),
+           transaction=_initGet, readOnly=True),
     Method("vxdb.init.set", "INIT", OWNER_VPS, [
         nameParam(),
-        Param("init", A.Command(), "", "Init command (default /sbin/init)"),
-        Param("halt", A.Command(), "", "Halt command (default /sbin/halt)"),
+        Param("init", A.Command(), "",
+              "Init command (default %s)" % (DEFAULT_INIT,)),
+        Param("halt", A.Command(), "",
+              "Halt command (default %s)" % (DEFAULT_HALT,)),
         Param("reboot", A.Command(), "",
-              "Reboot command (default /sbin/reboot)"),
+              "Reboot command (default %s)" % (DEFAULT_REBOOT,)),
         Param("timeout", A.Int(1, 3600), DEFAULT_TIMEOUT,
               "Seconds vx.stop waits for the halt command"),
     ], "nil", "Set the init, halt and reboot commands.",

@@ -12,10 +12,9 @@ import configparser
 import getpass
 import os
 
+from vcd.config import DEFAULT_HOST, DEFAULT_PORT
 from vcd.scripts._clienterrors import SetupError, UsageError
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 13386
 DEFAULT_USER = "admin"
 
 #: Client configuration files tried in order when C{-c} is not given.

@@ -20,20 +20,22 @@ import xmlrpc.client
 from vcd.scripts import _connection
 from vcd.scripts._clienterrors import (
     EXIT_FAULT, EXIT_OK, EXIT_USAGE, SetupError, UsageError)
-from vcd.scripts._clientsettings import askPassword, loadSettings
+from vcd.scripts._clientsettings import (DEFAULT_HOST, DEFAULT_PORT,
+                                         DEFAULT_USER, askPassword,
+                                         loadSettings)
 from vcd.scripts._output import formatFault, render
 
 OPTIONS_HELP = """\
 options:
   -c FILE     client configuration, section [vcc] with host, port, user,
               pass (default ~/.vcc.conf, then /etc/vcd/vcc.conf)
-  -H HOST     daemon host (default 127.0.0.1)
-  -p PORT     daemon port (default 13386)
-  -u USER     user name (default admin)
+  -H HOST     daemon host (default %(host)s)
+  -p PORT     daemon port (default %(port)d)
+  -u USER     user name (default %(user)s)
   --json      print the result as JSON
   -h, --help  show this help; '<command> -h' shows one command
 password: $VCC_PASSWORD, else 'pass' of the config file, else a prompt
-"""
+""" % {"host": DEFAULT_HOST, "port": DEFAULT_PORT, "user": DEFAULT_USER}
 
 
 class IO:

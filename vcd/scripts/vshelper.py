@@ -22,7 +22,8 @@ import socket
 import sys
 import xmlrpc.client
 
-DEFAULT_DATADIR = "/var/lib/vcd"
+from vcd.config import DEFAULT_DATADIR
+
 ACTIONS = ("startup", "netup", "netdown", "restart", "reboot", "halt",
            "poweroff", "shutdown")
 

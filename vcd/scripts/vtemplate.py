@@ -21,10 +21,11 @@ import subprocess
 import sys
 import tempfile
 
+from vcd.config import DEFAULT_DATADIR
 from vcd.vps.templates import (CACHE_SUFFIX, CONFIG_SUFFIX, Template,
-                           TemplateStore, validTemplateName)
+                               TemplateStore, validTemplateName)
 
-DEFAULT_TEMPLATEDIR = "/var/lib/vcd/templates"
+DEFAULT_TEMPLATEDIR = os.path.join(DEFAULT_DATADIR, "templates")
 DEFAULT_BUSYBOX = "/bin/busybox"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 

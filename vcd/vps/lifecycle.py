@@ -9,13 +9,13 @@ and turns kernel errors into the manual's faults.
 """
 
 import re
-import shlex
 
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from vcd.api.arguments import splitCommand
 from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
-                        VCDFault, invalid)
+                        VCDFault)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.lxcconfig import StartConfig, renderConfig
 from vcd.vps.rootlayout import RootLayout
@@ -35,22 +35,6 @@ def xmlSafe(text):
     Replace the characters XML 1.0 cannot carry with U+FFFD.
     """
     return _NOT_XML.sub("\ufffd", text)
-
-
-def splitCommand(command, argument="command"):
-    """
-    Split a simple command line without a shell (quotes are honoured,
-    nothing else is interpreted).
-
-    @raise VCDFault: MEINVAL for an empty or unbalanced command line.
-    """
-    try:
-        argv = shlex.split(command)
-    except ValueError as e:
-        raise invalid(argument, "cannot split %r: %s" % (command[:80], e))
-    if not argv:
-        raise invalid(argument, "the command is empty")
-    return argv
 
 
 @defer.inlineCallbacks
