@@ -33,7 +33,7 @@ from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.lxcconfig import HostPaths
 from vcd.vps.loadavg import LoadTracker
 from vcd.vps.rootfs import RootLayout
-from vcd.vxdb import registry, roots, store, users
+from vcd.vxdb import registry, roots, users
 from vcd.vxdb.database import VXDB
 from vcd.vxdb.whirlpool import whirlpoolHex
 
@@ -147,7 +147,7 @@ class FakeDaemon:
         self.stops.append((name, target))
         if not self.vshelperHook:
             return
-        xid = self.db.transactNow(store.findVps, name).xid
+        xid = self.db.transactNow(registry.findVps, name).xid
         if target == "reboot":
             self.hookResults.append(self.helper("helper.restart", xid=xid))
         self.hookResults.append(self.helper("helper.shutdown", xid=xid))

@@ -50,8 +50,8 @@ class Call:
     One authenticated method call.
 
     @ivar method: the L{vcd.api.method.Method}.
-    @ivar user: the caller, a L{vcd.vxdb.store.User}.
-    @ivar vps: the L{vcd.vxdb.store.VPS} named by C{name} when the owner rule
+    @ivar user: the caller, a L{vcd.vxdb.users.User}.
+    @ivar vps: the L{vcd.vxdb.registry.VPS} named by C{name} when the owner rule
         resolved one, else None.
     @ivar services: the L{Services}.
     @ivar clientAddress: the peer's address, as a string, for logs.

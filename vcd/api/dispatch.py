@@ -20,7 +20,7 @@ from vcd.api.call import Call
 from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.api.interfaces import IMethodNamespace
-from vcd.vxdb import store
+from vcd.vxdb import registry
 from vcd.vxdb.database import ReaderBusy
 
 INTROSPECTION = ("system.listMethods", "system.methodHelp",
@@ -228,7 +228,7 @@ def checkOwner(access, rule, user, args):
     A caller who fails the check on an existing VPS gets the same MENOVPS
     fault as for a VPS that does not exist.
 
-    @return: the L{vcd.vxdb.store.VPS} named by C{args["name"]}, or None.
+    @return: the L{vcd.vxdb.registry.VPS} named by C{args["name"]}, or None.
     """
     if rule == M.OWNER_NONE:
         return None
@@ -236,12 +236,12 @@ def checkOwner(access, rule, user, args):
     vps = access.findVps(name)
     if rule == M.OWNER_EXISTS:
         if vps is None:
-            raise store.noSuchVps(name)
+            raise registry.noSuchVps(name)
         return vps
     if rule == M.OWNER_CREATE and vps is None:
         if user.admin:
             return None
-        raise store.noSuchVps(name)
+        raise registry.noSuchVps(name)
     if vps is None or not (user.admin or access.isOwner(vps.xid, user.uid)):
-        raise store.noSuchVps(name)
+        raise registry.noSuchVps(name)
     return vps

@@ -16,7 +16,7 @@ from vcd.faults import MEPERM, VCDFault, invalid
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.names import DAEMON_CAPS, UNGRANTABLE_CAPS
-from vcd.vxdb import store, users
+from vcd.vxdb import users
 from vcd.vxdb.registry import countVpses
 from vcd.vxdb.whirlpool import passwordDigest
 
@@ -69,7 +69,7 @@ def _userStruct(user):
 
 def _userGet(call, cursor, args):
     if args["username"]:
-        uid = store.requireUser(cursor, args["username"])
+        uid = users.requireUser(cursor, args["username"])
         return _userStruct(users.getUser(cursor, uid))
     return [_userStruct(user) for user in users.listUsers(cursor)]
 
@@ -90,7 +90,7 @@ def _userSet(call, cursor, args):
 
 
 def _userRemove(call, cursor, args):
-    uid = store.requireUser(cursor, args["username"])
+    uid = users.requireUser(cursor, args["username"])
     if uid == call.user.uid:
         raise invalid("username", "you cannot remove the user you are logged"
                       " in as")
@@ -98,7 +98,7 @@ def _userRemove(call, cursor, args):
 
 
 def _capsAdd(call, cursor, args):
-    uid = store.requireUser(cursor, args["username"])
+    uid = users.requireUser(cursor, args["username"])
     if args["cap"] in UNGRANTABLE_CAPS:
         raise VCDFault(MEPERM, "the %s capability cannot be granted over the"
                        " API" % (args["cap"],))
@@ -106,13 +106,13 @@ def _capsAdd(call, cursor, args):
 
 
 def _capsGet(call, cursor, args):
-    uid = store.requireUser(cursor, args["username"])
+    uid = users.requireUser(cursor, args["username"])
     have = users.userCaps(cursor, uid)
     return [cap for cap in DAEMON_CAPS if cap in have]
 
 
 def _capsRemove(call, cursor, args):
-    uid = store.requireUser(cursor, args["username"])
+    uid = users.requireUser(cursor, args["username"])
     users.revokeCap(cursor, uid, args["cap"])
 
 

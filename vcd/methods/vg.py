@@ -15,15 +15,15 @@ from vcd.api import arguments as A
 from vcd.faults import VCDFault, invalid
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
-from vcd.vxdb import groups, store
+from vcd.vxdb import groups, registry
 from vcd.vxdb.groups import BUILTIN_GROUPS, RESERVED_GROUP
 
 
 def _ownedVps(call, cursor, name):
-    vps = store.findVps(cursor, name)
+    vps = registry.findVps(cursor, name)
     if vps is None or not (call.user.admin or
-                           store.isOwner(cursor, vps.xid, call.user.uid)):
-        raise store.noSuchVps(name)
+                           registry.isOwner(cursor, vps.xid, call.user.uid)):
+        raise registry.noSuchVps(name)
     return vps
 
 
@@ -58,7 +58,7 @@ def _remove(call, cursor, args):
 def groupMembers(cursor, group, user):
     """
     Return the VPSes in C{group} (C{all}: every VPS) that C{user} passes
-    owner checks for, as L{store.VPS} records sorted by name.
+    owner checks for, as L{registry.VPS} records sorted by name.
 
     @raise VCDFault: MENOVG for an unknown group.
     """

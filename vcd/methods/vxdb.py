@@ -20,8 +20,7 @@ from vcd.api import arguments as A
 from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
-from vcd.vxdb import (registry, roots, running, settings, store, tables,
-                      users)
+from vcd.vxdb import registry, roots, running, settings, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 from vcd.api.families import keyedMethods, nameParam, singleRowMethods
@@ -98,7 +97,7 @@ def _list(call, cursor, args):
         if uid is None:
             if not call.user.admin:
                 return []  # no user-existence oracle for non-admins
-            store.requireUser(cursor, username)
+            users.requireUser(cursor, username)
         owners.append(uid)
     if not call.user.admin:
         owners.append(call.user.uid)
@@ -254,7 +253,7 @@ BROADCAST[0].returns = "string"
 # -- owners -----------------------------------------------------------------
 
 def _ownerAdd(call, cursor, args):
-    uid = store.requireUser(cursor, args["username"])
+    uid = users.requireUser(cursor, args["username"])
     registry.addOwner(cursor, call.vps.xid, uid)
 
 
@@ -265,7 +264,7 @@ def _ownerGet(call, cursor, args):
 def _ownerRemove(call, cursor, args):
     uid = None
     if args["username"]:
-        uid = store.requireUser(cursor, args["username"])
+        uid = users.requireUser(cursor, args["username"])
     registry.removeOwners(cursor, call.vps.xid, uid)
 
 

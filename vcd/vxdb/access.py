@@ -8,7 +8,7 @@ C{PRAGMA data_version} says another connection (the daemon's writer, or
 vxpasswd) committed a change.
 """
 
-from vcd.vxdb import store
+from vcd.vxdb import registry, users
 
 class QueryAccess:
     """
@@ -20,22 +20,22 @@ class QueryAccess:
 
     def authenticate(self, username, password):
         """
-        @return: the L{store.User}, or None (unknown user or wrong
+        @return: the L{users.User}, or None (unknown user or wrong
             password alike).
         """
-        return store.authenticate(self.cursor, username, password)
+        return users.authenticate(self.cursor, username, password)
 
     def findVps(self, name):
         """
-        @return: the L{store.VPS} called C{name}, or None.
+        @return: the L{registry.VPS} called C{name}, or None.
         """
-        return store.findVps(self.cursor, name)
+        return registry.findVps(self.cursor, name)
 
     def isOwner(self, xid, uid):
         """
         @return: whether user C{uid} owns VPS C{xid}.
         """
-        return store.isOwner(self.cursor, xid, uid)
+        return registry.isOwner(self.cursor, xid, uid)
 
 
 class AccessSnapshot:
@@ -51,7 +51,7 @@ class AccessSnapshot:
             name: (uid, name, digest, admin, frozenset(caps.get(uid, ())))
             for uid, name, digest, admin in cursor.execute(
                 "SELECT uid, name, password, admin FROM user")}
-        self.vpses = {name: store.VPS(xid, name) for xid, name in
+        self.vpses = {name: registry.VPS(xid, name) for xid, name in
                       cursor.execute("SELECT xid, name FROM xid_name_map")}
         self.owners = set(cursor.execute(
             "SELECT xid, uid FROM xid_uid_map"))
@@ -60,7 +60,7 @@ class AccessSnapshot:
         """
         See L{QueryAccess.authenticate}.
         """
-        return store.checkPassword(self.users.get(username), password)
+        return users.checkPassword(self.users.get(username), password)
 
     def findVps(self, name):
         """

@@ -7,7 +7,7 @@ the database.
 """
 
 from vcd.faults import MENOVG, VCDFault
-from vcd.vxdb.store import VPS
+from vcd.vxdb.registry import VPS
 
 #: The name that always means every VPS.
 RESERVED_GROUP = "all"

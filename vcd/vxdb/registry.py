@@ -5,8 +5,15 @@ changes of names, context ids, directories and owners, each taking a
 cursor inside the caller's transaction.
 """
 
+from collections import namedtuple
+
 from vcd.faults import MEEXIST, MENOVPS, VCDFault
-from vcd.vxdb.store import findVps
+
+#: A VPS row.
+VPS = namedtuple("VPS", "xid name")
+
+#: The context ids VPSes get.
+XID_MIN, XID_MAX = 2, 65534
 
 
 def vpsNames(cursor, owners=()):
@@ -93,3 +100,54 @@ def renameVps(cursor, xid, newname):
                        % (newname,))
     cursor.execute("UPDATE xid_name_map SET name = ? WHERE xid = ?",
                    (newname, xid))
+
+
+def findVps(cursor, name):
+    """
+    @return: the L{VPS} called C{name}, or None.
+    """
+    row = cursor.execute("SELECT xid, name FROM xid_name_map WHERE name = ?",
+                         (name,)).fetchone()
+    return VPS(*row) if row is not None else None
+
+
+def noSuchVps(name):
+    """
+    The fault for a VPS that does not exist, or that the caller may not see.
+    """
+    return VCDFault(MENOVPS, "virtual server %r does not exist" % (name,))
+
+
+def isOwner(cursor, xid, uid):
+    """
+    Whether user C{uid} is listed as an owner of VPS C{xid}.
+    """
+    return cursor.execute(
+        "SELECT 1 FROM xid_uid_map WHERE xid = ? AND uid = ?",
+        (xid, uid)).fetchone() is not None
+
+
+def allocateXid(cursor):
+    """
+    Allocate a context id as the original did: one above the highest in
+    use, or the lowest free one once the top of the range is reached.
+
+    @raise VCDFault: MEEXIST when all of 2..65534 are taken.
+    """
+    (highest,) = cursor.execute("SELECT MAX(xid) FROM xid_name_map").fetchone()
+    if highest is None:
+        return XID_MIN
+    if highest < XID_MAX:
+        return highest + 1
+    row = cursor.execute(
+        "SELECT a.xid + 1 FROM xid_name_map a WHERE a.xid + 1 <= ? AND"
+        " NOT EXISTS (SELECT 1 FROM xid_name_map b WHERE b.xid = a.xid + 1)"
+        " ORDER BY a.xid LIMIT 1", (XID_MAX,)).fetchone()
+    if row is None:
+        (lowest,) = cursor.execute(
+            "SELECT MIN(xid) FROM xid_name_map").fetchone()
+        if lowest > XID_MIN:
+            return XID_MIN
+        raise VCDFault(MEEXIST, "every context id from %d to %d is in use"
+                       % (XID_MIN, XID_MAX))
+    return row[0]

@@ -10,7 +10,7 @@ import json
 from collections import namedtuple
 
 from vcd.faults import MEEXIST, VCDFault
-from vcd.vxdb import store
+from vcd.vxdb import registry
 
 #: What a new VPS gets from its template, already filtered to what this
 #: host can enforce: C{bcaps}, C{ccaps}, C{flags} (sets of names),
@@ -60,10 +60,10 @@ def beginCreate(cursor, name, ownerUid, kind, vdir, templateName, defaults):
     @return: its new xid.
     @raise VCDFault: MEEXIST if the name or the directory is taken.
     """
-    if store.findVps(cursor, name) is not None:
+    if registry.findVps(cursor, name) is not None:
         raise VCDFault(MEEXIST, "virtual server %r already exists" % (name,))
     refuseKnownVdir(cursor, vdir)
-    xid = store.allocateXid(cursor)
+    xid = registry.allocateXid(cursor)
     cursor.execute("INSERT INTO xid_name_map (xid, name) VALUES (?, ?)",
                    (xid, name))
     cursor.execute("INSERT INTO vps_root (xid, state, kind, vdir, template)"

@@ -1,11 +1,21 @@
 # -*- test-case-name: tests.test_daemon_methods -*-
 """
-Users, their passwords and their daemon capabilities, each function taking
-a cursor inside the caller's transaction. Passwords are stored as the
+Users, their passwords and their daemon capabilities, and authentication,
+each function taking a cursor inside the caller's transaction. Passwords are stored as the
 digests L{vcd.vxdb.whirlpool} computes; callers hand digests in.
 """
 
 from collections import namedtuple
+
+from vcd.faults import MENOUSER, VCDFault
+from vcd.vxdb.whirlpool import digestsEqual, passwordDigest
+
+#: An authenticated caller.
+User = namedtuple("User", "uid name admin caps")
+
+#: Compared against when the user does not exist, so that a wrong user
+#: costs what a wrong password costs.
+_NO_DIGEST = "!" * 128
 
 #: A user row.
 UserRecord = namedtuple("UserRecord", "uid name password admin")
@@ -110,3 +120,50 @@ def revokeCap(cursor, uid, cap):
     """
     cursor.execute("DELETE FROM user_caps WHERE uid = ? AND cap = ?",
                    (uid, cap))
+
+
+def checkPassword(row, password):
+    """
+    Check a password against a user row, in constant time whether or not
+    the user exists.
+
+    @param row: C{(uid, name, digest, admin, caps)} or None.
+    @return: a L{User} if C{password} matches, else None.
+    """
+    stored = row[2] if row is not None else _NO_DIGEST
+    if not isinstance(password, str):
+        return None
+    matches = digestsEqual(passwordDigest(password), stored)
+    if row is None or not matches or len(stored) != 128:
+        return None
+    return User(row[0], row[1], bool(row[3]), row[4])
+
+
+def authenticate(cursor, username, password):
+    """
+    Check a username and password (clear text or C{WHIRLPOOLENC//}).
+
+    The digest is computed and compared in constant time whether or not the
+    user exists, so the answer says nothing about which was wrong.
+
+    @return: a L{User}, or None.
+    """
+    row = cursor.execute(
+        "SELECT uid, name, password, admin FROM user WHERE name = ?",
+        (username,)).fetchone()
+    if row is not None:
+        caps = frozenset(c for (c,) in cursor.execute(
+            "SELECT cap FROM user_caps WHERE uid = ?", (row[0],)))
+        row = tuple(row) + (caps,)
+    return checkPassword(row, password)
+
+
+def requireUser(cursor, username):
+    """
+    @return: the uid of C{username}.
+    @raise VCDFault: MENOUSER if there is no such user.
+    """
+    uid = findUid(cursor, username)
+    if uid is None:
+        raise VCDFault(MENOUSER, "user %r does not exist" % (username,))
+    return uid
