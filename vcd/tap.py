@@ -7,22 +7,15 @@ C{twistd vcd}: options and the service tree.
                   [--http-server lean|twisted]
 """
 
-import hashlib
 import os
-import secrets
-import shlex
 import signal
-import sys
 
 from twisted.application import service, strports
 from twisted.internet import defer
-from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger, textFileLogObserver, globalLogPublisher
 from twisted.python import usage
 from twisted.python.logfile import LogFile
-from twisted.python.threadpool import ThreadPool
 
-import vcd
 import vcd.methods
 from vcd.api.call import RequestCounters, Services
 from vcd.config import (DEFAULT_DATADIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
@@ -38,16 +31,13 @@ from vcd.vps.provision import recoverInterrupted
 from vcd.api.resource import makeSite
 from vcd.vps.templates import TemplateStore
 from vcd.faults import VCDFault
-from vcd.vxdb import groups, registry, users
+from vcd.helpersocket import HelperSocket
+from vcd.threadpoolservice import ThreadPoolService
+from vcd.vxdb import groups, registry
 from vcd.vxdb.database import VXDB
-from vcd.vxdb.whirlpool import whirlpoolHex
 
-#: The user vshelper calls the daemon as.
-HELPER_USER = "vshelper"
 #: The group whose VPSes start with the daemon.
 ONBOOT_GROUP = "onboot"
-#: The longest path a Unix socket address can hold.
-UNIX_PATH_MAX = 107
 
 
 class Options(usage.Options):
@@ -96,9 +86,14 @@ class Options(usage.Options):
 
 class VCDService(service.MultiService):
     """
-    The daemon: VXDB, the kernel layer's thread pool, the filesystem thread
-    pool and the listening endpoints. Constructing it does no I/O; start-up
-    work happens in L{startService}.
+    The daemon: a L{service.MultiService} whose children are declared here,
+    where they are made: VXDB, the kernel layer's and the filesystem's
+    thread pools, the kernel worker, the load sampler, the listening
+    endpoints and vshelper's Unix socket. Constructing it does no I/O;
+    start-up work happens in L{startService}.
+
+    @ivar parts: the daemon's parts the methods see, a L{Services}
+        (C{services} is L{service.MultiService}'s list of children).
     """
 
     log = Logger()
@@ -109,47 +104,48 @@ class VCDService(service.MultiService):
         self.config = config
         self.reactor = reactor
         self._features = features
-        self._kernel = kernel
-        self.db = VXDB(config.vxdbPath, reactor)
-        self.db.setServiceParent(self)
-        self.kernelPool = ThreadPool(minthreads=1, maxthreads=4,
-                                     name="vcd-kernel")
-        self.filesystemPool = ThreadPool(minthreads=1, maxthreads=2,
-                                         name="vcd-filesystem")
+        self.db = self._child(VXDB(config.vxdbPath, reactor))
+        kernelPool = self._child(ThreadPoolService(reactor, "vcd-kernel", 4))
+        self.filesystemPool = self._child(
+            ThreadPoolService(reactor, "vcd-filesystem", 2))
+        self.worker = None
+        if kernel is None:
+            from vcd.kernel.lxc import LXCKernel
+            from vcd.kernel.workerclient import KernelWorker
+            self.worker = self._child(KernelWorker(reactor))
+            kernel = LXCKernel(config.lxcpath, kernelPool.pool, reactor,
+                               worker=self.worker)
         if namespaces is None:
             namespaces, problems = loadNamespaces(vcd.methods)
         else:
             problems = []
-        self.pluginProblems = problems
-        loads = LoadTracker(self._sampleLoads, reactor)
-        loads.setServiceParent(self)
         self.parts = Services(
-            reactor=reactor, db=self.db, kernel=None, features=None,
+            reactor=reactor, db=self.db, kernel=kernel, features=None,
             config=config, counters=RequestCounters(reactor.seconds()),
             templates=TemplateStore(config.templatedir),
-            filesystem=self._inFilesystemPool, loads=loads,
+            filesystem=self.filesystemPool.run,
+            loads=self._child(LoadTracker(self._sampleLoads, reactor)),
             pluginProblems=problems)
-        self.worker = None
-        self.helperPort = None
         self.dispatcher = Dispatcher(collectMethods(namespaces, problems),
                                      self.parts)
         self.site = makeSite(self.dispatcher, config.maxBodySize, reactor,
                              config.httpServer)
         self.site.timeOut = config.timeout
-        self.endpointServices = []
-        for description in config.listen:
-            endpointService = strports.service(description, self.site,
-                                               reactor=reactor)
-            endpointService.setServiceParent(self)
-            self.endpointServices.append(endpointService)
+        self.endpointServices = [
+            self._child(strports.service(description, self.site,
+                                         reactor=reactor))
+            for description in config.listen]
+        self.helper = self._child(HelperSocket(config.datadir, self.site,
+                                               self.db, reactor))
         self._logFile = None
 
-    def _inFilesystemPool(self, function, *args, **kwargs):
-        return deferToThreadPool(self.reactor, self.filesystemPool, function,
-                                 *args, **kwargs)
+    def _child(self, child):
+        child.setServiceParent(self)
+        return child
 
     def startService(self):
         config = self.config
+        parts = self.parts
         for directory, mode in ((config.datadir, 0o700),
                                 (config.lxcpath, 0o700),
                                 (config.templatedir, 0o755),
@@ -159,33 +155,22 @@ class VCDService(service.MultiService):
         # secret: whoever created them, only root may enter.
         for directory in (config.datadir, config.lxcpath):
             os.chmod(directory, 0o700)
-        for problem in self.pluginProblems:
+        for problem in parts.pluginProblems:
             self.log.error("namespace plugin problem: {problem}",
                            problem=problem)
-        self.parts.features = self._features or HostFeatures.detect()
+        # What the host can enforce is found out now, not when constructed.
+        parts.features = self._features or HostFeatures.detect()
         self.log.info("cgroup layout {layout}, controllers {controllers}",
-                      layout=self.parts.features.cgroupLayout,
+                      layout=parts.features.cgroupLayout,
                       controllers=",".join(
-                          sorted(self.parts.features.controllers)))
+                          sorted(parts.features.controllers)))
+        parts.hostPaths = HostPaths(config.lxcpath,
+                                       self.helper.hookCommand(),
+                                       parts.features.cgroupLayout)
         self.db.open()
         for line in recoverInterrupted(self.db, config.vbasedir,
                                        config.datadir):
             self.log.warn("crash recovery: {line}", line=line)
-        self.kernelPool.start()
-        self.filesystemPool.start()
-        if self._kernel is None:
-            from vcd.kernel.lxc import LXCKernel
-            from vcd.kernel.workerclient import KernelWorker
-            self.worker = KernelWorker(self.reactor)
-            self.worker.start()
-            self._kernel = LXCKernel(config.lxcpath, self.kernelPool,
-                                     self.reactor, worker=self.worker)
-        self.parts.kernel = self._kernel
-        self.parts.hostPaths = HostPaths(
-            config.lxcpath, self._vshelperCommand(),
-            self.parts.features.cgroupLayout)
-        self._setHelperSecret()
-        self._listenHelperSocket()
         self._openLogFile()
         self._writePidFile()
         self._installSighup()
@@ -196,16 +181,8 @@ class VCDService(service.MultiService):
 
     def stopService(self):
         d = service.MultiService.stopService(self)
-        if self.helperPort is not None:
-            d.addBoth(lambda passthrough: defer.maybeDeferred(
-                self.helperPort.stopListening).addBoth(lambda _: passthrough))
-        if self.worker is not None:
-            d.addBoth(lambda passthrough: self.worker.stop().addBoth(
-                lambda _: passthrough))
 
-        def stopPools(passthrough):
-            self.kernelPool.stop()
-            self.filesystemPool.stop()
+        def cleanUp(passthrough):
             if self.config.pidfile:
                 try:
                     os.unlink(self.config.pidfile)
@@ -215,70 +192,21 @@ class VCDService(service.MultiService):
                 globalLogPublisher.removeObserver(self._logObserver)
                 self._logFile.close()
             return passthrough
-        return d.addBoth(stopPools)
+        return d.addBoth(cleanUp)
 
     @property
     def helperSocket(self):
         """
-        The daemon's private Unix socket for vshelper: C{<datadir>/vcd.sock},
-        or a path under /run when that is too long for a socket address.
+        The daemon's private Unix socket for vshelper.
         """
-        path = os.path.join(self.config.datadir, "vcd.sock")
-        if len(path.encode()) <= UNIX_PATH_MAX:
-            return path
-        digest = hashlib.sha256(self.config.datadir.encode()).hexdigest()
-        return "/run/vcd-%s.sock" % (digest[:16],)
+        return self.helper.path
 
     @property
     def helperSecretFile(self):
         """
         The file (mode 0600) holding the vshelper user's secret.
         """
-        return os.path.join(self.config.datadir, "vshelper.secret")
-
-    def _setHelperSecret(self):
-        """
-        Make sure vshelper has a secret nobody had to type: create it if
-        missing and store its digest as the vshelper user's password.
-        """
-        path = self.helperSecretFile
-        try:
-            with open(path) as f:
-                secret = f.read().strip()
-        except FileNotFoundError:
-            secret = ""
-        if len(secret) < 16:
-            secret = secrets.token_urlsafe(32)
-            fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                         0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secret + "\n")
-            os.rename(path + ".new", path)
-        os.chmod(path, 0o600)
-        digest = whirlpoolHex(secret)
-        self.db.transactNow(users.setPassword, HELPER_USER, digest)
-
-    def _listenHelperSocket(self):
-        path = self.helperSocket
-        if os.path.exists(path):
-            os.unlink(path)  # left by a daemon that was killed
-        self.helperPort = self.reactor.listenUNIX(path, self.site,
-                                                  mode=0o600)
-
-    def _vshelperCommand(self):
-        """
-        The command LXC's post-stop hook runs: the installed vshelper
-        script, or the module from this source tree.
-        """
-        options = "--socket %s --secret %s" % (
-            shlex.quote(self.helperSocket), shlex.quote(self.helperSecretFile))
-        script = os.path.join(os.path.dirname(sys.executable), "vshelper")
-        if os.access(script, os.X_OK) and "site-packages" in vcd.__file__:
-            return "%s %s" % (shlex.quote(script), options)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(
-            vcd.__file__)))
-        return "env PYTHONPATH=%s %s -m vcd.scripts.vshelper %s" % (
-            shlex.quote(root), shlex.quote(sys.executable), options)
+        return self.helper.secretFile
 
     def _sampleLoads(self):
         d = self.db.read(registry.vpsNames)

@@ -9,6 +9,7 @@ respawned on the next command if it dies.
 import os
 import sys
 
+from twisted.application import service
 from twisted.internet import defer, error, protocol
 from twisted.internet.interfaces import ITransport
 from twisted.internet.stdio import PipeAddress
@@ -86,9 +87,10 @@ class _WorkerProcess(protocol.ProcessProtocol):
         self.ended.callback(None)
 
 
-class KernelWorker:
+class KernelWorker(service.Service):
     """
-    A client of the kernel worker process.
+    A client of the kernel worker process, and the service that spawns it
+    when the daemon starts and ends it when the daemon stops.
 
     @ivar executable: the Python interpreter to run it with.
     """
@@ -151,6 +153,14 @@ class KernelWorker:
         if not self._stopping and not reason.check(error.ProcessDone):
             self.log.error("kernel worker ended: {reason}",
                            reason=reason.getErrorMessage())
+
+    def startService(self):
+        service.Service.startService(self)
+        self.start()
+
+    def stopService(self):
+        service.Service.stopService(self)
+        return self.stop()
 
     def stop(self, grace=5.0):
         """

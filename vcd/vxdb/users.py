@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.test_daemon_methods -*-
 """
 Users, their passwords and their daemon capabilities, and authentication,
-each function taking a cursor inside the caller's transaction. Passwords are stored as the
-digests L{vcd.vxdb.whirlpool} computes; callers hand digests in.
+each function taking a cursor inside the caller's transaction. Passwords
+are stored as the digests L{vcd.vxdb.whirlpool} computes; callers hand
+digests in.
 """
 
 from collections import namedtuple
