@@ -27,7 +27,8 @@ class VPSLocks:
     """
     Named locks, handed to waiters in the order they asked.
 
-    @param reactor: an L{IReactorTime}, for the waiting deadlines.
+    @param reactor: an L{twisted.internet.interfaces.IReactorTime}, for
+        the waiting deadlines.
     """
 
     def __init__(self, reactor):

@@ -7,14 +7,15 @@ output)} or a Deferred firing with it.
   - C{echo ARG...}, C{true}, C{false}, C{env} (prints the environment it
     was given), C{sleep N} (takes N seconds of the kernel's reactor);
   - C{cat FILE...}: the files are C{/proc/sys/kernel/domainname} (see
-    L{FakeKernel.setDomainName}) and L{FakeVPS.files}; without a file it
-    reads standard input, which is /dev/null;
+    L{vcd.kernel.fake.FakeKernel.setDomainName}) and
+    L{vcd.kernel.fake.FakeVPS.files}; without a file it reads standard
+    input, which is /dev/null;
   - C{sh -c SCRIPT}: simple commands separated by C{;} or newlines,
     redirections ignored (output is combined anyway), C{exit N} and
     C{kill -SIG $$};
   - C{kill [-SIG] VPID...};
   - C{halt}, C{poweroff}, C{reboot}: as busybox's, a signal to init
-    (SIGUSR1, SIGUSR2, SIGTERM); see L{FakeKernel.kill}.
+    (SIGUSR1, SIGUSR2, SIGTERM); see L{vcd.kernel.fake.FakeKernel.kill}.
 """
 
 import shlex

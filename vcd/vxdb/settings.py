@@ -9,8 +9,8 @@ dicts keyed by the table's field names.
 
 def addToSet(cursor, table, xid, value):
     """
-    Add name C{value} to the set C{table} (a L{SetTable}) of VPS C{xid}; a
-    name already there stays once.
+    Add name C{value} to the set C{table} (a L{vcd.vxdb.tables.SetTable})
+    of VPS C{xid}; a name already there stays once.
     """
     cursor.execute("INSERT OR IGNORE INTO %s (xid, %s) VALUES (?, ?)"
                    % (table.name, table.column), (xid, value))
@@ -46,7 +46,7 @@ def _select(table, clause=""):
 
 def keyedRows(cursor, table, xid, key=None):
     """
-    @param table: a L{KeyedTable}.
+    @param table: a L{vcd.vxdb.tables.KeyedTable}.
     @param key: the key of the one row wanted, or None for every row.
     @return: the records of VPS C{xid}, ordered by key.
     """
@@ -58,7 +58,7 @@ def keyedRows(cursor, table, xid, key=None):
 
 def getRow(cursor, table, xid):
     """
-    @param table: a L{RowTable}.
+    @param table: a L{vcd.vxdb.tables.RowTable}.
     @return: the record of VPS C{xid}, or None if it has none.
     """
     row = cursor.execute(_select(table), (xid,)).fetchone()
@@ -67,8 +67,9 @@ def getRow(cursor, table, xid):
 
 def storeRow(cursor, table, xid, record):
     """
-    Add or replace a row of VPS C{xid} in C{table} (a L{RowTable} or a
-    L{KeyedTable}: the row with the same key is replaced).
+    Add or replace a row of VPS C{xid} in C{table} (a
+    L{vcd.vxdb.tables.RowTable} or a L{vcd.vxdb.tables.KeyedTable}: the row
+    with the same key is replaced).
 
     @param record: a mapping holding at least the table's fields.
     """
@@ -81,7 +82,7 @@ def storeRow(cursor, table, xid, record):
 def removeRows(cursor, table, xid, key=None):
     """
     Remove rows of VPS C{xid} from C{table}: the row with key C{key} of a
-    L{KeyedTable}, or, with no key, all of them.
+    L{vcd.vxdb.tables.KeyedTable}, or, with no key, all of them.
     """
     clause, extra = _keyClause(table, key)
     cursor.execute("DELETE FROM %s WHERE xid = ?%s" % (table.name, clause),
