@@ -693,10 +693,10 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
                       " Debian packages lxc and lxc-dev, then build it with"
                       " vcd/kernel/_lxc_build.py" % (e,))
         from tests.harness import busyboxTemplate
-        from vcd.hostfeatures import HostFeatures
+        from vcd.kernel.hostfeatures import HostFeatures
         from vcd.kernel.lxcconfig import HostPaths
         from vcd.kernel.workerclient import KernelWorker
-        from vcd.templates import TemplateStore
+        from vcd.vps.templates import TemplateStore
         self.work = os.path.abspath(self.mktemp())
         self.lxcpath = os.path.join(self.work, "lxc")
         self.targetsDir = os.path.join(self.work, "targets")
@@ -727,8 +727,8 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
 
     def prepareVps(self, behaviour):
         from vcd.kernel.lxcconfig import StartConfig, renderConfig
-        from vcd.lifecycle import rootPaths
-        from vcd.rootfs import createRoot
+        from vcd.vps.lifecycle import rootPaths
+        from vcd.vps.rootfs import createRoot
         init = {NORMAL: self.template.init,
                 IGNORES_HALT: "/bin/sleep 100000",
                 INIT_EXITS: "/bin/false"}[behaviour]
