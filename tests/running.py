@@ -13,6 +13,8 @@ import time
 from twisted.internet import defer, reactor, task, threads
 from twisted.logger import formatEvent, globalLogPublisher
 
+from vcd.scripts import vtemplate
+
 #: The cgroup hierarchies LXC puts lxc.payload.NAME and lxc.monitor.NAME in.
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -86,7 +88,8 @@ class RunningHelpers:
         """
         Create a busybox VPS with a unique name (and C{owner}), set its
         init commands if any are given (C{init}, C{halt}, C{reboot},
-        C{timeout}) and start it if asked to.
+        C{timeout}) and start it if asked to (with the template's init,
+        returning once its boot is over: see L{waitBooted}).
 
         @return: a Deferred firing with its name.
         """
@@ -96,7 +99,39 @@ class RunningHelpers:
             yield self.admin.call("vxdb.init.set", name=name, **init)
         if start:
             yield (client or self.admin).call("vx.start", name=name)
+            if not init.get("init"):
+                yield self.waitBooted(name)
         return name
+
+    @defer.inlineCallbacks
+    def waitBooted(self, name, timeout=15):
+        """
+        Wait until the busybox init of VPS C{name} is done booting: its
+        boot script (the template's C{/etc/init.d/rcS}) wrote its marker
+        as its last step, and the init is the only process left (the
+        script exited and was reaped), so that nothing of the boot can be
+        counted, matched by name or signalled by a test.
+
+        The marker must not exist when the VPS starts: use this for the
+        first boot of a new VPS (a restart may see the last boot's marker
+        before its script removes it).
+
+        @return: a Deferred firing with the status of the booted VPS.
+        """
+        marker = vtemplate.BOOTED.lstrip("/")
+        deadline = time.monotonic() + timeout
+        while True:
+            status = yield self.status(name)
+            written = status["running"] and os.path.exists(os.path.join(
+                "/proc/%d/root" % (status["initpid"],), marker))
+            if written and status["nproc"] == 1:
+                return status
+            if time.monotonic() > deadline:
+                self.fail("%s: boot not over within %ds (%s %s); last status"
+                          " %r" % (name, timeout, vtemplate.BOOTED,
+                                   "written" if written else "missing",
+                                   status))
+            yield pause(0.05)
 
     def execIn(self, name, command, client=None):
         """

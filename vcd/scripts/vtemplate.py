@@ -36,15 +36,22 @@ INITTAB = """\
 ::shutdown:/bin/sync
 """
 
+#: Written by the boot script as its last step (and removed as its first):
+#: once it exists and the init has no other process left, the boot is over.
+BOOTED = "/run/rcS.done"
+
 RCS = """\
 #!/bin/sh
 # Mount what the container manager did not, and take the host name from
-# /etc/hostname only if the manager set none.
+# /etc/hostname only if the manager set none. %(booted)s says the boot
+# script has run to its end.
+rm -f %(booted)s
 mountpoint -q /proc || mount -t proc proc /proc 2>/dev/null
 mountpoint -q /sys || mount -t sysfs sysfs /sys 2>/dev/null
 [ "$(hostname)" = "(none)" ] && hostname -F /etc/hostname 2>/dev/null
+: > %(booted)s
 true
-"""
+""" % {"booted": BOOTED}
 
 
 class BuildError(Exception):
