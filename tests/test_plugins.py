@@ -132,7 +132,7 @@ class PluginTests(VpsHelpers, DaemonTestCase):
     def test_builtinsHaveNoProblems(self):
         status = yield self.admin.call("vcd.status")
         self.assertEqual(status["plugin_problems"], [])
-        self.assertEqual(self.daemon.pluginProblems, [])
+        self.assertEqual(self.daemon.parts.pluginProblems, [])
 
     @defer.inlineCallbacks
     def test_thirdPartyNamespace(self):
@@ -210,7 +210,7 @@ class PluginTests(VpsHelpers, DaemonTestCase):
         self.assertTrue(self.flushLoggedErrors(RuntimeError))
         status = yield self.admin.call("vcd.status")
         problems = status["plugin_problems"]
-        self.assertEqual(problems, self.daemon.pluginProblems)
+        self.assertEqual(problems, self.daemon.parts.pluginProblems)
         self.assertEqual(len(problems), 3, problems)
         joined = "\n".join(problems)
         for module, what in (("broken_ns", "failed to import"),
