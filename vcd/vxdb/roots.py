@@ -104,6 +104,16 @@ def restoreRoot(cursor, xid, old):
                        " ?, ?)", (xid,) + tuple(old))
 
 
+def rootState(cursor, xid):
+    """
+    @return: C{(state, layout record as JSON text)} of VPS C{xid}, or
+        C{(None, None)} if it has no root record.
+    """
+    row = cursor.execute("SELECT state, layout FROM vps_root WHERE xid = ?",
+                         (xid,)).fetchone()
+    return tuple(row) if row is not None else (None, None)
+
+
 def currentVdir(cursor, xid):
     """
     @return: the directory of VPS C{xid}, or None.

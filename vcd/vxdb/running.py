@@ -8,6 +8,7 @@ import json
 from collections import namedtuple
 
 from vcd.faults import MEINVAL, VCDFault
+from vcd.vxdb import registry, roots, settings, tables
 from vcd.vxdb.restarts import clearRestart, isRestartPending
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
@@ -30,11 +31,11 @@ def initMethod(cursor, xid):
     @return: the L{InitMethod} of VPS C{xid}, with the defaults of
         L{vcd.vxdb.defaults} for what is not set.
     """
-    row = cursor.execute("SELECT init, halt, reboot, timeout FROM"
-                         " init_method WHERE xid = ?", (xid,)).fetchone()
-    init, halt, reboot, timeout = row or ("", "", "", DEFAULT_TIMEOUT)
-    return InitMethod(init or DEFAULT_INIT, halt or DEFAULT_HALT,
-                      reboot or DEFAULT_REBOOT, timeout)
+    row = settings.getRow(cursor, tables.INIT_METHOD, xid) or {
+        "init": "", "halt": "", "reboot": "", "timeout": DEFAULT_TIMEOUT}
+    return InitMethod(row["init"] or DEFAULT_INIT,
+                      row["halt"] or DEFAULT_HALT,
+                      row["reboot"] or DEFAULT_REBOOT, row["timeout"])
 
 
 def startRecord(cursor, xid):
@@ -44,31 +45,26 @@ def startRecord(cursor, xid):
     @return: a L{StartRecord}.
     @raise VCDFault: MEINVAL if the VPS has no complete root record.
     """
-    (name,) = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
-                             (xid,)).fetchone()
-    row = cursor.execute("SELECT state, layout FROM vps_root WHERE xid = ?",
-                         (xid,)).fetchone()
-    if row is None or row[0] != "ready" or not row[1]:
+    name = registry.requireNameOfXid(cursor, xid)
+    state, layout = roots.rootState(cursor, xid)
+    if state != "ready" or not layout:
         raise VCDFault(MEINVAL, "virtual server %r has no complete root"
                        " filesystem (state %s); rebuild it with vx.create"
-                       " force" % (name, row[0] if row else "missing"))
+                       " force" % (name, state or "missing"))
+    broadcast = settings.getRow(cursor, tables.BROADCAST, xid)
     return StartRecord(
-        xid=xid, name=name, rootRecord=json.loads(row[1]),
+        xid=xid, name=name, rootRecord=json.loads(layout),
         init=initMethod(cursor, xid).init,
-        bcaps=[b for (b,) in cursor.execute(
-            "SELECT bcap FROM vx_bcaps WHERE xid = ?", (xid,))],
-        mounts=list(cursor.execute(
-            "SELECT src, dst, type, opts FROM mount WHERE xid = ? ORDER BY"
-            " dst", (xid,))),
-        addresses=list(cursor.execute(
-            "SELECT addr, netmask FROM nx_addr WHERE xid = ? ORDER BY addr",
-            (xid,))),
-        broadcast=(cursor.execute("SELECT broadcast FROM nx_broadcast WHERE"
-                                  " xid = ?", (xid,)).fetchone() or ("",))[0],
-        uname=dict(cursor.execute(
-            "SELECT uname, value FROM vx_uname WHERE xid = ?", (xid,))),
-        limits={t: (int(s), int(m)) for t, s, m in cursor.execute(
-            "SELECT type, soft, max FROM vx_limit WHERE xid = ?", (xid,))},
+        bcaps=settings.setMembers(cursor, tables.BCAPS, xid),
+        mounts=[(m["src"], m["dst"], m["type"], m["opts"]) for m in
+                settings.keyedRows(cursor, tables.MOUNTS, xid)],
+        addresses=[(a["addr"], a["netmask"]) for a in
+                   settings.keyedRows(cursor, tables.ADDRESSES, xid)],
+        broadcast=broadcast["broadcast"] if broadcast else "",
+        uname={u["uname"]: u["value"] for u in
+               settings.keyedRows(cursor, tables.UNAME, xid)},
+        limits={r["limit"]: (int(r["soft"]), int(r["max"])) for r in
+                settings.keyedRows(cursor, tables.LIMITS, xid)},
         restartPending=isRestartPending(cursor, xid),
     )
 
@@ -88,6 +84,4 @@ def isNamed(cursor, xid, name):
     """
     @return: whether VPS C{xid} still is called C{name}.
     """
-    row = cursor.execute("SELECT 1 FROM xid_name_map WHERE xid = ? AND"
-                         " name = ?", (xid, name)).fetchone()
-    return row is not None
+    return registry.nameOfXid(cursor, xid) == name
