@@ -13,10 +13,8 @@ import time
 from twisted.internet import defer, reactor, task, threads
 from twisted.logger import formatEvent, globalLogPublisher
 
+from vcd.kernel.hostfeatures import cgroupMounts
 from vcd.scripts import vtemplate
-
-#: The cgroup hierarchies LXC puts lxc.payload.NAME and lxc.monitor.NAME in.
-CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def pause(seconds):
@@ -34,6 +32,47 @@ def testAddress():
     return "198.%d.%d.%d" % (18 + secrets.randbelow(2),
                              1 + secrets.randbelow(254),
                              2 + secrets.randbelow(250))
+
+
+def containerCgroups(name):
+    """
+    The cgroups LXC made for container C{name} (C{lxc.payload.NAME},
+    C{lxc.monitor.NAME} and their numbered successors) at the top of every
+    cgroup hierarchy.
+    """
+    prefixes = ("lxc.payload." + name, "lxc.monitor." + name)
+    paths = []
+    for mountpoint, _, _ in cgroupMounts():
+        try:
+            entries = os.listdir(mountpoint)
+        except OSError:
+            continue
+        paths.extend(
+            os.path.join(mountpoint, entry) for entry in entries
+            if entry in prefixes or any(
+                entry.startswith(p + "-") and entry[len(p) + 1:].isdigit()
+                for p in prefixes))
+    return paths
+
+
+def monitorPids(lxcpath, name):
+    """
+    @return: the pids of the LXC monitor of container C{name} in
+        C{lxcpath} (the process running its hooks), found by its title.
+    """
+    title = ("[lxc monitor] %s %s" % (lxcpath, name)).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % (entry,), "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if cmdline.rstrip(b"\0") == title:
+            pids.append(int(entry))
+    return pids
 
 
 class RunningHelpers:
@@ -58,28 +97,35 @@ class RunningHelpers:
 
     def discardContainer(self, name):
         """
-        Stop container C{name} hard (in a thread: its post-stop hook calls
-        the daemon) and remove the empty cgroups LXC left for it.
+        Stop container C{name} hard, wait until its monitor is gone (the
+        monitor runs the post-stop hook, which calls the daemon: the test
+        must not end while that call is open), and remove the empty
+        cgroups LXC left for it. In a thread, so the daemon keeps serving
+        the hook.
         """
         def discard():
             subprocess.run(["lxc-stop", "-P", self.config.lxcpath, "-n", name,
                             "-k"], stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=60)
-            for hierarchy in os.listdir(CGROUP_ROOT):
-                directory = os.path.join(CGROUP_ROOT, hierarchy)
+            # lxc-stop returns, and LXC says STOPPED, once the init is gone:
+            # the monitor may still be running the post-stop hook.
+            deadline = time.monotonic() + 60
+            while True:
+                monitors = monitorPids(self.config.lxcpath, name)
+                if not monitors:
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        "the LXC monitor of %s (pids %s) still runs (its"
+                        " post-stop hook?) 60s after lxc-stop"
+                        % (name, monitors))
+                time.sleep(0.05)
+            for path in containerCgroups(name):
                 try:
-                    entries = os.listdir(directory)
+                    os.rmdir(path)
                 except OSError:
-                    continue
-                for entry in entries:
-                    if entry in ("lxc.payload." + name,
-                                 "lxc.monitor." + name) or entry.startswith(
-                                     "lxc.monitor.%s-" % (name,)):
-                        try:
-                            os.rmdir(os.path.join(directory, entry))
-                        except OSError:
-                            pass
+                    pass
         return threads.deferToThread(discard)
 
     @defer.inlineCallbacks
