@@ -695,7 +695,7 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         from tests.harness import busyboxTemplate
         from vcd.kernel.hostfeatures import HostFeatures
         from vcd.kernel.lxcconfig import HostPaths
-        from vcd.kernel.workerclient import KernelWorker
+        from vcd.kernel.worker.client import KernelWorker
         from vcd.vps.templates import TemplateStore
         self.work = os.path.abspath(self.mktemp())
         self.lxcpath = os.path.join(self.work, "lxc")

@@ -24,7 +24,7 @@ from zope.interface.verify import verifyObject
 
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.interfaces import IVPSKernel
-from vcd.kernel.workerclient import KernelWorker
+from vcd.kernel.worker.client import KernelWorker
 from vcd.vps.rootfs import createRoot
 from vcd.scripts import vtemplate
 from vcd.vps.templates import TemplateStore

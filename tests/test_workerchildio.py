@@ -1,6 +1,6 @@
 """
-Tests for L{vcd.kernel.childio}: a child's exit noticed through its pidfd
-and its output read from a pipe, in the reactor, with real processes.
+Tests for L{vcd.kernel.worker.childio}: a child's exit noticed through its
+pidfd and its output read from a pipe, in the reactor, with real processes.
 """
 
 import os
@@ -9,7 +9,7 @@ import signal
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from vcd.kernel.childio import READ_CHUNK, OutputPipe, whenExited
+from vcd.kernel.worker.childio import READ_CHUNK, OutputPipe, whenExited
 
 
 def forkExiting(code, before=None):

@@ -1,6 +1,6 @@
 """
 Tests for the kernel worker process (L{vcd.kernel.worker}) through its
-client (L{vcd.kernel.workerclient}), without containers: errors arrive
+client (L{vcd.kernel.worker.client}), without containers: errors arrive
 typed over the real pipes, the domain name is set in the target's UTS
 namespace only (through the cffi binding), the worker holds no inheritable
 descriptor but its standard ones, and it exits when its input closes.
@@ -18,8 +18,8 @@ from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from vcd.kernel.errors import KernelError, RootMissing
-from vcd.kernel.workerclient import KernelWorker, WorkerFailed
-from vcd.kernel.workerprotocol import Exec, SetDomainName, Start
+from vcd.kernel.worker.client import KernelWorker, WorkerFailed
+from vcd.kernel.worker.protocol import Exec, SetDomainName, Start
 
 
 def workerPids():

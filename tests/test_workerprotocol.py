@@ -1,5 +1,5 @@
 """
-Tests for L{vcd.kernel.workerprotocol}: the commands between the daemon and
+Tests for L{vcd.kernel.worker.protocol}: the commands between the daemon and
 its kernel worker, sent from one AMP connection to another over in-memory
 transports. Each command's arguments and response arrive as sent, its
 errors arrive typed, and values larger than an AMP value (64 KiB - 1)
@@ -13,7 +13,7 @@ from twisted.protocols import amp
 from twisted.trial import unittest
 
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
-from vcd.kernel.workerprotocol import Chunked, Exec, SetDomainName, Start
+from vcd.kernel.worker.protocol import Chunked, Exec, SetDomainName, Start
 
 
 class Loopback:

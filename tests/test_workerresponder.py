@@ -1,6 +1,6 @@
 """
-Tests for L{vcd.kernel.workerresponder}: the kernel worker's answers to the
-commands of L{vcd.kernel.workerprotocol}, driven with a L{task.Clock} and
+Tests for L{vcd.kernel.worker.responder}: the kernel worker's answers to the
+commands of L{vcd.kernel.worker.protocol}, driven with a L{task.Clock} and
 doubles of the liblxc operations. Starts run one at a time, each answer
 written before the next start begins; after-work waits for idleness;
 commands run concurrently; unexpected exceptions arrive as KernelError;
@@ -12,11 +12,11 @@ from twisted.python.failure import Failure
 from twisted.trial import unittest
 
 from tests.test_workerprotocol import Loopback
-from vcd.kernel import workerresponder
+from vcd.kernel.worker import responder as workerresponder
 from vcd.kernel.errors import KernelError, RootMissing
-from vcd.kernel.workerfork import setDomainName
-from vcd.kernel.workerprotocol import Exec, SetDomainName, Start
-from vcd.kernel.workerresponder import IDLE_DELAY, WorkerResponder
+from vcd.kernel.worker.fork import setDomainName
+from vcd.kernel.worker.protocol import Exec, SetDomainName, Start
+from vcd.kernel.worker.responder import IDLE_DELAY, WorkerResponder
 
 EXEC = dict(lxcpath="/l", name="n", argv=["sleep", "9"], timeout=5.0,
             cap=100, env=[])

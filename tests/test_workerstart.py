@@ -1,5 +1,5 @@
 """
-Tests for L{vcd.kernel.workerstart} and L{vcd.kernel.containerlog}: the
+Tests for L{vcd.kernel.worker.start} and L{vcd.kernel.worker.containerlog}: the
 configuration a start writes, the log lines a failed start quotes, and the
 root check that comes before liblxc.
 """
@@ -8,10 +8,10 @@ import os
 
 from twisted.trial import unittest
 
-from vcd.kernel.containerlog import (LOG_LIMIT, QUOTED_LINE, QUOTED_TOTAL,
-                                     logTail, noteLogEnds)
+from vcd.kernel.worker.containerlog import (
+    LOG_LIMIT, QUOTED_LINE, QUOTED_TOTAL, logTail, noteLogEnds)
 from vcd.kernel.errors import RootMissing
-from vcd.kernel.workerstart import startContainer, writeConfig
+from vcd.kernel.worker.start import startContainer, writeConfig
 
 
 class ConfigTests(unittest.TestCase):

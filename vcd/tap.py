@@ -111,7 +111,7 @@ class VCDService(service.MultiService):
         self.worker = None
         if kernel is None:
             from vcd.kernel.lxc import LXCKernel
-            from vcd.kernel.workerclient import KernelWorker
+            from vcd.kernel.worker.client import KernelWorker
             self.worker = self._child(KernelWorker(reactor))
             kernel = LXCKernel(config.lxcpath, kernelPool.pool, reactor,
                                worker=self.worker)

@@ -51,8 +51,8 @@ class Call:
 
     @ivar method: the L{vcd.api.method.Method}.
     @ivar user: the caller, a L{vcd.vxdb.users.User}.
-    @ivar vps: the L{vcd.vxdb.registry.VPS} named by C{name} when the owner rule
-        resolved one, else None.
+    @ivar vps: the L{vcd.vxdb.registry.VPS} named by C{name} when the owner
+        rule resolved one, else None.
     @ivar services: the L{Services}.
     @ivar clientAddress: the peer's address, as a string, for logs.
     """

@@ -2,7 +2,7 @@
 """
 The errors of the kernel layer (L{vcd.interfaces.IVPSKernel}): raised in the
 daemon, and carried typed from the kernel worker over its protocol
-(L{vcd.kernel.workerprotocol}).
+(L{vcd.kernel.worker.protocol}).
 """
 
 

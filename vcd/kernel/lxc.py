@@ -19,7 +19,7 @@ from zope.interface import implementer
 from vcd.kernel import procfs
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
-from vcd.kernel.workerprotocol import Exec, SetDomainName, Start
+from vcd.kernel.worker.protocol import Exec, SetDomainName, Start
 
 from vcd.kernel.interfaces import IVPSKernel
 
@@ -189,7 +189,7 @@ class LXCKernel:
         @param threadpool: a started L{twisted.python.threadpool.ThreadPool}
             dedicated to kernel queries.
         @param reactor: the reactor the results are delivered in.
-        @param worker: the L{vcd.kernel.workerclient.KernelWorker}.
+        @param worker: the L{vcd.kernel.worker.client.KernelWorker}.
         """
         self.lxcpath = lxcpath
         self._threadpool = threadpool

@@ -2,7 +2,7 @@
 """
 The daemon's side of the kernel worker (L{vcd.kernel.worker}): spawned once
 with C{reactor.spawnProcess}, answering the commands of
-L{vcd.kernel.workerprotocol} in AMP over its standard input and output;
+L{vcd.kernel.worker.protocol} in AMP over its standard input and output;
 respawned on the next command if it dies.
 """
 
@@ -131,7 +131,7 @@ class KernelWorker(service.Service):
 
     def callRemote(self, command, **arguments):
         """
-        Send one command of L{vcd.kernel.workerprotocol}.
+        Send one command of L{vcd.kernel.worker.protocol}.
 
         @return: a Deferred firing with the response dict, or failing with
             one of the command's errors, or with L{WorkerFailed}.

@@ -5,17 +5,17 @@ operations that fork (start, attach), which must never run inside the
 threaded daemon.
 
 The daemon spawns it once (C{python -m vcd.kernel.worker}) with
-C{reactor.spawnProcess} (L{vcd.kernel.workerclient}) and talks to it in AMP
+C{reactor.spawnProcess} (L{vcd.kernel.worker.client}) and talks to it in AMP
 over its standard input and output: the operations and their typed errors
-are declared in L{vcd.kernel.workerprotocol}, and answered by
-L{vcd.kernel.workerresponder}. Starts it does itself, one at a time
-(L{vcd.kernel.workerstart}: liblxc's daemonized start forks the container's
+are declared in L{vcd.kernel.worker.protocol}, and answered by
+L{vcd.kernel.worker.responder}. Starts it does itself, one at a time
+(L{vcd.kernel.worker.start}: liblxc's daemonized start forks the container's
 monitor, detached). Commands (exec) it attaches itself too
-(L{vcd.kernel.workerexec}): liblxc makes each a child of the worker, whose
+(L{vcd.kernel.worker.execute}): liblxc makes each a child of the worker, whose
 reactor collects their output, enforces their timeouts and reaps them, so
 a long command in one VPS never delays another request. Operations that
 change the process doing them get a forked child each
-(L{vcd.kernel.workerfork}). When its standard input closes (the daemon went
+(L{vcd.kernel.worker.fork}). When its standard input closes (the daemon went
 away) the worker answers what it was asked and exits; the VPSes keep
 running.
 
@@ -56,7 +56,7 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     from twisted.internet import reactor, stdio
     # Imports the binding: fails at once if it is missing.
-    from vcd.kernel.workerresponder import WorkerResponder
+    from vcd.kernel.worker.responder import WorkerResponder
     _logErrorsTo(sys.stderr)
     responder = WorkerResponder(reactor, removeEmptyCgroups)
     responder.finished.addCallback(lambda _: reactor.stop())

@@ -13,7 +13,7 @@ import signal
 from twisted.internet import defer
 
 from vcd.kernel.binding import ffi, lib, openContainer
-from vcd.kernel.childio import OutputPipe, whenExited
+from vcd.kernel.worker.childio import OutputPipe, whenExited
 from vcd.kernel.errors import KernelError
 
 #: The search path of a command whose environment has none.
@@ -118,10 +118,10 @@ def pathOf(env):
 def runCommand(reactor, lxcpath, name, argv, timeout, cap, env):
     """
     Run a command in a container and collect it (see
-    L{vcd.kernel.workerprotocol.Exec}).
+    L{vcd.kernel.worker.protocol.Exec}).
 
     @return: a Deferred firing with the response of
-        L{vcd.kernel.workerprotocol.Exec} once the command exited.
+        L{vcd.kernel.worker.protocol.Exec} once the command exited.
     """
     pid, readEnd, initPid = attachCommand(lxcpath, name, argv, env)
     output = OutputPipe(reactor, readEnd, cap)

@@ -11,7 +11,7 @@ import os
 import select
 
 from vcd.kernel.binding import ffi, lib, openContainer
-from vcd.kernel.containerlog import logTail, noteLogEnds
+from vcd.kernel.worker.containerlog import logTail, noteLogEnds
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 
 

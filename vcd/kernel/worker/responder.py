@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_workerresponder -*-
 """
-The kernel worker's side of its protocol (L{vcd.kernel.workerprotocol}):
+The kernel worker's side of its protocol (L{vcd.kernel.worker.protocol}):
 the operations answered in the worker's reactor.
 
 Starts run one at a time, each in a reactor iteration of its own, so each
@@ -20,10 +20,10 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vcd.kernel.errors import KernelError
-from vcd.kernel.workerexec import runCommand
-from vcd.kernel.workerfork import runForked, setDomainName
-from vcd.kernel.workerprotocol import Exec, SetDomainName, Start
-from vcd.kernel.workerstart import startContainer
+from vcd.kernel.worker.execute import runCommand
+from vcd.kernel.worker.fork import runForked, setDomainName
+from vcd.kernel.worker.protocol import Exec, SetDomainName, Start
+from vcd.kernel.worker.start import startContainer
 
 #: How long the worker must have had no request (and no command running)
 #: before it does after-work.

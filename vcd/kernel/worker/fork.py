@@ -11,7 +11,7 @@ import os
 from twisted.internet import defer
 
 from vcd.kernel.binding import ffi, lib
-from vcd.kernel.childio import OutputPipe, whenExited
+from vcd.kernel.worker.childio import OutputPipe, whenExited
 from vcd.kernel.errors import KernelError
 
 #: The most of a child's error message the worker reads.

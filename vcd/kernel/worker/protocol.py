@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_workerprotocol -*-
 """
-The protocol between the daemon (L{vcd.kernel.workerclient}) and its kernel
+The protocol between the daemon (L{vcd.kernel.worker.client}) and its kernel
 worker process (L{vcd.kernel.worker}): AMP over the worker's standard input
 and output, with the operations declared here, each with its arguments, its
 response and the errors it fails with (typed: they arrive as the same
