@@ -19,7 +19,7 @@ from zope.interface import implementer
 from vcd.kernel import procfs
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
-from vcd.kernel.worker.protocol import Exec, SetDomainName, Start
+from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
 
 from vcd.kernel.interfaces import IVPSKernel
 

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_workerchildio -*-
 """
-Watching a child of the kernel worker from its reactor without blocking it:
+Watching a child of the kernel worker from its event loop
+(L{vcd.kernel.worker.loop}) without blocking it:
 its exit (through a pidfd, which becomes readable the moment the child
 exits) and its output (a pipe, read as it comes, up to a cap).
 
@@ -10,63 +11,50 @@ waits for its own.
 
 import os
 
-from twisted.internet import defer
-from twisted.internet.interfaces import IReadDescriptor
-from zope.interface import implementer
-
 READ_CHUNK = 65536
 
 
-@implementer(IReadDescriptor)
 class _Exit:
     """
-    A child's pidfd in the reactor: readable once the child has exited.
+    A child's pidfd in the loop: readable once the child has exited.
     """
 
-    def __init__(self, reactor, pid):
-        self.reactor = reactor
+    def __init__(self, loop, pid, exited):
+        self.loop = loop
         self.pid = pid
+        self.exited = exited
         self.pidfd = os.pidfd_open(pid)
-        self.exited = defer.Deferred()
-        reactor.addReader(self)
+        loop.addReader(self)
 
     def fileno(self):
         return self.pidfd
 
-    def logPrefix(self):
-        return "pidfd of %d" % (self.pid,)
-
     def doRead(self):
-        self.reactor.removeReader(self)
+        self.loop.removeReader(self)
         os.close(self.pidfd)
         self.pidfd = -1
         try:
             _, status = os.waitpid(self.pid, 0)
-        except OSError:
-            self.exited.errback()
+        except ChildProcessError:
+            self.exited(None)
         else:
-            self.exited.callback(os.waitstatus_to_exitcode(status))
-
-    def connectionLost(self, reason):
-        if self.pidfd >= 0:
-            os.close(self.pidfd)
-            self.pidfd = -1
+            self.exited(os.waitstatus_to_exitcode(status))
 
 
-def whenExited(reactor, pid):
+def whenExited(loop, pid, exited):
     """
-    Reap the child C{pid} of this process once it exits.
+    Reap the child C{pid} of this process once it exits, and call
+    C{exited} with its exit code, or minus the signal that killed it (None
+    if something else reaped it).
 
-    @return: a Deferred firing with its exit code, or minus the signal that
-        killed it.
+    @raise ProcessLookupError: if there is no such process.
     """
-    return _Exit(reactor, pid).exited
+    _Exit(loop, pid, exited)
 
 
-@implementer(IReadDescriptor)
 class OutputPipe:
     """
-    The read end of a child's output pipe in the reactor: keeps at most
+    The read end of a child's output pipe in the loop: keeps at most
     C{cap} bytes of what comes, notes whether more came, stops reading at
     its end.
 
@@ -74,11 +62,11 @@ class OutputPipe:
     @ivar eof: whether the pipe's end was seen.
     """
 
-    def __init__(self, reactor, fd, cap):
+    def __init__(self, loop, fd, cap):
         """
         @param fd: the read end, which this object now owns.
         """
-        self.reactor = reactor
+        self.loop = loop
         self.fd = fd
         self.cap = cap
         self.chunks = []
@@ -86,13 +74,10 @@ class OutputPipe:
         self.truncated = False
         self.eof = False
         os.set_blocking(fd, False)
-        reactor.addReader(self)
+        loop.addReader(self)
 
     def fileno(self):
         return self.fd
-
-    def logPrefix(self):
-        return "output pipe"
 
     def doRead(self):
         """
@@ -110,7 +95,7 @@ class OutputPipe:
             return False
         if not data:
             self.eof = True
-            self.reactor.removeReader(self)
+            self.loop.removeReader(self)
             return False
         take = data[:max(self.cap - self.kept, 0)]
         if take:
@@ -135,12 +120,9 @@ class OutputPipe:
         @return: the output kept.
         """
         if not self.eof:
-            self.reactor.removeReader(self)
+            self.loop.removeReader(self)
             self.eof = True
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
         return b"".join(self.chunks)
-
-    def connectionLost(self, reason):
-        pass

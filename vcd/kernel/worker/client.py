@@ -2,7 +2,8 @@
 """
 The daemon's side of the kernel worker (L{vcd.kernel.worker}): spawned once
 with C{reactor.spawnProcess}, answering the commands of
-L{vcd.kernel.worker.protocol} in AMP over its standard input and output;
+L{vcd.kernel.worker.protocol} (as L{vcd.kernel.worker.ampcommands}) in AMP
+over its standard input and output;
 respawned on the next command if it dies.
 """
 
@@ -103,8 +104,10 @@ class KernelWorker(service.Service):
         self.environment = dict(environment if environment is not None
                                 else os.environ)
         # Whatever the working directory, the worker imports this vcd.
-        root = os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))))
+        # (this file is vcd/kernel/worker/client.py under it).
+        root = os.path.abspath(__file__)
+        for _ in range(4):
+            root = os.path.dirname(root)
         paths = [root] + [p for p in self.environment.get(
             "PYTHONPATH", "").split(os.pathsep) if p and p != root]
         self.environment["PYTHONPATH"] = os.pathsep.join(paths)
@@ -131,7 +134,7 @@ class KernelWorker(service.Service):
 
     def callRemote(self, command, **arguments):
         """
-        Send one command of L{vcd.kernel.worker.protocol}.
+        Send one command of L{vcd.kernel.worker.ampcommands}.
 
         @return: a Deferred firing with the response dict, or failing with
             one of the command's errors, or with L{WorkerFailed}.

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_kernel_lxc -*-
 """
 The kernel worker's exec: liblxc's attach starts a command inside a running
-container as a child of the worker, and the worker's reactor collects its
+container as a child of the worker, and the worker's event loop collects its
 output, enforces its timeout and reaps it (through a pidfd), so a long
 command in one VPS never delays another request.
 """
@@ -9,8 +9,6 @@ command in one VPS never delays another request.
 import os
 import shutil
 import signal
-
-from twisted.internet import defer
 
 from vcd.kernel.binding import ffi, lib, openContainer
 from vcd.kernel.worker.childio import OutputPipe, whenExited
@@ -114,22 +112,19 @@ def pathOf(env):
     return DEFAULT_PATH
 
 
-@defer.inlineCallbacks
-def runCommand(reactor, lxcpath, name, argv, timeout, cap, env):
+def runCommand(loop, done, lxcpath, name, argv, timeout, cap, env):
     """
     Run a command in a container and collect it (see
     L{vcd.kernel.worker.protocol.Exec}).
 
-    @return: a Deferred firing with the response of
-        L{vcd.kernel.worker.protocol.Exec} once the command exited.
+    @param loop: the worker's L{vcd.kernel.worker.loop.Loop}.
+    @param done: called once the command exited, with the response of
+        L{vcd.kernel.worker.protocol.Exec} (a dict), or with the exception
+        that ended it.
+    @raise KernelError: if it could not be started.
     """
     pid, readEnd, initPid = attachCommand(lxcpath, name, argv, env)
-    output = OutputPipe(reactor, readEnd, cap)
-    try:
-        exited = whenExited(reactor, pid)
-    except BaseException:
-        output.close()
-        raise
+    output = OutputPipe(loop, readEnd, cap)
     timedOut = []
 
     def expire():
@@ -138,18 +133,30 @@ def runCommand(reactor, lxcpath, name, argv, timeout, cap, env):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    timer = reactor.callLater(timeout, expire)
-    try:
-        status = yield exited
-    finally:
-        if timer.active():
-            timer.cancel()
+
+    def exited(status):
+        timer.cancel()
         # Whatever it wrote before it exited is in the pipe; a daemon it
         # left behind may keep the pipe open, so do not wait for its end.
         output.drain()
         data = output.close()
-    notFound = status in (126, 127, 255) and not programExists(
-        initPid, argv[0], pathOf(env))
-    return {"status": status, "output": data,
-            "truncated": output.truncated, "timedOut": bool(timedOut),
-            "notFound": notFound}
+        if status is None:
+            done(KernelError("the command in %s was reaped elsewhere"
+                             % (name,)))
+            return
+        try:
+            notFound = status in (126, 127, 255) and not programExists(
+                initPid, argv[0], pathOf(env))
+        except Exception as e:
+            done(e)
+            return
+        done({"status": status, "output": data,
+              "truncated": output.truncated, "timedOut": bool(timedOut),
+              "notFound": notFound})
+
+    try:
+        whenExited(loop, pid, exited)
+    except BaseException:
+        output.close()
+        raise
+    timer = loop.callLater(timeout, expire)

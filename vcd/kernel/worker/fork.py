@@ -3,12 +3,10 @@
 Operations the kernel worker does in a forked child of its own, because
 they change the process that does them (setting a VPS's NIS domain name
 joins its UTS namespace): the child runs with nothing of the daemon's but
-a pipe for its error, and the worker's reactor waits for it.
+a pipe for its error, and the worker's event loop waits for it.
 """
 
 import os
-
-from twisted.internet import defer
 
 from vcd.kernel.binding import ffi, lib
 from vcd.kernel.worker.childio import OutputPipe, whenExited
@@ -33,15 +31,15 @@ def isolateDescriptors(keep):
     os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
 
 
-@defer.inlineCallbacks
-def runForked(reactor, function, *args):
+def runForked(loop, done, function, *args):
     """
     Call C{function(*args)} in a forked child, which never returns to the
-    caller's code (nor to its reactor).
+    caller's code (nor to its loop).
 
-    @return: a Deferred firing with None once the child has exited, or
-        failing with L{KernelError} saying what the function raised (or
-        that the child died).
+    @param loop: the worker's L{vcd.kernel.worker.loop.Loop}.
+    @param done: called once the child has exited, with None, or with a
+        L{KernelError} saying what the function raised (or that the child
+        died).
     """
     readEnd, writeEnd = os.pipe()
     pid = os.fork()
@@ -59,14 +57,21 @@ def runForked(reactor, function, *args):
         finally:
             os._exit(code)
     os.close(writeEnd)
-    message = OutputPipe(reactor, readEnd, MESSAGE_CAP)
-    try:
-        status = yield whenExited(reactor, pid)
-    finally:
+    message = OutputPipe(loop, readEnd, MESSAGE_CAP)
+
+    def exited(status):
         message.drain()
         text = message.close().decode("utf-8", "replace")
-    if status != 0:
-        raise KernelError(text or "the worker child died (%d)" % (status,))
+        if status == 0:
+            done(None)
+        else:
+            done(KernelError(text or "the worker child died (%s)"
+                             % (status,)))
+    try:
+        whenExited(loop, pid, exited)
+    except BaseException:
+        message.close()
+        raise
 
 
 def setDomainName(initPid, domainname):

@@ -2,70 +2,126 @@
 """
 The protocol between the daemon (L{vcd.kernel.worker.client}) and its kernel
 worker process (L{vcd.kernel.worker}): AMP over the worker's standard input
-and output, with the operations declared here, each with its arguments, its
-response and the errors it fails with (typed: they arrive as the same
-exception classes, from L{vcd.kernel.errors}).
+and output, with the operations declared here once, as plain data, each
+with its arguments, its response and the errors it fails with (typed: they
+arrive as the same exception classes, from L{vcd.kernel.errors}).
+
+This module imports no Twisted: the worker encodes and decodes its boxes
+with L{vcd.kernel.worker.boxes}, and the daemon sends them with the
+C{twisted.protocols.amp} commands that L{vcd.kernel.worker.ampcommands}
+builds from the same table.
 
 An AMP value holds at most 64 KiB - 1; values that can be larger (a
 configuration, a command's output of up to the output cap) are L{Chunked}:
 split over as many keys as they need.
 """
 
-from twisted.protocols import amp
+from dataclasses import dataclass
+from typing import NamedTuple, Tuple
 
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 
-__all__ = ["Chunked", "Start", "Exec", "SetDomainName", "ERRORS"]
+__all__ = ["Unicode", "String", "Integer", "Float", "Boolean", "ListOf",
+           "Chunked", "Operation", "ERRORS", "Start", "Exec",
+           "SetDomainName", "OPERATIONS"]
+
+#: The largest AMP value, in bytes.
+MAX_VALUE_LENGTH = 0xFFFF
 
 
-class Chunked(amp.Argument):
+@dataclass(frozen=True)
+class Unicode:
     """
-    An argument of any length: the wire form of C{inner} (an
-    L{amp.Argument}) in pieces of at most C{amp.MAX_VALUE_LENGTH} bytes,
-    under the keys C{NAME.0}, C{NAME.1}, ..., with C{NAME} holding how many
-    there are.
+    Text, as UTF-8.
     """
 
-    def __init__(self, inner, pieceLength=amp.MAX_VALUE_LENGTH):
-        """
-        @param inner: the argument type of the whole value.
-        @param pieceLength: the largest piece (smaller only in tests).
-        """
-        amp.Argument.__init__(self)
-        self.inner = inner
-        self.pieceLength = pieceLength
 
-    def toBox(self, name, strings, objects, proto):
-        """
-        Put the value of C{name} from C{objects} into C{strings}, in pieces.
-        """
-        data = self.inner.toStringProto(objects.pop(name.decode("ascii")),
-                                        proto)
-        step = self.pieceLength
-        pieces = [data[i:i + step] for i in range(0, len(data), step)]
-        strings[name] = b"%d" % (len(pieces),)
-        for i, piece in enumerate(pieces):
-            strings[b"%s.%d" % (name, i)] = piece
+@dataclass(frozen=True)
+class String:
+    """
+    Bytes, as they are.
+    """
 
-    def fromBox(self, name, strings, objects, proto):
-        """
-        Join the pieces of C{name} from C{strings} into its value in
-        C{objects}.
-        """
-        count = int(strings.pop(name))
-        data = b"".join(strings.pop(b"%s.%d" % (name, i))
-                        for i in range(count))
-        objects[name.decode("ascii")] = self.inner.fromStringProto(data,
-                                                                   proto)
+
+@dataclass(frozen=True)
+class Integer:
+    """
+    An integer, in decimal digits.
+    """
+
+
+@dataclass(frozen=True)
+class Float:
+    """
+    A float, as C{str} gives it.
+    """
+
+
+@dataclass(frozen=True)
+class Boolean:
+    """
+    C{True} or C{False}, spelled so.
+    """
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """
+    A list of values of one type, each prefixed by its 2-byte length.
+    """
+
+    element: tuple
+
+
+@dataclass(frozen=True)
+class Chunked:
+    """
+    A value of any length: the wire form of C{inner} in pieces of at most
+    C{pieceLength} bytes, under the keys C{NAME.0}, C{NAME.1}, ..., with
+    C{NAME} holding how many there are.
+    """
+
+    inner: tuple
+    pieceLength: int = MAX_VALUE_LENGTH
+
+
+class Operation(NamedTuple):
+    """
+    One operation of the worker.
+
+    @ivar name: its AMP command name.
+    @ivar arguments: C{(name, type)} pairs, names as bytes.
+    @ivar response: C{(name, type)} pairs, names as bytes.
+    @ivar errors: C{(exception class, code)} pairs, subclasses first (the
+        first class an error is an instance of gives its code).
+    @ivar doc: what it does.
+    """
+
+    name: bytes
+    arguments: Tuple[Tuple[bytes, tuple], ...]
+    response: Tuple[Tuple[bytes, tuple], ...]
+    errors: Tuple[Tuple[type, bytes], ...]
+    doc: str
 
 
 #: The errors every operation may fail with, and their codes on the wire.
 #: Anything else the worker meets is sent as a L{KernelError} saying what.
-ERRORS = {KernelError: b"KERNEL_ERROR"}
+ERRORS = ((KernelError, b"KERNEL_ERROR"),)
 
 
-class Start(amp.Command):
-    """
+Start = Operation(
+    name=b"Start",
+    arguments=(
+        (b"lxcpath", Unicode()),
+        (b"name", Unicode()),
+        (b"config", Chunked(Unicode())),
+        (b"paths", ListOf(Unicode())),
+        (b"settle", Float()),
+    ),
+    response=((b"initPid", Integer()),),
+    errors=((AlreadyRunning, b"ALREADY_RUNNING"),
+            (RootMissing, b"ROOT_MISSING")) + ERRORS,
+    doc="""
     Check the root directories C{paths}, write the container's
     configuration C{config}, start it daemonized with every inherited
     descriptor closed, and watch its init for C{settle} seconds. Starts run
@@ -74,23 +130,28 @@ class Start(amp.Command):
     Responds with the init's host pid; fails with L{AlreadyRunning},
     L{RootMissing} (the message is the missing path) or L{KernelError}
     (with the end of the container's log).
-    """
-
-    arguments = [
-        (b"lxcpath", amp.Unicode()),
-        (b"name", amp.Unicode()),
-        (b"config", Chunked(amp.Unicode())),
-        (b"paths", amp.ListOf(amp.Unicode())),
-        (b"settle", amp.Float()),
-    ]
-    response = [(b"initPid", amp.Integer())]
-    # Subclasses before KernelError: AMP sends the first class that matches.
-    errors = {AlreadyRunning: b"ALREADY_RUNNING",
-              RootMissing: b"ROOT_MISSING", **ERRORS}
+    """)
 
 
-class Exec(amp.Command):
-    """
+Exec = Operation(
+    name=b"Exec",
+    arguments=(
+        (b"lxcpath", Unicode()),
+        (b"name", Unicode()),
+        (b"argv", ListOf(Unicode())),
+        (b"timeout", Float()),
+        (b"cap", Integer()),
+        (b"env", ListOf(Unicode())),
+    ),
+    response=(
+        (b"status", Integer()),
+        (b"output", Chunked(String())),
+        (b"truncated", Boolean()),
+        (b"timedOut", Boolean()),
+        (b"notFound", Boolean()),
+    ),
+    errors=ERRORS,
+    doc="""
     Run C{argv} with execvp inside the running container, with the
     environment C{env} only, standard input from /dev/null, standard output
     and error combined; keep at most C{cap} bytes of the output and kill it
@@ -100,35 +161,23 @@ class Exec(amp.Command):
     Responds with the exit C{status} (minus the signal if one killed it),
     the C{output} bytes, whether they were C{truncated}, whether it
     C{timedOut}, and whether the program was C{notFound} in the container.
-    """
-
-    arguments = [
-        (b"lxcpath", amp.Unicode()),
-        (b"name", amp.Unicode()),
-        (b"argv", amp.ListOf(amp.Unicode())),
-        (b"timeout", amp.Float()),
-        (b"cap", amp.Integer()),
-        (b"env", amp.ListOf(amp.Unicode())),
-    ]
-    response = [
-        (b"status", amp.Integer()),
-        (b"output", Chunked(amp.String())),
-        (b"truncated", amp.Boolean()),
-        (b"timedOut", amp.Boolean()),
-        (b"notFound", amp.Boolean()),
-    ]
-    errors = ERRORS
+    """)
 
 
-class SetDomainName(amp.Command):
-    """
+SetDomainName = Operation(
+    name=b"SetDomainName",
+    arguments=(
+        (b"initPid", Integer()),
+        (b"domainname", Unicode()),
+    ),
+    response=(),
+    errors=ERRORS,
+    doc="""
     Set the NIS domain name in the UTS namespace of the process
     C{initPid} (a container's init), from a forked child of the worker.
-    """
+    """)
 
-    arguments = [
-        (b"initPid", amp.Integer()),
-        (b"domainname", amp.Unicode()),
-    ]
-    response = []
-    errors = ERRORS
+
+#: Every operation, by its command name.
+OPERATIONS = {operation.name: operation
+              for operation in (Start, Exec, SetDomainName)}

@@ -1,141 +1,142 @@
 # -*- test-case-name: tests.test_workerresponder -*-
 """
 The kernel worker's side of its protocol (L{vcd.kernel.worker.protocol}):
-the operations answered in the worker's reactor.
+the operations, answered in AMP boxes (L{vcd.kernel.worker.boxes}) from the
+worker's event loop (L{vcd.kernel.worker.loop}).
 
-Starts run one at a time, each in a reactor iteration of its own, so each
-answer goes out before the next start begins; after-work (removing the
-empty cgroups a container's earlier runs left) waits until the worker is
-idle. Commands (exec) and forked operations run concurrently with
-everything else. When its input closes, the worker finishes what it was
-asked, answers, and ends.
+Starts run one at a time, as their requests arrive, each answer written
+before the next start begins; after-work (removing the empty cgroups a
+container's earlier runs left) waits until the worker is idle. Commands
+(exec) and forked operations run concurrently with everything else. When
+its input closes, the worker finishes what it was asked, answers, and
+ends.
 """
 
-import collections
-
-from twisted.internet import defer
-from twisted.internet.interfaces import IHalfCloseableProtocol
-from twisted.protocols import amp
-from twisted.python.failure import Failure
-from zope.interface import implementer
-
-from vcd.kernel.errors import KernelError
+from vcd.kernel.worker import protocol
+from vcd.kernel.worker.boxes import (
+    ASK, COMMAND, MAX_ERROR_TEXT, UNHANDLED_ERROR_CODE, BoxParser,
+    MalformedBox, answerBox, errorBox, fromBox, rawErrorBox)
 from vcd.kernel.worker.execute import runCommand
 from vcd.kernel.worker.fork import runForked, setDomainName
-from vcd.kernel.worker.protocol import Exec, SetDomainName, Start
 from vcd.kernel.worker.start import startContainer
+
+__all__ = ["IDLE_DELAY", "MAX_ERROR_TEXT", "WorkerResponder"]
 
 #: How long the worker must have had no request (and no command running)
 #: before it does after-work.
 IDLE_DELAY = 0.2
 
 
-#: The longest error message sent, in characters: even at four UTF-8 bytes
-#: each it fits an AMP value (65535 bytes); a longer one would make AMP
-#: drop the connection, and with it every command in flight.
-MAX_ERROR_TEXT = 16000
-
-
-def _typed(failure):
+class WorkerResponder:
     """
-    Send anything but a L{KernelError} as one saying what it was (AMP would
-    answer an undeclared error with "Unknown Error" and close the
-    connection), and no message longer than L{MAX_ERROR_TEXT}.
-    """
-    if failure.check(KernelError):
-        errorClass, text = failure.value.__class__, str(failure.value)
-    else:
-        errorClass = KernelError
-        text = "%s: %s" % (failure.value.__class__.__name__, failure.value)
-    if errorClass is failure.value.__class__ and len(text) <= MAX_ERROR_TEXT:
-        return failure
-    return Failure(errorClass(text[:MAX_ERROR_TEXT]))
-
-
-@implementer(IHalfCloseableProtocol)
-class WorkerResponder(amp.AMP):
-    """
-    The operations of the kernel worker, for its reactor.
-
-    @ivar finished: a Deferred firing once the input closed and every
-        operation asked for was answered.
+    The operations of the kernel worker, answering the AMP boxes it reads.
     """
 
-    def __init__(self, reactor, removeCgroups):
+    def __init__(self, loop, write, removeCgroups, ended):
         """
-        @param reactor: the worker's reactor.
+        @param loop: the worker's L{vcd.kernel.worker.loop.Loop}.
+        @param write: called with the bytes of each answer.
         @param removeCgroups: the after-work of a start, called with the
             container's name.
+        @param ended: called once the input closed and every operation
+            asked for was answered.
         """
-        amp.AMP.__init__(self)
-        self.reactor = reactor
+        self.loop = loop
+        self.write = write
         self.removeCgroups = removeCgroups
-        self.finished = defer.Deferred()
-        self._starts = collections.deque()  # (arguments, Deferred)
-        self._startCall = None
-        self._afterWork = collections.deque()  # names of started containers
+        self.ended = ended
+        self.finished = False
+        self._parser = BoxParser()
+        self._handlers = {protocol.Start.name: self._start,
+                          protocol.Exec.name: self._exec,
+                          protocol.SetDomainName.name: self._setDomainName}
+        self._afterWork = []  # names of started containers
         self._idleCall = None
         self._busy = 0  # commands and forked operations running
         self._readClosed = False
-        self._writeClosed = False
 
-    @Start.responder
-    def start(self, lxcpath, name, config, paths, settle):
+    def dataReceived(self, data):
         """
-        Queue a start (see L{Start}).
+        Answer the requests C{data} completes.
+
+        @raise MalformedBox: if it is not AMP.
         """
-        d = defer.Deferred()
-        self._starts.append(((lxcpath, name, config, paths, settle), d))
+        for box in self._parser.feed(data):
+            self.boxReceived(box)
+
+    def boxReceived(self, box):
+        """
+        Answer one request.
+        """
+        ask = box.get(ASK)
+        operation = protocol.OPERATIONS.get(box.get(COMMAND))
+        if operation is None:
+            self._write(ask, lambda: rawErrorBox(
+                ask, UNHANDLED_ERROR_CODE, "Unhandled Command: %r"
+                % (box.get(COMMAND),)))
+            return
         self._requestArrived()
-        if self._startCall is None:
-            self._startCall = self.reactor.callLater(0, self._nextStart)
-        return d
+        try:
+            arguments = fromBox(operation.arguments, box)
+        except MalformedBox as e:
+            self._answer(ask, operation, e)
+            return
+        self._handlers[operation.name](ask, operation, **arguments)
 
-    def _nextStart(self):
-        self._startCall = None
-        arguments, d = self._starts.popleft()
-        result = defer.maybeDeferred(startContainer, *arguments,
-                                     removeCgroups=self.removeCgroups)
-        self._afterWork.append(arguments[1])
+    def _start(self, ask, operation, lxcpath, name, config, paths, settle):
+        try:
+            outcome = {"initPid": startContainer(
+                lxcpath, name, config, paths, settle,
+                removeCgroups=self.removeCgroups)}
+        except Exception as e:
+            outcome = e
+        self._afterWork.append(name)
         self._requestArrived()
-        if self._starts:
-            # In the next iteration: this answer is written first.
-            self._startCall = self.reactor.callLater(0, self._nextStart)
-        else:
-            self.reactor.callLater(0, self._maybeEnd)
-        result.addCallback(lambda pid: {"initPid": pid})
-        result.addErrback(_typed)
-        result.chainDeferred(d)
+        self._answer(ask, operation, outcome)
 
-    @Exec.responder
-    def execute(self, lxcpath, name, argv, timeout, cap, env):
-        """
-        Run a command in a container (see L{Exec}).
-        """
-        self._requestArrived()
-        return self._track(defer.maybeDeferred(
-            runCommand, self.reactor, lxcpath, name, argv, timeout, cap,
-            env))
+    def _exec(self, ask, operation, lxcpath, name, argv, timeout, cap, env):
+        self._run(ask, operation, runCommand, lxcpath, name, argv, timeout,
+                  cap, env)
 
-    @SetDomainName.responder
-    def setDomainName(self, initPid, domainname):
-        """
-        Set a container's NIS domain name (see L{SetDomainName}).
-        """
-        self._requestArrived()
-        d = defer.maybeDeferred(runForked, self.reactor, setDomainName,
-                                initPid, domainname)
-        return self._track(d.addCallback(lambda _: {}))
+    def _setDomainName(self, ask, operation, initPid, domainname):
+        self._run(ask, operation, runForked, setDomainName, initPid,
+                  domainname)
 
-    def _track(self, d):
+    def _run(self, ask, operation, function, *arguments):
+        """
+        Start C{function(loop, done, *arguments)} (L{runCommand},
+        L{runForked}), and answer when it calls C{done} with its outcome.
+        """
         self._busy += 1
 
-        def done(passthrough):
+        def done(outcome):
             self._busy -= 1
-            # Once the answer is written.
-            self.reactor.callLater(0, self._maybeEnd)
-            return passthrough
-        return d.addBoth(done).addErrback(_typed)
+            self._answer(ask, operation, {} if outcome is None else outcome)
+            self._maybeEnd()
+        try:
+            function(self.loop, done, *arguments)
+        except Exception as e:
+            done(e)
+
+    def _answer(self, ask, operation, outcome):
+        """
+        Write the answer C{outcome}: a response dict, or an exception.
+        """
+        if isinstance(outcome, BaseException):
+            self._write(ask, lambda: errorBox(ask, operation, outcome))
+        else:
+            self._write(ask, lambda: answerBox(ask, operation, outcome))
+
+    def _write(self, ask, encode):
+        if ask is None:
+            return
+        try:
+            data = encode()
+        except Exception as e:
+            data = rawErrorBox(ask, b"KERNEL_ERROR", (
+                "the kernel worker could not encode its answer: %s: %s"
+                % (e.__class__.__name__, e))[:MAX_ERROR_TEXT])
+        self.write(data)
 
     def _requestArrived(self):
         """
@@ -146,54 +147,31 @@ class WorkerResponder(amp.AMP):
         if self._idleCall is not None and self._idleCall.active():
             self._idleCall.reset(IDLE_DELAY)
         else:
-            self._idleCall = self.reactor.callLater(IDLE_DELAY, self._idle)
+            self._idleCall = self.loop.callLater(IDLE_DELAY, self._idle)
 
     def _idle(self):
         self._idleCall = None
-        if self._afterWork and not (self._busy or self._starts):
-            name = self._afterWork.popleft()
+        if self._afterWork and not self._busy:
+            name = self._afterWork.pop(0)
             try:
                 self.removeCgroups(name)
             except Exception:
                 pass
         if self._afterWork:
-            self._idleCall = self.reactor.callLater(IDLE_DELAY, self._idle)
+            self._idleCall = self.loop.callLater(IDLE_DELAY, self._idle)
 
-    def readConnectionLost(self):
+    def inputClosed(self):
         """
-        The daemon closed the worker's input: end once everything asked
-        is answered.
+        The daemon closed the worker's input: end once everything asked is
+        answered.
         """
         self._readClosed = True
         self._maybeEnd()
 
-    def writeConnectionLost(self):
-        """
-        Nobody reads the answers any more.
-        """
-        self._writeClosed = True
-        self._maybeEnd()
-
     def _maybeEnd(self):
-        if self.finished.called:
+        if self.finished or not self._readClosed or self._busy:
             return
-        if not self._readClosed or self._busy or self._starts:
-            return
-        if self._writeClosed:
-            self._finish()
-        else:
-            self.transport.loseConnection()
-
-    def connectionLost(self, reason):
-        """
-        Both halves are closed: the worker is done.
-        """
-        amp.AMP.connectionLost(self, reason)
-        for call in (self._startCall, self._idleCall):
-            if call is not None and call.active():
-                call.cancel()
-        self._finish()
-
-    def _finish(self):
-        if not self.finished.called:
-            self.finished.callback(None)
+        self.finished = True
+        if self._idleCall is not None:
+            self._idleCall.cancel()
+        self.ended()
