@@ -1,9 +1,11 @@
 """
 Tests for the kernel worker process (L{vcd.kernel.worker}) through its
 client (L{vcd.kernel.worker.client}), without containers: errors arrive
-typed over the real pipes, the domain name is set in the target's UTS
-namespace only (through the cffi binding), the worker holds no inheritable
-descriptor but its standard ones, and it exits when its input closes.
+typed over the real pipes (cut when too long), the domain name is set in
+the target's UTS namespace only (through the cffi binding), the worker
+holds no inheritable descriptor but its standard ones, it exits when its
+input closes, and it stays small: no Twisted module in it, a resident size
+under 20 MB (each fork liblxc does in it costs in proportion).
 
 Needs root (setns) and util-linux (unshare, nsenter).
 """
@@ -12,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 from twisted.internet import defer, reactor, task
@@ -19,7 +22,8 @@ from twisted.trial import unittest
 
 from vcd.kernel.errors import KernelError, RootMissing
 from vcd.kernel.worker.client import KernelWorker, WorkerFailed
-from vcd.kernel.worker.protocol import Exec, SetDomainName, Start
+from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
+from vcd.kernel.worker.boxes import MAX_ERROR_TEXT
 
 
 def workerPids():
@@ -127,7 +131,7 @@ class WorkerProcessTests(unittest.TestCase):
         [pid] = workerPids()
         fds = sorted(int(fd) for fd in os.listdir("/proc/%d/fd" % (pid,)))
         self.assertEqual(fds[:3], [0, 1, 2])
-        self.assertGreater(len(fds), 3, "no reactor descriptors?")
+        self.assertGreater(len(fds), 3, "no selector descriptor?")
         for fd in fds[3:]:
             with open("/proc/%d/fdinfo/%d" % (pid, fd)) as f:
                 flags = int(f.read().split("flags:")[1].split()[0], 8)
@@ -177,3 +181,75 @@ class WorkerProcessTests(unittest.TestCase):
         self.assertEqual(str(e), "y is not running")
         [newPid] = workerPids()
         self.assertNotEqual(newPid, pid)
+
+    @defer.inlineCallbacks
+    def test_hugeErrorCut(self):
+        """
+        An error message too long for an AMP value arrives cut at
+        MAX_ERROR_TEXT characters, typed, and the worker goes on answering.
+        """
+        lxcpath = self.mktemp()
+        os.makedirs(lxcpath)
+        # 60,000 bytes: fits the argument, not the answer's limit.
+        missing = "/" + "\u20ac" * 20000
+        e = yield self.assertFails(RootMissing, self.worker.callRemote(
+            Start, lxcpath=lxcpath, name="vcdtest-none", config="x\n",
+            paths=[missing], settle=0.001))
+        self.assertEqual(str(e), missing[:MAX_ERROR_TEXT])
+        e = yield self.assertFails(KernelError, self.worker.callRemote(
+            Exec, lxcpath=lxcpath, name="vcdtest-none", argv=["true"],
+            timeout=1.0, cap=10, env=[]))
+        self.assertEqual(str(e), "vcdtest-none is not running")
+
+    @defer.inlineCallbacks
+    def test_small(self):
+        """
+        The running worker runs this source tree, has loaded no Twisted
+        extension module and its resident size is under 20 MB.
+        """
+        yield self.assertFails(KernelError, self.worker.callRemote(
+            Exec, lxcpath="/nonexistent", name="x", argv=["true"],
+            timeout=1.0, cap=10, env=[]))
+        [pid] = workerPids()
+        with open("/proc/%d/status" % (pid,)) as f:
+            status = dict(line.split(":", 1) for line in f)
+        rss = int(status["VmRSS"].split()[0])
+        self.assertLess(rss, 20 * 1024, "worker RSS %d kB" % (rss,))
+        # Its maps name every shared library it loaded: none of Twisted's
+        # C extensions (zope.interface's either).
+        with open("/proc/%d/maps" % (pid,)) as f:
+            maps = f.read()
+        # This source tree's binding: the client put this tree first on
+        # the worker's path.
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.assertIn(os.path.join(root, "vcd", "kernel", "_lxc"), maps)
+        self.assertNotIn("twisted", maps)
+        self.assertNotIn("zope", maps)
+
+
+class WorkerImportsTests(unittest.TestCase):
+    """
+    The worker's modules import no Twisted.
+    """
+
+    def test_noTwisted(self):
+        """
+        Everything the worker's entry point imports, the operations
+        included, leaves no C{twisted} (nor C{zope}) module in
+        C{sys.modules}.
+        """
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        script = (
+            "import sys\n"
+            "import vcd.kernel.worker.__main__\n"
+            "import vcd.kernel.worker.responder\n"
+            "assert vcd.kernel.worker.responder.__file__.startswith(%r)\n"
+            "print(' '.join(sorted(m for m in sys.modules\n"
+            "      if m.split('.')[0] in ('twisted', 'zope'))))\n"
+            % (root,))
+        result = subprocess.run(
+            [sys.executable, "-P", "-c", script], cwd="/",
+            env=dict(os.environ, PYTHONPATH=root), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "\n")
