@@ -14,7 +14,6 @@ import itertools
 import selectors
 import sys
 import time
-import traceback
 
 
 class Timer:
@@ -134,7 +133,9 @@ class Loop:
             function(*args)
         except Exception:
             # A bug: say so on standard error (the daemon logs it) and go
-            # on serving the others.
+            # on serving the others. (Imported only then: the worker
+            # stays small.)
+            import traceback
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
 

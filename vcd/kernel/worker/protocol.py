@@ -16,7 +16,6 @@ configuration, a command's output of up to the output cap) are L{Chunked}:
 split over as many keys as they need.
 """
 
-from dataclasses import dataclass
 from typing import NamedTuple, Tuple
 
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
@@ -29,60 +28,75 @@ __all__ = ["Unicode", "String", "Integer", "Float", "Boolean", "ListOf",
 MAX_VALUE_LENGTH = 0xFFFF
 
 
-@dataclass(frozen=True)
-class Unicode:
+class _Tag:
+    """
+    A type tag: equal to another of its class with the same parameters.
+    (Plain classes rather than dataclasses: the worker stays small.)
+    """
+
+    def _key(self):
+        return (type(self),) + tuple(vars(self).values())
+
+    def __eq__(self, other):
+        return isinstance(other, _Tag) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%r" % item for item in vars(self).items()))
+
+
+class Unicode(_Tag):
     """
     Text, as UTF-8.
     """
 
 
-@dataclass(frozen=True)
-class String:
+class String(_Tag):
     """
     Bytes, as they are.
     """
 
 
-@dataclass(frozen=True)
-class Integer:
+class Integer(_Tag):
     """
     An integer, in decimal digits.
     """
 
 
-@dataclass(frozen=True)
-class Float:
+class Float(_Tag):
     """
     A float, as C{str} gives it.
     """
 
 
-@dataclass(frozen=True)
-class Boolean:
+class Boolean(_Tag):
     """
     C{True} or C{False}, spelled so.
     """
 
 
-@dataclass(frozen=True)
-class ListOf:
+class ListOf(_Tag):
     """
     A list of values of one type, each prefixed by its 2-byte length.
     """
 
-    element: tuple
+    def __init__(self, element):
+        self.element = element
 
 
-@dataclass(frozen=True)
-class Chunked:
+class Chunked(_Tag):
     """
     A value of any length: the wire form of C{inner} in pieces of at most
     C{pieceLength} bytes, under the keys C{NAME.0}, C{NAME.1}, ..., with
     C{NAME} holding how many there are.
     """
 
-    inner: tuple
-    pieceLength: int = MAX_VALUE_LENGTH
+    def __init__(self, inner, pieceLength=MAX_VALUE_LENGTH):
+        self.inner = inner
+        self.pieceLength = pieceLength
 
 
 class Operation(NamedTuple):
@@ -98,8 +112,8 @@ class Operation(NamedTuple):
     """
 
     name: bytes
-    arguments: Tuple[Tuple[bytes, tuple], ...]
-    response: Tuple[Tuple[bytes, tuple], ...]
+    arguments: Tuple[Tuple[bytes, _Tag], ...]
+    response: Tuple[Tuple[bytes, _Tag], ...]
     errors: Tuple[Tuple[type, bytes], ...]
     doc: str
 
