@@ -7,7 +7,6 @@ command in one VPS never delays another request.
 """
 
 import os
-import shutil
 import signal
 
 from vcd.kernel.binding import ffi, lib, openContainer
@@ -90,6 +89,9 @@ def programExists(rootPid, program, path):
     child = os.fork()
     if child == 0:
         try:
+            # Imported in the child only (it pulls in the compression
+            # modules): the worker stays small.
+            import shutil
             os.chroot("/proc/%d/root" % (rootPid,))
             os.chdir("/")
             found = (os.access(program, os.X_OK) if "/" in program
