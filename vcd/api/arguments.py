@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_arguments -*-
+# -*- test-case-name: tests.test_arguments,tests.test_original_forms -*-
 """
 Argument types for method declarations.
 

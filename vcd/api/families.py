@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_vxdb_methods -*-
+# -*- test-case-name: tests.test_vxdb_methods,tests.test_original_forms -*-
 """
 Families of VXDB methods that share one shape, declared once:
 
