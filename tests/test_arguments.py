@@ -38,9 +38,28 @@ class ArgumentTypeTests(unittest.TestCase):
         value = A.UInt64()
         self.assertEqual(value.parse("v", "18446744073709551615"), 2 ** 64 - 1)
         self.assertEqual(value.parse("v", 7), 7)
-        self.assertInvalid(value, "-1", "decimal")
+        self.assertInvalid(value, "-1", "negative")
+        self.assertInvalid(value, -1, "range")
         self.assertInvalid(value, "18446744073709551616", "range")
+        self.assertInvalid(value, "18446744073709551616k", "range")
         self.assertInvalid(value, True, "decimal string")
+
+    def test_uint64LeadingDigits(self):
+        """
+        Manual 9.1: the leading digits are converted, the rest ignored;
+        a string without a leading digit is refused.
+        """
+        value = A.UInt64()
+        self.assertEqual(value.parse("v", "4096k"), 4096)
+        self.assertEqual(value.parse("v", "12 KiB"), 12)
+        self.assertEqual(value.parse("v", "007"), 7)
+        self.assertEqual(value.parse("v", "18446744073709551615x"),
+                         2 ** 64 - 1)
+        self.assertEqual(value.parse("v", "0x10"), 0)
+        for text in ("", "k", " 12", "+5", "x10", "\uff11"):
+            self.assertInvalid(value, text, "starting with a digit")
+        self.assertInvalid(value, "1\n", "NUL or newline")
+        self.assertInvalid(value, "1" + "k" * 64, "longer than 64")
 
     def test_stringsRefuseControlCharacters(self):
         for value in ("a\x00b", "a\nb", "a\rb"):

@@ -308,8 +308,10 @@ class CapabilityTests(DaemonTestCase):
         for method in ("vcd.user.caps.add", "vcd.user.caps.remove"):
             yield self.assertFault(MEINVAL, self.admin.call(
                 method, username="bob", cap="FLY"), "FLY")
-            yield self.assertFault(MEINVAL, self.admin.call(
-                method, username="bob", cap=""), "cap")
+        # An empty cap means "all" for vcd.user.caps.remove (the
+        # original's vcdadm; tests.test_original_forms), not for add.
+        yield self.assertFault(MEINVAL, self.admin.call(
+            "vcd.user.caps.add", username="bob", cap=""), "cap")
 
     @defer.inlineCallbacks
     def test_unknownUser(self):

@@ -266,10 +266,14 @@ class ParamShapeTests(DispatchTestCase):
 
     def test_argumentsOfMethodWithout(self):
         """
-        A method without arguments accepts an empty struct and nothing
-        else.
+        A method without arguments accepts an empty struct, or an empty
+        string or array (the original's vcdadm, PHP), and nothing else.
         """
         self.assertIsNone(self.answer(self.raw("vcd.login", ADMIN, {})))
+        self.assertIsNone(self.answer(self.raw("vcd.login", ADMIN, "")))
+        self.assertIsNone(self.answer(self.raw("vcd.login", ADMIN, [])))
+        self.assertInvalid(self.raw("vcd.login", ADMIN, "x"), "param 2")
+        self.assertInvalid(self.raw("vcd.login", ADMIN, [{}]), "param 2")
         self.assertInvalid(self.raw("vcd.login", ADMIN, {"name": "alpha"}),
                            "name")
 

@@ -558,10 +558,31 @@ class KillStatusTests(LifecycleTestCase):
 
     def test_killBadSignal(self):
         self.start()
-        for sig in (0, 65, -1):
+        for sig in (65, -1):
             self.assertFault(MEINVAL, self.vx("kill", name="alpha", pid=1,
                                               sig=sig), "sig")
         self.assertRunning("alpha")
+
+    def test_killSignalZero(self):
+        """
+        Signal 0 (the original accepted it, as kill(2) does) signals
+        nothing: the processes stay; a pid that does not exist is still
+        refused, and a stopped VPS is still MESTOPPED.
+        """
+        self.start()
+        process = self.kernel.spawn("alpha")
+        for pid in (0, 1, process.vpid):
+            self.assertIsNone(self.answer(self.vx("kill", name="alpha",
+                                                  pid=pid, sig=0)))
+        self.assertIsNone(process.endedBy)
+        self.assertEqual(self.answer(self.vx("status", name="alpha"))[
+            "nproc"], 2)
+        self.assertRunning("alpha")
+        self.assertFault(MEINVAL, self.vx("kill", name="alpha", pid=4242,
+                                          sig=0), "pid")
+        self.answer(self.vx("kill", name="alpha", pid=1, sig=9))
+        self.assertFault(MESTOPPED, self.vx("kill", name="alpha", pid=1,
+                                            sig=0))
 
     def test_statusStopped(self):
         status = self.answer(self.vx("status", name="alpha"))

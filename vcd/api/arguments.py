@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_arguments -*-
+# -*- test-case-name: tests.test_arguments,tests.test_original_forms -*-
 """
 Argument types for method declarations.
 
@@ -26,6 +26,8 @@ class ArgumentType:
     The base of argument types.
 
     @cvar xmlrpcType: the XML-RPC type name, for introspection.
+    @cvar helpType: optionally, a longer description for
+        C{system.methodHelp}.
     """
 
     xmlrpcType = "string"
@@ -304,22 +306,53 @@ class Int(ArgumentType):
 class UInt64(ArgumentType):
     """
     An unsigned 64-bit value, sent as a decimal string (ints accepted too).
+
+    The manual (9.1) says the server "converts all leading digit characters
+    to 64-bit integer representation", as C{strtoull} does, so what follows
+    the leading digits is ignored: C{"4096k"} is 4096 (the suffix is not a
+    unit; it is dropped, as the original dropped it). What is really wrong
+    is still refused, naming the argument:
+
+      - a string that does not start with a digit (C{""}, C{"k"},
+        C{" 12"}, C{"+5"}): there are no leading digits to convert, and
+        the manual's rule has no sign or blank (C{strtoull} would answer 0
+        and the original's vxdb.vx.limit.set refused these too);
+      - a negative value (C{"-1"}, C{-1}): the type is unsigned, and
+        C{strtoull} would silently wrap it to 2^64-1;
+      - a value above 2^64-1 (C{strtoull} would clamp it with ERANGE);
+      - the basic string checks: at most C{maxLength} characters, no NUL,
+        CR or LF, even in the ignored part.
     """
 
     xmlrpcType = "string"
+    #: How introspection describes the type.
+    helpType = ("string: a uint64 in decimal; what follows its leading"
+                " digits is ignored")
+
+    _LEADING_DIGITS = re.compile(r"[0-9]+")
+
+    def __init__(self, maxLength=64):
+        self.maxLength = maxLength
 
     def parse(self, argument, value):
         if isinstance(value, str):
-            if not value.isascii() or not value.isdigit() or len(value) > 20:
+            String(maxLength=self.maxLength).parse(argument, value)
+            digits = self._LEADING_DIGITS.match(value)
+            if digits is None:
+                if value.startswith("-"):
+                    raise invalid(argument, "must not be negative (an"
+                                  " unsigned 64-bit value), not %r"
+                                  % (value,))
                 raise invalid(argument, "must be a decimal string of an"
-                              " unsigned 64-bit value, not %r" % (value[:40],))
-            value = int(value)
+                              " unsigned 64-bit value starting with a digit,"
+                              " not %r" % (value,))
+            value = int(digits.group())
         elif isinstance(value, bool) or not isinstance(value, int):
             raise invalid(argument, "must be a decimal string, not %s"
                           % (_typeName(value),))
         if not 0 <= value <= UINT64_MAX:
             raise invalid(argument, "%d is out of the unsigned 64-bit range"
-                          % (value,))
+                          " 0..%d" % (value, UINT64_MAX))
         return value
 
 

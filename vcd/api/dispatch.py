@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_dispatch,tests.test_dispatch_fake -*-
+# -*- test-case-name: tests.test_dispatch,tests.test_dispatch_fake,tests.test_original_forms -*-
 """
 The dispatcher: from a parsed request to a method's result.
 
@@ -113,13 +113,7 @@ class Dispatcher:
             raise VCDFault(MEINVAL, "%s takes two params, the"
                            " {username, password} struct and the argument"
                            " struct; %d given" % (method.name, len(params)))
-        if len(params) == 2:
-            if not isinstance(params[1], dict):
-                raise VCDFault(MEINVAL, "param 2 of %s must be the argument"
-                               " struct" % (method.name,))
-            args = method.parseArguments(params[1])
-        else:
-            args = method.parseArguments(None)
+        args = method.parseArguments(_argumentStruct(method, params))
         db = self.services.db
         # Authentication and owner checks only read: a run method (whose
         # body comes after) or a read-only body needs no trip to the
@@ -202,6 +196,35 @@ class Dispatcher:
         if methodName == "system.methodHelp":
             return target.help()
         return target.signature()
+
+
+#: Empty values some clients send in place of an empty argument struct:
+#: the original's vcdadm sent C{""}, and PHP's xmlrpc_encode_request
+#: cannot encode an empty struct and sends an empty array.
+_EMPTY_NON_STRUCTS = ("", [])
+
+
+def _argumentStruct(method, params):
+    """
+    Return the argument struct of a call (None when the client sent only
+    the authentication param).
+
+    An empty string or an empty array in its place is taken as no
+    arguments, like a missing param 2 (a method with required parameters
+    then names the first missing one); anything else that is not a struct
+    is refused.
+    """
+    if len(params) < 2:
+        return None
+    struct = params[1]
+    if isinstance(struct, dict):
+        return struct
+    if type(struct) in (str, list) and struct in _EMPTY_NON_STRUCTS:
+        return None
+    raise VCDFault(MEINVAL, "param 2 of %s must be the argument struct (an"
+                   " empty string or array stands for no arguments), not"
+                   " a non-empty %s" % (method.name,
+                                       type(struct).__name__))
 
 
 def _credentials(params):

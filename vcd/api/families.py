@@ -1,19 +1,24 @@
-# -*- test-case-name: tests.test_vxdb_methods -*-
+# -*- test-case-name: tests.test_vxdb_methods,tests.test_original_forms -*-
 """
 Families of VXDB methods that share one shape, declared once:
 
   - L{nameSetMethods}: C{add/get/remove} of names in a set (bcaps, ccaps,
-    flags);
+    flags), where an empty name on remove means "all", as the original's
+    clients sent it;
   - L{keyedMethods}: C{get/remove/set} of rows keyed by one field, where
     an empty key means "all" for get and remove (limits, uname, mounts,
-    addresses);
+    addresses), the key member optionally also accepted under the
+    original's name (C{type}) and returned under both;
   - L{singleRowMethods}: C{get/remove/set} of one row per VPS (disk limits,
-    broadcast, cpuset).
+    broadcast, cpuset), C{get} answering the empty values when nothing is
+    set.
 
 Each family takes the table's description from L{vcd.vxdb.tables} and
 reads and writes it through L{vcd.vxdb.settings}; the declared parameters
 are named as the table's fields.
 """
+
+import copy
 
 from vcd.api import arguments as A
 from vcd.faults import invalid
@@ -62,22 +67,27 @@ def nameSetMethods(prefix, table, kind, capability, argument, what):
         return settings.setMembers(cursor, table, call.vps.xid)
 
     def remove(call, cursor, args):
-        settings.removeFromSet(cursor, table, call.vps.xid, args[argument])
+        settings.removeFromSet(cursor, table, call.vps.xid,
+                               args[argument] or None)
 
     one = Param(argument, A.KnobName(kind), doc=what.capitalize())
+    oneOrAll = Param(argument, A.KnobName(kind, allowEmpty=True),
+                     doc="%s (empty for all, as the original's clients"
+                     " sent it)" % (what.capitalize(),))
     return [
         Method(prefix + ".add", capability, OWNER_VPS, [nameParam(), one],
                "nil", "Add a %s." % (what,), transaction=add),
         Method(prefix + ".get", capability, OWNER_VPS, [nameParam()],
                "array", "Get the configured %ss." % (what,), transaction=get,
                readOnly=True),
-        Method(prefix + ".remove", capability, OWNER_VPS, [nameParam(), one],
-               "nil", "Remove a %s." % (what,), transaction=remove),
+        Method(prefix + ".remove", capability, OWNER_VPS,
+               [nameParam(), oneOrAll], "nil",
+               "Remove a %s, or all of them." % (what,), transaction=remove),
     ]
 
 
 def keyedMethods(prefix, table, keyType, valueParams, capability, what,
-                 check=None, render=None, keyPosition=0):
+                 check=None, render=None, keyPosition=0, keyAlias=None):
     """
     Declare C{<prefix>.get}, C{.remove} and C{.set} for rows keyed by
     the table's key (an empty key on get and remove means every row).
@@ -92,14 +102,21 @@ def keyedMethods(prefix, table, keyType, valueParams, capability, what,
     @param render: C{render(row dict) -> dict} shaping a returned struct.
     @param keyPosition: where the key stands among C{valueParams} in the
         manual's order for C{set}.
+    @param keyAlias: another member name accepted for the key (the
+        original's C{type}); C{get} then returns the key under both names.
     """
     key = table.key
     _requireFields(table, [key] + [p.name for p in valueParams])
+    aliases = {keyAlias: key} if keyAlias else None
 
     def get(call, cursor, args):
         result = settings.keyedRows(cursor, table, call.vps.xid,
                                     args[key] or None)
-        return [render(r) for r in result] if render else result
+        if render:
+            result = [render(r) for r in result]
+        if keyAlias:
+            result = [dict(r, **{keyAlias: r[key]}) for r in result]
+        return result
 
     def remove(call, cursor, args):
         settings.removeRows(cursor, table, call.vps.xid, args[key] or None)
@@ -112,34 +129,44 @@ def keyedMethods(prefix, table, keyType, valueParams, capability, what,
     setParams = list(valueParams)
     setParams.insert(keyPosition, Param(key, keyType(False), doc=key))
     keyDoc = "%s (empty for all)" % (key,)
+    getDoc = "Get configured %ss." % (what,)
+    if keyAlias:
+        getDoc += " Each struct carries the key as %s and as %s." % (
+            key, keyAlias)
     return [
         Method(prefix + ".get", capability, OWNER_VPS,
                [nameParam(), Param(key, keyType(True), "", keyDoc)],
-               "array", "Get configured %ss." % (what,), transaction=get,
-               readOnly=True),
+               "array", getDoc, transaction=get, readOnly=True,
+               aliases=aliases),
         Method(prefix + ".remove", capability, OWNER_VPS,
                [nameParam(), Param(key, keyType(True), "", keyDoc)],
-               "nil", "Remove configured %ss." % (what,), transaction=remove),
+               "nil", "Remove configured %ss." % (what,), transaction=remove,
+               aliases=aliases),
         Method(prefix + ".set", capability, OWNER_VPS,
                [nameParam()] + setParams,
-               "nil", "Add or change a %s." % (what,), transaction=set_),
+               "nil", "Add or change a %s." % (what,), transaction=set_,
+               aliases=aliases),
     ]
 
 
 def singleRowMethods(prefix, table, valueParams, capability, what,
-                     check=None, render=None):
+                     empty, check=None, render=None):
     """
     Declare C{<prefix>.get}, C{.remove} and C{.set} for one row per VPS.
-    C{get} returns nil when nothing is configured, unless C{render}
-    decides otherwise.
 
     @param table: the L{vcd.vxdb.tables.RowTable}.
     @param valueParams: the L{Param}s stored, named as the table's fields.
+    @param empty: what C{get} returns when nothing is configured (the
+        manual promises the result's type whatever is stored; the
+        original answered its empty values).
+    @param render: C{render(row dict)} shaping a stored row for C{get}.
     """
     _requireFields(table, [p.name for p in valueParams])
 
     def get(call, cursor, args):
         result = settings.getRow(cursor, table, call.vps.xid)
+        if result is None:
+            return copy.deepcopy(empty)
         return render(result) if render else result
 
     def remove(call, cursor, args):

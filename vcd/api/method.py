@@ -146,6 +146,13 @@ class Method:
             "; takes the VPS lock" if self.lock else ""))
         for param in self.params:
             lines.append("  %s (%s%s): %s" % (
-                param.name, param.type.xmlrpcType,
+                param.name,
+                getattr(param.type, "helpType", param.type.xmlrpcType),
                 "" if param.required else ", optional", param.doc))
+        for alias, target in sorted(self.aliases.items()):
+            lines.append("  %s: accepted as another name of %s"
+                         % (alias, target))
+        if not self.params:
+            lines.append("  (no arguments: an empty struct, or no second"
+                         " param, or an empty string or array)")
         return "\n".join(lines)

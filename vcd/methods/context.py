@@ -46,7 +46,7 @@ LIMITS = keyedMethods(
     lambda allowEmpty: A.KnobName("limit", allowEmpty=allowEmpty),
     [Param("soft", A.UInt64(), doc="Soft limit (memory limits in KiB)"),
      Param("max", A.UInt64(), None, "Hard limit (default: the soft limit)")],
-    "RLIM", "resource limit", check=_checkLimit)
+    "RLIM", "resource limit", check=_checkLimit, keyAlias="type")
 
 
 # -- scheduler --------------------------------------------------------------
@@ -159,8 +159,6 @@ def _checkCpuset(call, cursor, args):
 
 
 def _renderCpuset(row):
-    if row is None:
-        return None
     return dict(row, virtualize=bool(row["virtualize"]))
 
 
@@ -173,7 +171,10 @@ CPUSET = singleRowMethods(
      Param("mems", _ID_LIST, "0", doc="Memory node list (default 0)"),
      Param("virtualize", A.Bool(), False,
            "Show only these CPUs in the VPS's /proc/cpuinfo (lxcfs)")],
-    "SCHED", "CPU set", check=_checkCpuset, render=_renderCpuset)
+    "SCHED", "CPU set",
+    # With no CPU set, the original answered these empty values.
+    empty={"cpus": "", "mems": "", "virtualize": False},
+    check=_checkCpuset, render=_renderCpuset)
 
 
 # -- uname ------------------------------------------------------------------
@@ -193,7 +194,7 @@ UNAME = keyedMethods(
     "vxdb.vx.uname", tables.UNAME,
     lambda allowEmpty: A.KnobName("uname", allowEmpty=allowEmpty),
     [Param("value", A.String(maxLength=64), doc="Value, up to 64 characters")],
-    "UNAME", "uname value", check=_checkUname)
+    "UNAME", "uname value", check=_checkUname, keyAlias="type")
 
 
 

@@ -113,7 +113,7 @@ def _capsGet(call, cursor, args):
 
 def _capsRemove(call, cursor, args):
     uid = users.requireUser(cursor, args["username"])
-    users.revokeCap(cursor, uid, args["cap"])
+    users.revokeCap(cursor, uid, args["cap"] or None)
 
 
 def _usernameParam(allowEmpty=False):
@@ -123,6 +123,9 @@ def _usernameParam(allowEmpty=False):
 
 
 _CAP = Param("cap", A.KnobName("capability"), doc="Daemon capability")
+_CAP_OR_ALL = Param("cap", A.KnobName("capability", allowEmpty=True),
+                    doc="Daemon capability (empty for all, as the original's"
+                    " vcdadm sent it)")
 
 
 @implementer(IPlugin, IMethodNamespace)
@@ -167,7 +170,8 @@ class DaemonNamespace:
                "array", "Get a user's capabilities.", transaction=_capsGet,
                readOnly=True),
         Method("vcd.user.caps.remove", "AUTH", OWNER_NONE,
-               [_usernameParam(), _CAP], "nil", "Revoke a capability.",
+               [_usernameParam(), _CAP_OR_ALL], "nil",
+               "Revoke a capability, or all of them.",
                transaction=_capsRemove),
     )
 

@@ -170,7 +170,9 @@ class VXNamespace:
             nameParam(),
             Param("pid", A.Int(0, 4194304),
                   doc="Pid inside the VPS; 0: all processes, 1: its init"),
-            Param("sig", A.Int(1, 64), doc="Signal number (signal(7))")],
+            Param("sig", A.Int(0, 64),
+                  doc="Signal number (signal(7)); 0 sends nothing and only"
+                  " checks that the processes exist, as kill(2) does")],
             "nil", "Send a signal to processes of a virtual server.",
             run=_kill),
         _nameOnly("vx.status", "INIT", "Running, process count, uptime,"

@@ -43,8 +43,6 @@ def _checkDiskLimit(call, cursor, args):
 
 
 def _renderDiskLimit(row):
-    if row is None:
-        return None
     return {"space": str(row["space"]), "inodes": str(row["inodes"]),
             "reserved": row["reserved"]}
 
@@ -55,7 +53,10 @@ DISK_LIMIT = singleRowMethods(
      Param("inodes", A.UInt64(), doc="Number of inodes"),
      Param("reserved", A.Int(0, 100), 5,
            doc="Percent reserved for root inside the VPS")],
-    "DLIM", "disk limit", check=_checkDiskLimit, render=_renderDiskLimit)
+    "DLIM", "disk limit",
+    # With no disk limit, the original answered these empty values.
+    empty={"space": "", "inodes": "", "reserved": 0},
+    check=_checkDiskLimit, render=_renderDiskLimit)
 
 
 # -- init commands ----------------------------------------------------------
@@ -65,6 +66,9 @@ def _initGet(call, cursor, args):
 
 
 def _initSet(call, cursor, args):
+    if args["timeout"] == 0:
+        # What the original's vce sends when the timeout is left out.
+        args["timeout"] = DEFAULT_TIMEOUT
     settings.storeRow(cursor, tables.INIT_METHOD, call.vps.xid, args)
 
 
@@ -80,8 +84,10 @@ INIT = [
               "Halt command (default %s)" % (DEFAULT_HALT,)),
         Param("reboot", A.Command(), "",
               "Reboot command (default %s)" % (DEFAULT_REBOOT,)),
-        Param("timeout", A.Int(1, 3600), DEFAULT_TIMEOUT,
-              "Seconds vx.stop waits for the halt command"),
+        Param("timeout", A.Int(0, 3600), DEFAULT_TIMEOUT,
+              "Seconds vx.stop waits for the halt command, 1-3600; 0 (what"
+              " the original's vce sends when it is left out) means the"
+              " default, %d" % (DEFAULT_TIMEOUT,)),
     ], "nil", "Set the init, halt and reboot commands.",
         transaction=_initSet),
 ]
@@ -245,8 +251,8 @@ def _checkBroadcast(call, cursor, args):
 BROADCAST = singleRowMethods(
     "vxdb.nx.broadcast", tables.BROADCAST,
     [Param("broadcast", A.IPAddress(), doc="Broadcast address")],
-    "NET", "broadcast address", check=_checkBroadcast,
-    render=lambda row: row["broadcast"] if row else "")
+    "NET", "broadcast address", empty="", check=_checkBroadcast,
+    render=lambda row: row["broadcast"])
 BROADCAST[0].returns = "string"
 
 

@@ -27,8 +27,13 @@ def setMembers(cursor, table, xid):
 
 def removeFromSet(cursor, table, xid, value):
     """
-    Remove name C{value} from the set C{table} of VPS C{xid}, if there.
+    Remove name C{value} from the set C{table} of VPS C{xid}, if there;
+    C{value} None removes every name.
     """
+    if value is None:
+        cursor.execute("DELETE FROM %s WHERE xid = ?" % (table.name,),
+                       (xid,))
+        return
     cursor.execute("DELETE FROM %s WHERE xid = ? AND %s = ?"
                    % (table.name, table.column), (xid, value))
 

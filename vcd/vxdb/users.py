@@ -117,8 +117,12 @@ def userCaps(cursor, uid):
 
 def revokeCap(cursor, uid, cap):
     """
-    Take capability C{cap} from user C{uid} (nothing if it lacks it).
+    Take capability C{cap} from user C{uid} (nothing if it lacks it);
+    C{cap} None takes every capability.
     """
+    if cap is None:
+        cursor.execute("DELETE FROM user_caps WHERE uid = ?", (uid,))
+        return
     cursor.execute("DELETE FROM user_caps WHERE uid = ? AND cap = ?",
                    (uid, cap))
 
