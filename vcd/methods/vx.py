@@ -133,7 +133,7 @@ class VXNamespace:
             Param("template", A.templateName(allowEmpty=True),
                   doc="Template to create the VPS from"),
             Param("force", A.Bool(), False,
-                  "Rebuild an existing (stopped) VPS; alias: rebuild"),
+                  "Rebuild an existing (stopped) VPS"),
             Param("copy", A.Bool(), False,
                   "A private full copy instead of copy-on-write"),
             Param("vdir", A.AbsolutePath(allowEmpty=True), "",
