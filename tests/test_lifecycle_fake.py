@@ -470,6 +470,31 @@ class HelperTests(LifecycleTestCase):
         self.clock.advance(60)
         self.assertRunning("alpha", False)
 
+    def test_hookDuringStop(self):
+        """
+        A post-stop hook that reports (helper.restart, helper.shutdown)
+        while the stop still runs is that stop's: the VPS stays stopped,
+        and the next reboot from inside comes back.
+        """
+        self.start()
+        self.kernel.vps("alpha").ignoresHalt = True
+        d = self.vx("stop", name="alpha")
+        self.answer(self.fake.helper("helper.restart", xid=self.xid))
+        self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
+        self.clock.advance(15)
+        self.answer(d)
+        self.clock.advance(0)
+        self.assertRunning("alpha", False)
+        self.kernel.vps("alpha").ignoresHalt = False
+        self.start()
+        before = self.initPid()
+        self.answer(self.fake.helper("helper.restart", xid=self.xid))
+        self.answer(self.vx("kill", name="alpha", pid=1, sig=9))
+        self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
+        self.clock.advance(0)
+        self.assertRunning("alpha")
+        self.assertNotEqual(self.initPid(), before)
+
     def test_stopsHookWindow(self):
         """
         A stop whose post-stop hook never reported is forgotten after

@@ -65,10 +65,12 @@ class RequestedStops:
 
     def end(self, xid):
         """
-        The stop of VPS C{xid} is done: its hook is expected within
-        L{HOOK_WINDOW} seconds.
+        The stop of VPS C{xid} is done: its hook, unless it already
+        reported while the stop ran, is expected within L{HOOK_WINDOW}
+        seconds.
         """
-        self._until[xid] = self._reactor.seconds() + HOOK_WINDOW
+        if xid in self._until:
+            self._until[xid] = self._reactor.seconds() + HOOK_WINDOW
 
     def abandon(self, xid):
         """
