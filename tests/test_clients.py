@@ -12,6 +12,9 @@ import xmlrpc.server
 
 from twisted.trial import unittest
 
+import vcd.methods
+from vcd.api.dispatch import collectMethods
+from vcd.api.namespaces import loadNamespaces
 from vcd.scripts import _clientsettings, vcc, vcdadm, vce, vgc
 
 PASSWORD = "secret-password"
@@ -193,6 +196,52 @@ class CallTests(ClientTestCase):
     def test_vceMethodsFollowSubcommands(self):
         for command in vce.TOOL.commands.values():
             self.assertEqual(command.method, "vxdb." + command.name)
+
+
+class DaemonMethodsTests(unittest.TestCase):
+    """
+    The clients offer only what the daemon serves: every command's method
+    is in the method table the daemon builds from its namespace plugins,
+    and every argument a command sends is a member that method accepts.
+    """
+
+    TOOLS = (vcc, vce, vcdadm, vgc)
+    #: The methods the commands with an action (not a single call) call.
+    ACTION_METHODS = {("vcc", "login"): ["vx.status", "vcd.hostinfo"]}
+
+    def setUp(self):
+        namespaces, problems = loadNamespaces(vcd.methods)
+        self.assertEqual(problems, [])
+        self.table = collectMethods(namespaces)
+
+    def test_everyMethodIsServed(self):
+        missing = []
+        for tool in self.TOOLS:
+            for command in tool.TOOL.commands.values():
+                methods = ([command.method] if command.method else
+                           self.ACTION_METHODS[(tool.TOOL.prog,
+                                                command.name)])
+                missing += ["%s %s: %s" % (tool.TOOL.prog, command.name,
+                                           method)
+                            for method in methods if method not in
+                            self.table]
+        self.assertEqual(missing, [])
+
+    def test_everyArgumentIsAccepted(self):
+        unknown = []
+        for tool in self.TOOLS:
+            for command in tool.TOOL.commands.values():
+                method = self.table.get(command.method)
+                if method is None:
+                    continue
+                members = ({p.name for p in method.params} |
+                           set(method.aliases))
+                unknown += ["%s %s: <%s> is no argument of %s"
+                            % (tool.TOOL.prog, command.name, argument.name,
+                               method.name)
+                            for argument in command.arguments
+                            if argument.name not in members]
+        self.assertEqual(unknown, [])
 
 
 class SettingsTests(ClientTestCase):

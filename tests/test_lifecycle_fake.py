@@ -323,6 +323,56 @@ class RebootTests(LifecycleTestCase):
         self.clock.advance(60)
         self.assertRunning("alpha", False)
 
+    def test_stopDuringRebootStaysStopped(self):
+        """
+        vx.reboot, then vx.stop while the VPS is still going down: the stop
+        answers once the VPS has stopped, and the post-stop hook's
+        helper.restart and helper.shutdown, which (as with liblxc) come
+        after the VPS is seen stopped and the stop has answered, do not
+        start it again.
+        """
+        self.start()
+        self.answer(self.vx("reboot", name="alpha"))
+        d = self.vx("stop", name="alpha")
+        self.assertNoResult(d)
+        self.clock.advance(1)
+        self.assertEqual(self.answer(d), "")
+        # The hook ran after the stop had answered and let go of the lock.
+        self.assertEqual(self.fake.stops, [("alpha", "reboot")])
+        self.assertEqual([self.successResultOf(h)
+                          for h in self.fake.hookResults], [None, None])
+        self.clock.advance(0)
+        self.clock.advance(60)
+        self.assertRunning("alpha", False)
+        self.assertEqual(self.fake.services.locks.held(), [])
+        # A reboot from inside, after a new start, still comes back.
+        self.start()
+        before = self.initPid()
+        self.answer(self.vx("exec", name="alpha", command="reboot"))
+        self.clock.advance(1)
+        self.clock.advance(0)
+        self.assertRunning("alpha")
+        self.assertNotEqual(self.initPid(), before)
+
+    def test_restartDuringRebootStartsOnce(self):
+        """
+        vx.restart while a vx.reboot is going down: the VPS runs again once
+        the restart answers, and the late hook of the reboot neither starts
+        it a second time nor leaves a start waiting for it to stop.
+        """
+        self.start()
+        self.answer(self.vx("reboot", name="alpha"))
+        d = self.vx("restart", name="alpha")
+        self.clock.advance(1)
+        self.assertIsNone(self.answer(d))
+        pid = self.initPid()
+        self.clock.advance(0)
+        # Nothing waits to start it again.
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(60)
+        self.assertRunning("alpha")
+        self.assertEqual(self.initPid(), pid)
+
     def test_rebootStopped(self):
         self.assertFault(MESTOPPED, self.vx("reboot", name="alpha"))
 
@@ -402,6 +452,83 @@ class HelperTests(LifecycleTestCase):
         self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
         self.clock.advance(60)
         self.assertRunning("alpha", False)
+
+    def test_restartDuringStopIgnored(self):
+        """
+        A helper.restart that comes while a vx.stop runs (the VPS was
+        rebooting when the stop came) is ignored: the helper.shutdown after
+        the stop leaves the VPS stopped.
+        """
+        self.start()
+        self.kernel.vps("alpha").ignoresHalt = True
+        d = self.vx("stop", name="alpha")
+        self.assertIsNone(self.answer(self.fake.helper("helper.restart",
+                                                       xid=self.xid)))
+        self.clock.advance(15)
+        self.answer(d)
+        self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
+        self.clock.advance(60)
+        self.assertRunning("alpha", False)
+
+    def test_hookDuringStop(self):
+        """
+        A post-stop hook that reports (helper.restart, helper.shutdown)
+        while the stop still runs is that stop's: the VPS stays stopped,
+        and the next reboot from inside comes back.
+        """
+        self.start()
+        self.kernel.vps("alpha").ignoresHalt = True
+        d = self.vx("stop", name="alpha")
+        self.answer(self.fake.helper("helper.restart", xid=self.xid))
+        self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
+        self.clock.advance(15)
+        self.answer(d)
+        self.clock.advance(0)
+        self.assertRunning("alpha", False)
+        self.kernel.vps("alpha").ignoresHalt = False
+        self.start()
+        before = self.initPid()
+        self.answer(self.fake.helper("helper.restart", xid=self.xid))
+        self.answer(self.vx("kill", name="alpha", pid=1, sig=9))
+        self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
+        self.clock.advance(0)
+        self.assertRunning("alpha")
+        self.assertNotEqual(self.initPid(), before)
+
+    def test_stopsHookWindow(self):
+        """
+        A stop whose post-stop hook never reported is forgotten after
+        HOOK_WINDOW (60) seconds: a later reboot from inside comes back.
+        """
+        self.start()
+        d = self.vx("stop", name="alpha")
+        self.clock.advance(1)
+        self.answer(d)
+        self.clock.advance(60.5)
+        self.start()
+        before = self.initPid()
+        self.answer(self.fake.helper("helper.restart", xid=self.xid))
+        self.answer(self.vx("kill", name="alpha", pid=1, sig=9))
+        self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
+        self.clock.advance(0)
+        self.assertRunning("alpha")
+        self.assertNotEqual(self.initPid(), before)
+
+    def test_stopWithinHookWindow(self):
+        """
+        Within HOOK_WINDOW of a stop, the late hook's pair is still that
+        stop's, even after a new start.
+        """
+        self.start()
+        d = self.vx("stop", name="alpha")
+        self.clock.advance(1)
+        self.answer(d)
+        self.clock.advance(58)
+        self.start()
+        self.answer(self.fake.helper("helper.restart", xid=self.xid))
+        self.answer(self.fake.helper("helper.shutdown", xid=self.xid))
+        self.clock.advance(0)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_startClearsPendingReboot(self):
         """

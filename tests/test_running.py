@@ -19,7 +19,7 @@ import time
 from twisted.internet import defer, threads
 
 from tests.harness import DaemonTestCase, Fault
-from tests.running import RunningHelpers, pause, testAddress
+from tests.running import RunningHelpers, monitorPids, pause, testAddress
 from vcd.faults import (MEBUSY, MEEXEC, MEINVAL, MENOVPS, MERUNNING,
                         MESTOPPED, MESYS)
 
@@ -146,6 +146,45 @@ class StartStopTests(RunningHelpers, DaemonTestCase):
                          "reboot asked\n")
         after = yield self.status(name)
         self.assertEqual(after["initpid"], before["initpid"])
+
+    @defer.inlineCallbacks
+    def test_stopAfterReboot(self):
+        """
+        vx.reboot, then at once vx.stop: the VPS stops and stays stopped.
+        The reboot's post-stop hook (run by the LXC monitor after the VPS
+        is seen stopped, so often after vx.stop answered) calls
+        helper.restart and helper.shutdown, which must not start it again.
+
+        Watched until the monitor is gone (its hook has reported, so any
+        start it asked for is scheduled), and at least 15 seconds after
+        the stop answered: the start the bug made came a few seconds after
+        the hook (helper.shutdown's start waits for the VPS to be seen
+        stopped and for the lock).
+        """
+        log = self.captureLog()
+        name = yield self.newVps(start=True)
+        before = yield self.status(name)
+        yield self.admin.call("vx.reboot", name=name)
+        yield self.admin.call("vx.stop", name=name)
+        stoppedAt = time.monotonic()
+        lxcpath = self.config.lxcpath
+        while True:
+            yield self.assertRunning(name, False)
+            done = not monitorPids(lxcpath, name)
+            if done and time.monotonic() - stoppedAt >= 15:
+                break
+            if time.monotonic() - stoppedAt > 60:
+                self.fail("the LXC monitor of %s still runs 60s after"
+                          " vx.stop" % (name,))
+            yield pause(0.2)
+        self.assertEqual(self.daemon.parts.locks.held(), [])
+        self.assertFalse([t for t in log if "rebooted " + name in t], log)
+        # A reboot from inside still comes back.
+        yield self.admin.call("vx.start", name=name)
+        started = yield self.status(name)
+        self.assertNotEqual(started["initpid"], before["initpid"])
+        yield self.execIn(name, "reboot")
+        yield self.waitRestarted(name, started["initpid"])
 
     @defer.inlineCallbacks
     def test_stoppedAndRunning(self):

@@ -7,7 +7,11 @@ no owner checks.
 A reboot requested from inside a VPS (its init calls reboot(2)) is
 recorded by C{helper.restart}; C{helper.shutdown} then starts the VPS again,
 once it has stopped, with the configuration VXDB holds at that moment. A
-halt from inside records nothing, so the VPS stays stopped.
+halt from inside records nothing, so the VPS stays stopped. Nor does a
+reboot that a stop asked through the API overtook (vx.reboot, then
+vx.stop): its hook, which liblxc runs only once the VPS is seen stopped,
+may come after the stop answered, and is ignored
+(L{vcd.vps.lifecycle.RequestedStops}).
 """
 
 from zope.interface import implementer
@@ -17,7 +21,7 @@ from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
 from vcd.api.interfaces import IMethodNamespace
-from vcd.vps.lifecycle import lockedAction, startVps
+from vcd.vps.lifecycle import lockedAction, requestedStops, startVps
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.vxdb.restarts import requestRestart, takeRestart
 from vcd.vxdb.registry import requireNameOfXid
@@ -34,9 +38,17 @@ def _noted(call, cursor, args):
              name=name)
 
 
-def _restart(call, cursor, args):
-    name = requestRestart(cursor, args["xid"])
+@defer.inlineCallbacks
+def _restart(call, args):
+    services, xid = call.services, args["xid"]
+    if requestedStops(services).isRequested(xid):
+        name = yield services.db.read(requireNameOfXid, xid)
+        log.info("vshelper: {name} rebooted, but a stop was asked meanwhile:"
+                 " it stays stopped", name=name)
+        return None
+    name = yield services.db.transact(requestRestart, xid)
     log.info("vshelper: {name} asked for a reboot", name=name)
+    return None
 
 
 @defer.inlineCallbacks
@@ -61,9 +73,10 @@ def startAgain(services, xid, name):
 @defer.inlineCallbacks
 def _shutdown(call, args):
     services = call.services
+    stopped = requestedStops(services).take(args["xid"])
     name, restart = yield services.db.transact(takeRestart, args["xid"])
     services.loads.forget(name)
-    if restart:
+    if restart and not stopped:
         # Answer now: the hook calling us must exit before the VPS stops.
         services.reactor.callLater(0, startAgain, services, args["xid"], name)
     return None
@@ -90,7 +103,7 @@ class HelperNamespace:
                readOnly=True),
         Method("helper.restart", "HELPER", OWNER_NONE, _XID, "nil",
                "Record a reboot request from inside a VPS.",
-               transaction=_restart),
+               run=_restart),
         Method("helper.shutdown", "HELPER", OWNER_NONE, _XID, "nil",
                "A VPS stopped; start it again if it asked for a reboot.",
                run=_shutdown),

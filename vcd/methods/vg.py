@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_groups,tests.test_groups_running -*-
+# -*- test-case-name: tests.test_groups,tests.test_groups_running,tests.test_groups_fake -*-
 """
 The C{vg} namespace: groups of VPSes (the original's C{vg.add},
 C{vg.remove}, C{vg.list}). The group C{all} is reserved: it always means
@@ -12,7 +12,7 @@ from twisted.plugin import IPlugin
 from vcd.vps import lifecycle
 
 from vcd.api import arguments as A
-from vcd.faults import VCDFault, invalid
+from vcd.faults import VCDFault, faultName, invalid
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.vxdb import groups, registry
@@ -79,8 +79,11 @@ def groupAction(action):
     name)} on every VPS of the group (each under its lock, one after the
     other); one VPS's failure does not stop the others.
 
-    @return: C{{"ok": [names], "failed": [{name, faultCode,
-        faultString}]}}.
+    @return: C{{"ok": [names], "failed": []}} when every VPS succeeded.
+    @raise VCDFault: once every VPS was tried, if any failed (as the
+        original daemon did, so that its C{vgc} reports it): the first
+        failure's code, with a message naming each failed VPS and why, and
+        those that succeeded.
     """
     @defer.inlineCallbacks
     def run(call, args):
@@ -96,8 +99,27 @@ def groupAction(action):
                                "faultString": f.faultString})
             else:
                 ok.append(name)
+        if failed:
+            raise groupFault(call.method.name, args["group"], ok, failed)
         return {"ok": ok, "failed": failed}
     return run
+
+
+def groupFault(method, group, ok, failed):
+    """
+    @param failed: C{{name, faultCode, faultString}} of each VPS that
+        failed, in the order they were tried.
+    @return: the L{VCDFault} of a group action some VPSes of which failed:
+        the first failure's code; the message names every failed VPS with
+        its fault, then those that succeeded.
+    """
+    lines = ["%s %s: %d of %d failed" % (method, group, len(failed),
+                                         len(failed) + len(ok))]
+    lines += ["%s: %s (%s %d)" % (f["name"], " ".join(
+        f["faultString"].split("\n")), faultName(f["faultCode"]),
+        f["faultCode"]) for f in failed]
+    lines.append("succeeded: %s" % (", ".join(ok) or "none",))
+    return VCDFault(failed[0]["faultCode"], "\n".join(lines))
 
 
 _GROUP = Param("group", A.groupName(), doc="Group name")
@@ -130,7 +152,8 @@ class GroupNamespace:
     ) + tuple(
         Method("vg.vx." + action, "INIT", OWNER_NONE, [_GROUP], "struct",
                "%s every VPS of a group ('all': every VPS); one failure does"
-               " not stop the others, the result names each." % (verb,),
+               " not stop the others; if any failed, the fault (the first"
+               " failure's code) names each and why." % (verb,),
                run=groupAction(function))
         for action, verb, function in (
             ("start", "Start", lifecycle.startVps),

@@ -56,8 +56,6 @@ _BY_NAME = [
     ("status", "show the state of a VPS"),
     ("load", "show the load average of a VPS"),
     ("remove", "remove a VPS and its files"),
-    ("limstatus", "show resource limit usage of a VPS"),
-    ("netstatus", "show network traffic of a VPS"),
 ]
 
 COMMANDS = [
