@@ -32,6 +32,7 @@ from vcd.kernel.fake import FakeKernel
 from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.lxcconfig import HostPaths
 from vcd.vps.loadavg import LoadTracker
+from vcd.vps.stops import RequestedStops
 from vcd.vps.rootfs import RootLayout
 from vcd.vxdb import registry, roots, users
 from vcd.vxdb.database import VXDB
@@ -122,7 +123,8 @@ class FakeDaemon:
             counters=RequestCounters(self.clock.seconds()),
             filesystem=None, loads=self.loads,
             hostPaths=HostPaths(self.config.lxcpath, HOOK, "v2",
-                                apparmor=False, seccomp=False))
+                                apparmor=False, seccomp=False),
+            stops=RequestedStops(self.clock))
         namespaces, problems = loadNamespaces(vcd.methods)
         if problems:
             raise AssertionError("namespace plugin problems: %r"

@@ -28,6 +28,7 @@ from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
 from vcd.api.namespaces import loadNamespaces
 from vcd.vps.provision import recoverInterrupted
+from vcd.vps.stops import RequestedStops
 from vcd.api.resource import makeSite
 from vcd.vps.templates import TemplateStore
 from vcd.faults import VCDFault
@@ -125,7 +126,7 @@ class VCDService(service.MultiService):
             templates=TemplateStore(config.templatedir),
             filesystem=self.filesystemPool.run,
             loads=self._child(LoadTracker(self._sampleLoads, reactor)),
-            pluginProblems=problems)
+            pluginProblems=problems, stops=RequestedStops(reactor))
         self.dispatcher = Dispatcher(collectMethods(namespaces, problems),
                                      self.parts)
         self.site = makeSite(self.dispatcher, config.maxBodySize, reactor,

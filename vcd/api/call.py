@@ -26,11 +26,13 @@ class Services:
     @ivar hostPaths: the L{vcd.kernel.lxcconfig.HostPaths} of this host.
     @ivar pluginProblems: what was wrong with namespace plugins, one
         string each.
+    @ivar stops: the L{vcd.vps.stops.RequestedStops}, the stops asked
+        through the API whose post-stop hook has not reported yet.
     """
 
     def __init__(self, reactor, db, kernel, features, config, counters,
                  templates=None, filesystem=None, locks=None, loads=None,
-                 hostPaths=None, pluginProblems=()):
+                 hostPaths=None, pluginProblems=(), stops=None):
         self.reactor = reactor
         self.db = db
         self.kernel = kernel
@@ -43,6 +45,7 @@ class Services:
         self.loads = loads
         self.hostPaths = hostPaths
         self.pluginProblems = list(pluginProblems)
+        self.stops = stops
 
 
 class Call:

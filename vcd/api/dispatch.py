@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_dispatch,tests.test_dispatch_fake,tests.test_original_forms -*-
+# -*- test-case-name: tests.test_dispatch_fake,tests.test_original_forms -*-
 """
 The dispatcher: from a parsed request to a method's result.
 

@@ -11,7 +11,7 @@ halt from inside records nothing, so the VPS stays stopped. Nor does a
 reboot that a stop asked through the API overtook (vx.reboot, then
 vx.stop): its hook, which liblxc runs only once the VPS is seen stopped,
 may come after the stop answered, and is ignored
-(L{vcd.vps.lifecycle.RequestedStops}).
+(L{vcd.vps.stops.RequestedStops}).
 """
 
 from zope.interface import implementer
@@ -21,7 +21,7 @@ from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
 from vcd.api.interfaces import IMethodNamespace
-from vcd.vps.lifecycle import lockedAction, requestedStops, startVps
+from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.vxdb.restarts import requestRestart, takeRestart
 from vcd.vxdb.registry import requireNameOfXid
@@ -41,7 +41,7 @@ def _noted(call, cursor, args):
 @defer.inlineCallbacks
 def _restart(call, args):
     services, xid = call.services, args["xid"]
-    if requestedStops(services).isRequested(xid):
+    if services.stops.isRequested(xid):
         name = yield services.db.read(requireNameOfXid, xid)
         log.info("vshelper: {name} rebooted, but a stop was asked meanwhile:"
                  " it stays stopped", name=name)
@@ -73,7 +73,7 @@ def startAgain(services, xid, name):
 @defer.inlineCallbacks
 def _shutdown(call, args):
     services = call.services
-    stopped = requestedStops(services).take(args["xid"])
+    stopped = services.stops.take(args["xid"])
     name, restart = yield services.db.transact(takeRestart, args["xid"])
     services.loads.forget(name)
     if restart and not stopped:

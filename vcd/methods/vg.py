@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_groups,tests.test_groups_running,tests.test_groups_fake -*-
+# -*- test-case-name: tests.test_groups_fake,tests.test_groups_running -*-
 """
 The C{vg} namespace: groups of VPSes (the original's C{vg.add},
 C{vg.remove}, C{vg.list}). The group C{all} is reserved: it always means
