@@ -16,6 +16,7 @@ from twisted.internet import defer
 from tests.harness import ADMIN_PASSWORD, DaemonTestCase
 from tests.running import RunningHelpers
 from vcd import names
+from vcd.vxdb.connection import openVXDB
 
 #: The manual's fault codes (9.3).
 MEINVAL = 200
@@ -265,6 +266,47 @@ class RemoveAllTests(OriginalFormsTestCase):
         # Only bob's.
         self.assertEqual(sorted((yield self.admin.call(
             "vcd.user.caps.get", username="carol"))), ["CREATE", "INFO"])
+
+    @defer.inlineCallbacks
+    def test_userCapsKeepsHelper(self):
+        """
+        "All" is all the API can give back: the vshelper user keeps HELPER,
+        which no call can grant again; removing it takes naming it.
+        """
+        self.assertEqual(self.capsInVxdb("vshelper"), ["HELPER"])
+        yield self.admin.call("vcd.user.caps.remove", username="vshelper",
+                              cap="")
+        # Read from VXDB: vcd.user.caps.get lists only grantable caps.
+        self.assertEqual(self.capsInVxdb("vshelper"), ["HELPER"])
+        yield self.admin.call("vcd.user.caps.remove", username="vshelper",
+                              cap="HELPER")
+        self.assertEqual(self.capsInVxdb("vshelper"), [])
+
+    def capsInVxdb(self, username):
+        connection = openVXDB(self.config.vxdbPath)
+        try:
+            return sorted(cap for (cap,) in connection.execute(
+                "SELECT c.cap FROM user_caps c JOIN user u ON u.uid = c.uid"
+                " WHERE u.name = ?", (username,)))
+        finally:
+            connection.close()
+
+    @defer.inlineCallbacks
+    def test_vpsSetsOfOthersRefused(self):
+        """
+        A non-admin with BCAP cannot empty the bcaps of a VPS it does not
+        own: the owner rule comes first (MENOVPS), and nothing is removed.
+        """
+        yield self.makeVps("theirs")
+        knob = self.supported("bcap")[0]
+        yield self.admin.call("vxdb.vx.bcaps.add", name="theirs", bcap=knob)
+        before = yield self.admin.call("vxdb.vx.bcaps.get", name="theirs")
+        self.assertIn(knob, before)
+        mallory = yield self.makeUser("mallory", "password-1", caps=["BCAP"])
+        yield self.assertFault(MENOVPS, mallory.call(
+            "vxdb.vx.bcaps.remove", name="theirs", bcap=""))
+        self.assertEqual((yield self.admin.call("vxdb.vx.bcaps.get",
+                                                name="theirs")), before)
 
     @defer.inlineCallbacks
     def test_userCapsReallyWrong(self):

@@ -37,7 +37,7 @@ def _status(call, cursor, args):
         "vservers": countVpses(cursor),
         "users": users.countUsers(cursor),
         "busy": services.locks.held(),
-        "plugin_problems": list(getattr(services, "pluginProblems", [])),
+        "plugin_problems": list(services.pluginProblems),
         "version": vcd.__version__,
     }
 
@@ -113,7 +113,9 @@ def _capsGet(call, cursor, args):
 
 def _capsRemove(call, cursor, args):
     uid = users.requireUser(cursor, args["username"])
-    users.revokeCap(cursor, uid, args["cap"] or None)
+    # "All" means all the API can give back: removing HELPER from the
+    # vshelper user takes naming it.
+    users.revokeCap(cursor, uid, args["cap"] or None, keep=UNGRANTABLE_CAPS)
 
 
 def _usernameParam(allowEmpty=False):

@@ -115,13 +115,16 @@ def userCaps(cursor, uid):
         "SELECT cap FROM user_caps WHERE uid = ?", (uid,)))
 
 
-def revokeCap(cursor, uid, cap):
+def revokeCap(cursor, uid, cap, keep=()):
     """
     Take capability C{cap} from user C{uid} (nothing if it lacks it);
-    C{cap} None takes every capability.
+    C{cap} None takes every capability but those in C{keep}.
     """
     if cap is None:
-        cursor.execute("DELETE FROM user_caps WHERE uid = ?", (uid,))
+        keep = sorted(keep)
+        cursor.execute("DELETE FROM user_caps WHERE uid = ?%s" % (
+            " AND cap NOT IN (%s)" % (", ".join("?" * len(keep)),)
+            if keep else "",), (uid,) + tuple(keep))
         return
     cursor.execute("DELETE FROM user_caps WHERE uid = ? AND cap = ?",
                    (uid, cap))
@@ -157,9 +160,7 @@ def authenticate(cursor, username, password):
         "SELECT uid, name, password, admin FROM user WHERE name = ?",
         (username,)).fetchone()
     if row is not None:
-        caps = frozenset(c for (c,) in cursor.execute(
-            "SELECT cap FROM user_caps WHERE uid = ?", (row[0],)))
-        row = tuple(row) + (caps,)
+        row = tuple(row) + (userCaps(cursor, row[0]),)
     return checkPassword(row, password)
 
 
