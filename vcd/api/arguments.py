@@ -51,7 +51,7 @@ class String(ArgumentType):
     def parse(self, argument, value):
         if not isinstance(value, str):
             raise invalid(argument, "must be a string, not %s"
-                          % (_typeName(value),))
+                          % (describeType(value),))
         if len(value) > self.maxLength:
             raise invalid(argument, "longer than %d characters"
                           % (self.maxLength,))
@@ -279,7 +279,7 @@ class Bool(ArgumentType):
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
         raise invalid(argument, "must be a boolean, not %s"
-                      % (_typeName(value),))
+                      % (describeType(value),))
 
 
 class Int(ArgumentType):
@@ -296,7 +296,7 @@ class Int(ArgumentType):
     def parse(self, argument, value):
         if isinstance(value, bool) or not isinstance(value, int):
             raise invalid(argument, "must be an int, not %s"
-                          % (_typeName(value),))
+                          % (describeType(value),))
         if not self.minimum <= value <= self.maximum:
             raise invalid(argument, "%d is out of range %d..%d"
                           % (value, self.minimum, self.maximum))
@@ -332,11 +332,11 @@ class UInt64(ArgumentType):
     _LEADING_DIGITS = re.compile(r"[0-9]+")
 
     def __init__(self, maxLength=64):
-        self.maxLength = maxLength
+        self._string = String(maxLength=maxLength)
 
     def parse(self, argument, value):
         if isinstance(value, str):
-            String(maxLength=self.maxLength).parse(argument, value)
+            self._string.parse(argument, value)
             digits = self._LEADING_DIGITS.match(value)
             if digits is None:
                 if value.startswith("-"):
@@ -349,14 +349,17 @@ class UInt64(ArgumentType):
             value = int(digits.group())
         elif isinstance(value, bool) or not isinstance(value, int):
             raise invalid(argument, "must be a decimal string, not %s"
-                          % (_typeName(value),))
+                          % (describeType(value),))
         if not 0 <= value <= UINT64_MAX:
             raise invalid(argument, "%d is out of the unsigned 64-bit range"
                           " 0..%d" % (value, UINT64_MAX))
         return value
 
 
-def _typeName(value):
+def describeType(value):
+    """
+    @return: what an XML-RPC value is, for a fault message ("a struct").
+    """
     return {str: "a string", bool: "a boolean", int: "an int",
             float: "a double", dict: "a struct", list: "an array",
             tuple: "an array"}.get(type(value), type(value).__name__)

@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 from zope.interface.verify import verifyObject
 
 from vcd.api import method as M
+from vcd.api.arguments import describeType
 from vcd.api.call import Call
 from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
@@ -219,12 +220,11 @@ def _argumentStruct(method, params):
     struct = params[1]
     if isinstance(struct, dict):
         return struct
-    if type(struct) in (str, list) and struct in _EMPTY_NON_STRUCTS:
+    if struct in _EMPTY_NON_STRUCTS:
         return None
     raise VCDFault(MEINVAL, "param 2 of %s must be the argument struct (an"
                    " empty string or array stands for no arguments), not"
-                   " a non-empty %s" % (method.name,
-                                       type(struct).__name__))
+                   " %s" % (method.name, describeType(struct)))
 
 
 def _credentials(params):

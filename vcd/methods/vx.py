@@ -11,7 +11,7 @@ from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
 from vcd.vps import lifecycle
-from vcd.faults import MEBUSY, MERUNNING, MESTOPPED, VCDFault, invalid
+from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.errors import KernelError
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
@@ -29,24 +29,25 @@ def _remove(call, args):
     return removeVps(call, args["name"])
 
 
-@defer.inlineCallbacks
 def _rename(call, args):
+    if args["name"] == args["newname"]:
+        raise invalid("newname", "is the current name")
+    # The new name is locked too: nothing may start or create it meanwhile.
+    return call.services.locks.run(args["newname"], _renameLocked, call,
+                                   args)
+
+
+@defer.inlineCallbacks
+def _renameLocked(call, args):
     services = call.services
     name, newname = args["name"], args["newname"]
-    if name == newname:
-        raise invalid("newname", "is the current name")
-    if not services.locks.acquire(newname):
-        raise VCDFault(MEBUSY, "virtual server %r is busy" % (newname,))
-    try:
-        if (yield services.kernel.isRunning(name)):
-            raise VCDFault(MERUNNING, "virtual server %r is running; stop it"
-                           " first" % (name,))
-        if (yield services.kernel.isRunning(newname)):
-            raise VCDFault(MERUNNING, "a container called %r is running"
-                           % (newname,))
-        yield services.db.transact(renameVps, call.vps.xid, newname)
-    finally:
-        services.locks.release(newname)
+    if (yield services.kernel.isRunning(name)):
+        raise VCDFault(MERUNNING, "virtual server %r is running; stop it"
+                       " first" % (name,))
+    if (yield services.kernel.isRunning(newname)):
+        raise VCDFault(MERUNNING, "a container called %r is running"
+                       % (newname,))
+    yield services.db.transact(renameVps, call.vps.xid, newname)
 
 
 def _describe(template):

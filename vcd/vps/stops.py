@@ -36,6 +36,11 @@ class RequestedStops:
         """
         A stop of VPS C{xid} begins.
         """
+        # Records whose hook never came are dropped here, not kept for ever.
+        now = self._reactor.seconds()
+        for stale in [other for other, until in self._until.items()
+                      if until is not None and now > until]:
+            del self._until[stale]
         self._until[xid] = None
 
     def end(self, xid):

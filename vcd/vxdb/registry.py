@@ -73,12 +73,11 @@ def requireNameOfXid(cursor, xid):
     @return: the name of the VPS with context id C{xid}.
     @raise VCDFault: MENOVPS if there is none.
     """
-    row = cursor.execute("SELECT name FROM xid_name_map WHERE xid = ?",
-                         (xid,)).fetchone()
-    if row is None:
+    name = nameOfXid(cursor, xid)
+    if name is None:
         raise VCDFault(MENOVPS, "no virtual server has context id %d"
                        % (xid,))
-    return row[0]
+    return name
 
 
 def countVpses(cursor):

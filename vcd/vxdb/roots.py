@@ -10,7 +10,7 @@ import json
 from collections import namedtuple
 
 from vcd.faults import MEEXIST, VCDFault
-from vcd.vxdb import registry
+from vcd.vxdb import registry, settings, tables
 
 #: What a new VPS gets from its template, already filtered to what this
 #: host can enforce: C{bcaps}, C{ccaps}, C{flags} (sets of names),
@@ -36,20 +36,17 @@ def refuseKnownVdir(cursor, vdir, xid=None):
 
 
 def _applyDefaults(cursor, xid, defaults):
-    for table, column, values in (("vx_bcaps", "bcap", defaults.bcaps),
-                                  ("vx_ccaps", "ccap", defaults.ccaps),
-                                  ("vx_flags", "flag", defaults.flags)):
+    for table, values in ((tables.BCAPS, defaults.bcaps),
+                          (tables.CCAPS, defaults.ccaps),
+                          (tables.FLAGS, defaults.flags)):
         for value in sorted(values):
-            cursor.execute("INSERT OR IGNORE INTO %s (xid, %s) VALUES"
-                           " (?, ?)" % (table, column), (xid, value))
+            settings.addToSet(cursor, table, xid, value)
     for src, dst, fstype, opts in defaults.mounts:
-        cursor.execute("INSERT OR REPLACE INTO mount (xid, src, dst, type,"
-                       " opts) VALUES (?, ?, ?, ?, ?)",
-                       (xid, src, dst, fstype, opts))
-    cursor.execute("INSERT OR REPLACE INTO init_method (xid, init, halt,"
-                   " reboot, timeout) VALUES (?, ?, ?, ?, ?)",
-                   (xid, defaults.init, defaults.halt, defaults.reboot,
-                    defaults.timeout))
+        settings.storeRow(cursor, tables.MOUNTS, xid, {
+            "src": src, "dst": dst, "type": fstype, "opts": opts})
+    settings.storeRow(cursor, tables.INIT_METHOD, xid, {
+        "init": defaults.init, "halt": defaults.halt,
+        "reboot": defaults.reboot, "timeout": defaults.timeout})
 
 
 def beginCreate(cursor, name, ownerUid, kind, vdir, templateName, defaults):

@@ -12,6 +12,8 @@ waits for its own.
 import os
 
 READ_CHUNK = 65536
+#: What a pipe holds by default on Linux (16 pages).
+PIPE_BUFFER = 65536
 
 
 class _Exit:
@@ -108,10 +110,12 @@ class OutputPipe:
     def drain(self):
         """
         Read what is already in the pipe, without waiting for its end (a
-        daemon the child left behind may hold it open).
+        daemon the child left behind may hold it open), and at most one
+        pipe buffer's worth: such a daemon may keep writing for ever.
         """
-        while not self.eof and self._readOnce():
-            pass
+        for _ in range(PIPE_BUFFER // READ_CHUNK + 1):
+            if self.eof or not self._readOnce():
+                return
 
     def close(self):
         """

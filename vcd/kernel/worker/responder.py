@@ -50,7 +50,8 @@ class WorkerResponder:
         self._handlers = {protocol.Start.name: self._start,
                           protocol.Exec.name: self._exec,
                           protocol.SetDomainName.name: self._setDomainName}
-        self._afterWork = []  # names of started containers
+        # Names of started containers, each once, in the order started.
+        self._afterWork = {}
         self._idleCall = None
         self._busy = 0  # commands and forked operations running
         self._readClosed = False
@@ -90,7 +91,8 @@ class WorkerResponder:
                 removeCgroups=self.removeCgroups)}
         except Exception as e:
             outcome = e
-        self._afterWork.append(name)
+        self._afterWork.pop(name, None)
+        self._afterWork[name] = None
         self._requestArrived()
         self._answer(ask, operation, outcome)
 
@@ -152,7 +154,8 @@ class WorkerResponder:
     def _idle(self):
         self._idleCall = None
         if self._afterWork and not self._busy:
-            name = self._afterWork.pop(0)
+            name = next(iter(self._afterWork))
+            del self._afterWork[name]
             try:
                 self.removeCgroups(name)
             except Exception:
