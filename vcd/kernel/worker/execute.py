@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_kernel_lxc -*-
+# -*- test-case-name: tests.test_workerexecute,tests.test_kernel_lxc -*-
 """
 The kernel worker's exec: liblxc's attach starts a command inside a running
 container as a child of the worker, and the worker's event loop collects its
@@ -7,6 +7,7 @@ command in one VPS never delays another request.
 """
 
 import os
+import select
 import signal
 
 from vcd.kernel.binding import ffi, lib, openContainer
@@ -79,12 +80,18 @@ def attachCommand(lxcpath, name, argv, env):
         lib.lxc_container_put(c)
 
 
-def programExists(rootPid, program, path):
+#: Seconds the check of a command not found may take.
+CHECK_TIMEOUT = 2.0
+
+
+def programExists(rootPid, program, path, timeout=CHECK_TIMEOUT):
     """
     Whether C{program} resolves to an executable inside the root of
     process C{rootPid}: checked in a forked child chrooted there, so
-    absolute symlinks resolve as they do inside the VPS. Blocking (for as
-    long as the check takes).
+    absolute symlinks resolve as they do inside the VPS. Blocking, for at
+    most C{timeout} seconds: the VPS's files are the customer's (a slow or
+    hung mount there must not stall the worker for every VPS); a check
+    that takes longer is killed and answers True (not "not found").
     """
     child = os.fork()
     if child == 0:
@@ -99,6 +106,19 @@ def programExists(rootPid, program, path):
             os._exit(0 if found else 1)
         except BaseException:
             os._exit(2)
+    pidfd = os.pidfd_open(child)
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        exited = bool(poller.poll(timeout * 1000))
+    finally:
+        os.close(pidfd)
+    if not exited:
+        os.kill(child, signal.SIGKILL)
+        # Reaped now if it died; else it stays a zombie of the worker
+        # rather than blocking it.
+        os.waitpid(child, os.WNOHANG)
+        return True
     _, status = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status) != 1
 
