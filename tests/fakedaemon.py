@@ -34,7 +34,7 @@ from vcd.kernel.lxcconfig import HostPaths
 from vcd.vps.loadavg import LoadTracker
 from vcd.vps.stops import RequestedStops
 from vcd.vps.rootfs import RootLayout
-from vcd.vxdb import registry, roots, users
+from vcd.vxdb import registry, roots, users, userns
 from vcd.vxdb.database import VXDB
 from vcd.vxdb.whirlpool import whirlpoolHex
 
@@ -74,7 +74,7 @@ def fakeFeatures():
         cgroupLayout="v2",
         controllers={"cpu", "cpuset", "io", "memory", "pids"},
         lxcfs=False, timeNamespace=True, seccomp=False, loopDevices=False,
-        cpus=[0, 1], memNodes=[0])
+        cpus=[0, 1], memNodes=[0], idRanges=[(1000000, 65536 * 64)])
 
 
 class FakeDaemon:
@@ -200,8 +200,11 @@ class FakeDaemon:
         def create(cursor):
             uid = users.findUid(cursor, owner)
             xid = roots.beginCreate(cursor, name, uid, "copy", vdir,
-                                    "busybox", defaults)
-            roots.finishCreate(cursor, xid, layout.toRecord())
+                                    "busybox", defaults,
+                                    self.services.features.idRanges, 65536)
+            # A copy owned by its range, as vx.create makes it.
+            roots.finishCreate(cursor, xid, layout.toRecord(),
+                               userns.usernsOf(cursor, xid).base)
             return xid
         xid = self.db.transactNow(create)
         self.existingPaths.add(layout.rootfs)

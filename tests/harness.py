@@ -117,6 +117,10 @@ class DaemonTestCase(unittest.TestCase):
             self.fail("the end-to-end tests need root")
         base = os.path.abspath(self.mktemp())
         os.makedirs(base)
+        # trial makes the test's directory 0700; the root of an
+        # unprivileged VPS (a host id of its own) must pass through it to
+        # its root filesystem, as through /var/lib on a real host.
+        os.chmod(os.path.dirname(base), 0o711)
         self.base = base
         self.config = Configuration(
             listen=[], datadir=os.path.join(base, "data"),

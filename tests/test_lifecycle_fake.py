@@ -102,7 +102,8 @@ class StartTests(LifecycleTestCase):
         defaults = roots.TemplateDefaults(set(), set(), set(), [], "", "",
                                           "", 15)
         self.fake.db.transactNow(roots.beginCreate, "half", 1, "copy",
-                                 "/nonexistent/half", "busybox", defaults)
+                                 "/nonexistent/half", "busybox", defaults,
+                                 [(1000000, 65536)], 65536)
         self.assertFault(MEINVAL, self.vx("start", name="half"),
                          "no complete root")
         self.assertRunning("half", False)

@@ -12,7 +12,8 @@ the module's own conversions.
 
 from twisted.trial import unittest
 
-from vcd.kernel.lxcconfig import HostPaths, StartConfig, renderConfig
+from vcd.kernel.lxcconfig import (MASKED_PROC_FILES, HostPaths, StartConfig,
+                                  renderConfig)
 
 #: The "unlimited" value of a VXDB limit (RLIM_INFINITY, 2 ** 64 - 1).
 INF = 18446744073709551615
@@ -25,7 +26,9 @@ def paths(layout="v2", apparmor=False, seccomp=False):
     Host paths that do not depend on the machine running the tests.
     """
     return HostPaths("/var/lib/vcd/lxc", "/usr/sbin/vshelper -c /etc/vcd.conf",
-                     layout, apparmor=apparmor, seccomp=seccomp)
+                     layout, apparmor=apparmor,
+                     seccomp="/var/lib/vcd/lxc/vcd.seccomp" if seccomp
+                     else None)
 
 
 def start(**given):
@@ -66,7 +69,8 @@ def limitLines(testCase, text):
     """
     return sorted("%s = %s" % (k, v) for k, v in parse(testCase, text)
                   if k.startswith(("lxc.prlimit.", "lxc.cgroup.",
-                                   "lxc.cgroup2.")))
+                                   "lxc.cgroup2."))
+                  and ".devices." not in k)
 
 
 class WholeConfigurationTests(unittest.TestCase):
@@ -79,8 +83,9 @@ class WholeConfigurationTests(unittest.TestCase):
         A VPS with no knobs set gets exactly these keys, in this order: its
         name as host name, its own log files under the private lxcpath, no
         capabilities, no auto-start, the post-stop hook with its xid, the
-        host's AppArmor and seccomp confinement, and an empty network
-        namespace.
+        host's AppArmor and seccomp confinement, PTYs, every device but
+        the standard ones denied, the /proc files about the host hidden,
+        and an empty network namespace.
         """
         text = renderConfig(start(), paths("v2", apparmor=True, seccomp=True))
         self.assertEqual(text, (
@@ -90,6 +95,8 @@ class WholeConfigurationTests(unittest.TestCase):
             "lxc.init.cmd = /sbin/init\n"
             "lxc.start.auto = 0\n"
             "lxc.autodev = 1\n"
+            "lxc.pty.max = 1024\n"
+            "lxc.tty.max = 0\n"
             "lxc.mount.auto = proc:mixed sys:mixed\n"
             "lxc.log.file = /var/lib/vcd/lxc/vps1/log\n"
             "lxc.log.level = NOTICE\n"
@@ -99,8 +106,60 @@ class WholeConfigurationTests(unittest.TestCase):
             " shutdown 1001\n"
             "lxc.apparmor.profile = generated\n"
             "lxc.apparmor.allow_nesting = 0\n"
-            "lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp\n"
+            "lxc.seccomp.profile = /var/lib/vcd/lxc/vcd.seccomp\n"
+            "lxc.cgroup2.devices.deny = a\n"
+            "lxc.cgroup2.devices.allow = c 1:3 rwm\n"
+            "lxc.cgroup2.devices.allow = c 1:5 rwm\n"
+            "lxc.cgroup2.devices.allow = c 1:7 rwm\n"
+            "lxc.cgroup2.devices.allow = c 1:8 rwm\n"
+            "lxc.cgroup2.devices.allow = c 1:9 rwm\n"
+            "lxc.cgroup2.devices.allow = c 5:0 rwm\n"
+            "lxc.cgroup2.devices.allow = c 5:1 rwm\n"
+            "lxc.cgroup2.devices.allow = c 5:2 rwm\n"
+            "lxc.cgroup2.devices.allow = c 136:* rwm\n"
+            "lxc.mount.entry = /dev/null proc/keys none bind,ro,optional 0 0\n"
+            "lxc.mount.entry = /dev/null proc/timer_list none"
+            " bind,ro,optional 0 0\n"
+            "lxc.mount.entry = /dev/null proc/sched_debug none"
+            " bind,ro,optional 0 0\n"
+            "lxc.mount.entry = /dev/null proc/kcore none bind,ro,optional"
+            " 0 0\n"
+            "lxc.mount.entry = /dev/null proc/latency_stats none"
+            " bind,ro,optional 0 0\n"
+            "lxc.mount.entry = /dev/null proc/timer_stats none"
+            " bind,ro,optional 0 0\n"
+            "lxc.mount.entry = /dev/null proc/sysrq-trigger none"
+            " bind,ro,optional 0 0\n"
+            "lxc.mount.entry = /dev/null proc/kallsyms none"
+            " bind,ro,optional 0 0\n"
+            "lxc.mount.entry = /dev/null proc/kmsg none bind,ro,optional"
+            " 0 0\n"
             "lxc.net.0.type = empty\n"))
+
+    def test_unprivileged(self):
+        """
+        An unprivileged VPS maps its ids 0-65535 to its own host range, for
+        users and groups alike; a privileged one has no id map.
+        """
+        text = renderConfig(start(idBase=1065536, idCount=65536), paths())
+        self.assertEqual(values(self, text, "lxc.idmap"),
+                         ["u 0 1065536 65536", "g 0 1065536 65536"])
+        self.assertEqual(
+            values(self, renderConfig(start(), paths()), "lxc.idmap"), [])
+
+    def test_devicesOnV1(self):
+        """
+        On cgroup v1 and hybrid hosts the device policy goes to the v1
+        devices controller.
+        """
+        for layout in ("v1", "hybrid"):
+            text = renderConfig(start(), paths(layout))
+            self.assertEqual(values(self, text, "lxc.cgroup.devices.deny"),
+                             ["a"])
+            self.assertIn("c 5:2 rwm",
+                          values(self, text, "lxc.cgroup.devices.allow"))
+            self.assertEqual(values(self, text, "lxc.cgroup2.devices.deny"),
+                             [])
 
     def test_withoutAppArmorOrSeccomp(self):
         """
@@ -113,9 +172,12 @@ class WholeConfigurationTests(unittest.TestCase):
 
     def test_sameForEveryLayout(self):
         """
-        Without limits, the cgroup layout changes nothing.
+        Without limits, the cgroup layout changes nothing but the keys of
+        the device policy (v1 for v1 and hybrid hosts).
         """
-        texts = {renderConfig(start(), paths(layout)) for layout in LAYOUTS}
+        texts = {renderConfig(start(), paths(layout)).replace(
+            "lxc.cgroup2.devices", "lxc.cgroup.devices")
+            for layout in LAYOUTS}
         self.assertEqual(len(texts), 1)
 
     def test_everyKeyOnce(self):
@@ -278,13 +340,28 @@ class MountTests(unittest.TestCase):
     """
 
     def entries(self, mounts):
+        """
+        The mount entries of the VPS's own mounts (after the masks of
+        /proc files every VPS has).
+        """
         return values(self, renderConfig(start(mounts=mounts), paths()),
-                      "lxc.mount.entry")
+                      "lxc.mount.entry")[len(MASKED_PROC_FILES):]
+
+    def test_noCreateDir(self):
+        """
+        No entry asks liblxc to create its mount point (it would follow a
+        symbolic link of the VPS's out of its root): the kernel worker
+        makes them, inside the root.
+        """
+        text = renderConfig(start(mounts=[("none", "/srv/x", "tmpfs",
+                                           "defaults")]), paths())
+        for entry in values(self, text, "lxc.mount.entry"):
+            self.assertNotIn("create=", entry)
 
     def test_tmpfs(self):
         self.assertEqual(
             self.entries([("none", "/tmp", "tmpfs", "size=64m,mode=1777")]),
-            ["none tmp tmpfs size=64m,mode=1777,create=dir 0 0"])
+            ["none tmp tmpfs size=64m,mode=1777 0 0"])
 
     def test_eachField(self):
         """
@@ -294,12 +371,12 @@ class MountTests(unittest.TestCase):
         self.assertEqual(
             self.entries([("/dev/sdb1", "/srv/data/db", "ext4",
                            "ro,noexec,nosuid")]),
-            ["/dev/sdb1 srv/data/db ext4 ro,noexec,nosuid,create=dir 0 0"])
+            ["/dev/sdb1 srv/data/db ext4 ro,noexec,nosuid 0 0"])
 
     def test_defaultsOption(self):
         self.assertEqual(self.entries([("none", "/run", "tmpfs",
                                         "defaults")]),
-                         ["none run tmpfs defaults,create=dir 0 0"])
+                         ["none run tmpfs defaults 0 0"])
 
     def test_orderKept(self):
         """
@@ -309,8 +386,8 @@ class MountTests(unittest.TestCase):
         self.assertEqual(self.entries([
             ("none", "/srv", "tmpfs", "defaults"),
             ("none", "/srv/cache", "tmpfs", "size=1m")]), [
-            "none srv tmpfs defaults,create=dir 0 0",
-            "none srv/cache tmpfs size=1m,create=dir 0 0"])
+            "none srv tmpfs defaults 0 0",
+            "none srv/cache tmpfs size=1m 0 0"])
 
     def test_lxcProvidedSkipped(self):
         """
@@ -322,7 +399,7 @@ class MountTests(unittest.TestCase):
             ("sysfs", "/sys", "sysfs", "defaults"),
             ("devpts", "/dev/pts", "devpts", "gid=5,mode=620"),
             ("none", "/tmp", "tmpfs", "defaults")]),
-            ["none tmp tmpfs defaults,create=dir 0 0"])
+            ["none tmp tmpfs defaults 0 0"])
 
     def test_unsafeFieldsRefused(self):
         """

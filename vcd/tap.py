@@ -23,7 +23,8 @@ from vcd.config import (DEFAULT_DATADIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
                         readConfigFile)
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.kernel.hostfeatures import HostFeatures
-from vcd.kernel.lxcconfig import HostPaths
+from vcd.kernel.idmap import IDS_PER_VPS
+from vcd.kernel.lxcconfig import HostPaths, writeSeccompProfile
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
 from vcd.api.namespaces import loadNamespaces
@@ -34,7 +35,7 @@ from vcd.vps.templates import TemplateStore
 from vcd.faults import VCDFault
 from vcd.helpersocket import HelperSocket
 from vcd.threadpoolservice import ThreadPoolService
-from vcd.vxdb import groups, registry
+from vcd.vxdb import groups, registry, userns
 from vcd.vxdb.database import VXDB
 
 #: The group whose VPSes start with the daemon.
@@ -147,15 +148,18 @@ class VCDService(service.MultiService):
     def startService(self):
         config = self.config
         parts = self.parts
-        for directory, mode in ((config.datadir, 0o700),
-                                (config.lxcpath, 0o700),
+        for directory, mode in ((config.datadir, 0o711),
+                                (config.lxcpath, 0o711),
                                 (config.templatedir, 0o755),
                                 (config.vbasedir, 0o755)):
             os.makedirs(directory, mode=mode, exist_ok=True)
         # The daemon's private directories hold VXDB and the helper's
-        # secret: whoever created them, only root may enter.
+        # secret (each only root's): whoever created them, nobody else may
+        # list them. They stay searchable because an unprivileged VPS's
+        # root must reach its own directory in the lxcpath, which only its
+        # ids may enter (vcd.kernel.idmap.admitRootOf).
         for directory in (config.datadir, config.lxcpath):
-            os.chmod(directory, 0o700)
+            os.chmod(directory, 0o711)
         for problem in parts.pluginProblems:
             self.log.error("namespace plugin problem: {problem}",
                            problem=problem)
@@ -165,13 +169,16 @@ class VCDService(service.MultiService):
                       layout=parts.features.cgroupLayout,
                       controllers=",".join(
                           sorted(parts.features.controllers)))
-        parts.hostPaths = HostPaths(config.lxcpath,
-                                       self.helper.hookCommand(),
-                                       parts.features.cgroupLayout)
+        parts.hostPaths = HostPaths(
+            config.lxcpath, self.helper.hookCommand(),
+            parts.features.cgroupLayout,
+            seccomp=(writeSeccompProfile(config.lxcpath)
+                     if parts.features.seccomp else None))
         self.db.open()
         for line in recoverInterrupted(self.db, config.vbasedir,
                                        config.datadir):
             self.log.warn("crash recovery: {line}", line=line)
+        self._migrateToUserNamespaces()
         self._openLogFile()
         self._writePidFile()
         self._installSighup()
@@ -179,6 +186,33 @@ class VCDService(service.MultiService):
         self.log.info("vcd methods: {count}", count=len(
             self.dispatcher.methods))
         self.reactor.callLater(0, self.startOnboot)
+
+    def _migrateToUserNamespaces(self):
+        """
+        Give each VPS made before VPSes were unprivileged a range of host
+        ids, and say so: it runs unprivileged from its next start (a
+        running one keeps running as it started), and the files of a copy
+        are given to its range at that start.
+        """
+        ranges = self.parts.features.idRanges
+        self.log.info("subordinate ids for unprivileged VPSes: {ranges}",
+                      ranges=" ".join("%d+%d" % r for r in ranges)
+                      or "none (add a range for root to /etc/subuid and"
+                      " /etc/subgid)")
+        try:
+            assigned = self.db.transactNow(userns.assignMissing, ranges,
+                                           IDS_PER_VPS)
+        except VCDFault as e:
+            self.log.error("VPSes from an older vcd stay without a user"
+                           " namespace and cannot start: {why}",
+                           why=e.faultString)
+            return
+        for name, base in assigned:
+            self.log.warn(
+                "migration: {name} (made by an older vcd, privileged) is"
+                " unprivileged from its next start, as host ids {first}"
+                "-{last}; the files of a copy are given to them then",
+                name=name, first=base, last=base + IDS_PER_VPS - 1)
 
     def stopService(self):
         d = service.MultiService.stopService(self)

@@ -108,6 +108,40 @@ int renameat2(int olddirfd, const char *oldpath,
               int newdirfd, const char *newpath, unsigned int flags);
 int syncfs(int fd);
 /* -- end of vcd.kernel.syscalls ---------------------------------------- */
+
+/* -- vcd.kernel.idmap: the root of an unprivileged VPS. ---------------- */
+/* A user namespace that holds a VPS's id map, idmapped mounts of its
+   layers (glibc >= 2.36 <sys/mount.h>), and the overlay mounted with the
+   file-system ids of the VPS's root (<sys/fsuid.h>, <sys/prctl.h>). */
+#define CLONE_NEWUSER ...
+#define OPEN_TREE_CLONE ...
+#define OPEN_TREE_CLOEXEC ...
+#define AT_EMPTY_PATH ...
+#define AT_RECURSIVE ...
+#define MOUNT_ATTR_RDONLY ...
+#define MOUNT_ATTR_IDMAP ...
+#define MNT_DETACH ...
+#define PR_SET_SECUREBITS ...
+#define PR_GET_SECUREBITS ...
+#define SECBIT_NO_SETUID_FIXUP ...
+struct mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+int unshare(int flags);
+int open_tree(int dfd, const char *filename, unsigned int flags);
+int mount_setattr(int dfd, const char *path, unsigned int flags,
+                  struct mount_attr *uattr, size_t usize);
+int mount(const char *source, const char *target, const char *fstype,
+          unsigned long flags, const void *data);
+int umount2(const char *target, int flags);
+int prctl(int option, unsigned long arg2, unsigned long arg3,
+          unsigned long arg4, unsigned long arg5);
+int setfsuid(uid_t fsuid);
+int setfsgid(gid_t fsgid);
+/* -- end of vcd.kernel.idmap ------------------------------------------- */
 """
 
 ffibuilder = FFI()
@@ -126,6 +160,11 @@ ffibuilder.set_source(
     #include <fcntl.h>
     #include <stdio.h>
     #include <unistd.h>
+    /* vcd.kernel.idmap */
+    #include <sys/mount.h>
+    #include <sys/prctl.h>
+    #include <sys/fsuid.h>
+    #include <linux/securebits.h>
     """,
     libraries=["lxc"],
 )

@@ -72,6 +72,7 @@ class FakeVPS:
 
     @ivar config: the configuration text the last start wrote, or None if
         it was never started.
+    @ivar root: the L{vcd.kernel.idmap.RootSpec} the last start was given.
     @ivar running: whether it runs.
     @ivar processes: a dict from vpid to L{FakeProcess}, while it runs.
     @ivar domainname: its NIS domain name (C{"(none)"} after a start).
@@ -89,6 +90,7 @@ class FakeVPS:
     def __init__(self, name):
         self.name = name
         self.config = None
+        self.root = None
         self.running = False
         self.processes = {}
         self.domainname = "(none)"
@@ -193,15 +195,16 @@ class FakeKernel:
         return defer.succeed("RUNNING" if self._isRunning(name)
                              else "STOPPED")
 
-    def start(self, name, configText, rootPaths=(), check=0.001):
+    def start(self, name, configText, root=None, check=0.001):
         """
         See L{IVPSKernel.start}.
         """
-        for path in rootPaths:
+        for path in (root.paths if root else ()):
             if not self.rootExists(path):
                 return defer.fail(RootMissing(path))
         vps = self.vps(name)
         vps.config = configText
+        vps.root = root
         if vps.running:
             return defer.fail(AlreadyRunning("%s is already running"
                                              % (name,)))

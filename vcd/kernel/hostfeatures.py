@@ -11,6 +11,8 @@ stored and silently ignored. L{HostFeatures.support} answers for one knob.
 import os
 
 from vcd import names
+from vcd.kernel.idmap import IDS_PER_VPS
+from vcd.kernel.subids import subordinateIds
 from vcd.kernel.mountinfo import DEFAULT_PATH, readMountinfo
 
 #: Knobs for which no modern kernel has an equivalent: the reason.
@@ -82,10 +84,13 @@ class HostFeatures:
         limits).
     @ivar cpus: the online CPU ids.
     @ivar memNodes: the online memory node ids.
+    @ivar idRanges: the subordinate ids of root (C{(first, count)} pairs,
+        L{vcd.kernel.subids}), from which each unprivileged VPS gets a
+        range of its own.
     """
 
     def __init__(self, cgroupLayout, controllers, lxcfs, timeNamespace,
-                 seccomp, loopDevices, cpus, memNodes):
+                 seccomp, loopDevices, cpus, memNodes, idRanges=()):
         self.cgroupLayout = cgroupLayout
         self.controllers = frozenset(controllers)
         self.lxcfs = lxcfs
@@ -94,6 +99,7 @@ class HostFeatures:
         self.loopDevices = loopDevices
         self.cpus = tuple(cpus)
         self.memNodes = tuple(memNodes)
+        self.idRanges = tuple(tuple(r) for r in idRanges)
 
     @classmethod
     def detect(cls, root="/"):
@@ -114,6 +120,9 @@ class HostFeatures:
             or range(os.cpu_count() or 1),
             memNodes=_readList(
                 os.path.join(root, "sys/devices/system/node/online")) or [0],
+            idRanges=subordinateIds(
+                0, os.path.join(root, "etc/subuid"),
+                os.path.join(root, "etc/subgid")),
         )
 
     def support(self, kind, name):
@@ -230,6 +239,12 @@ class HostFeatures:
             "sched": self.supportsScheduler(),
             "cpuset": self.supportsCpuset(),
             "dlimits": self.supportsDiskLimits(),
+            "userns": {
+                "subids": [list(r) for r in self.idRanges],
+                "idsPerVps": IDS_PER_VPS,
+                "vpsCapacity": sum(count // IDS_PER_VPS
+                                   for _, count in self.idRanges),
+            },
         }
 
 

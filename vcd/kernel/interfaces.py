@@ -38,12 +38,16 @@ class IVPSKernel(Interface):
             (C{"STOPPED"}, C{"RUNNING"}, C{"STOPPING"}, ...).
         """
 
-    def start(name, configText, rootPaths=(), check=0.001):
+    def start(name, configText, root=None, check=0.001):
         """
         Write the VPS's container configuration and start it; fire once its
-        init runs and has not exited within C{check} seconds. C{rootPaths}
-        are directories its root needs: a missing one fails the start
-        before anything is written. The configuration is written even if
+        init runs and has not exited within C{check} seconds. C{root} is
+        the L{vcd.kernel.idmap.RootSpec} of its root (or C{None} when the
+        configuration's root needs nothing done): a missing directory of it
+        fails the start before anything is written; an overlay is mounted
+        (idmapped to the VPS's ids unless it is privileged) and the VPS's
+        mount points are made inside the root, never through a symbolic
+        link. The configuration is written even if
         the VPS runs (it keeps the one it started with; the new one is for
         its next start). A fresh start has no NIS domain name
         (C{"(none)"}).

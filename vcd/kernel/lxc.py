@@ -212,13 +212,18 @@ class LXCKernel:
         return self._inPool(containerState, self.lxcpath, name)
 
     @defer.inlineCallbacks
-    def start(self, name, configText, rootPaths=(), check=0.001):
+    def start(self, name, configText, root=None, check=0.001):
         """
         See L{IVPSKernel.start}.
         """
         response = yield self.worker.callRemote(
             Start, lxcpath=self.lxcpath, name=name, config=configText,
-            paths=list(rootPaths), settle=float(check))
+            rootKind=root.kind if root else "",
+            rootPaths=list(root.paths) if root else [],
+            idBase=root.idBase if root else 0,
+            idCount=root.idCount if root else 0,
+            mountPoints=list(root.mountPoints) if root else [],
+            settle=float(check))
         return response["initPid"]
 
     @defer.inlineCallbacks

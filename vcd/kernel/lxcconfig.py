@@ -19,7 +19,35 @@ UNLIMITED = 2 ** 64 - 1
 #: The most pids a 64-bit kernel can have (PID_MAX_LIMIT); pids.max
 #: refuses anything above it, which is no limit anyway.
 PID_MAX_LIMIT = 4 * 1024 * 1024
-SECCOMP_PROFILE = "/usr/share/lxc/config/common.seccomp"
+#: The seccomp policy of every VPS: LXC's default (no module loading, no
+#: kexec, no open_by_handle_at, no forced umount) and more calls no VPS
+#: needs, whose reach goes beyond it (the host's kernel memory, BPF
+#: programs, performance counters, page-fault handling of other users).
+SECCOMP_RULES = """2
+denylist
+reject_force_umount
+[all]
+kexec_load errno 1
+kexec_file_load errno 1
+open_by_handle_at errno 1
+init_module errno 1
+finit_module errno 1
+delete_module errno 1
+bpf errno 1
+perf_event_open errno 1
+userfaultfd errno 1
+"""
+#: Character devices a VPS may use (C{type major:minor}): null, zero,
+#: full, random, urandom, tty, console, ptmx and the PTYs; every other
+#: device is denied, whatever nodes exist in the VPS.
+ALLOWED_DEVICES = ("c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0",
+                   "c 5:1", "c 5:2", "c 136:*")
+#: Files of /proc that tell about the host, hidden behind /dev/null as
+#: Docker and Podman do (LXC's "proc:mixed" makes /proc/sys read-only and
+#: leaves these).
+MASKED_PROC_FILES = ("keys", "timer_list", "sched_debug", "kcore",
+                     "latency_stats", "timer_stats", "sysrq-trigger",
+                     "kallsyms", "kmsg")
 #: Mount types LXC provides itself (lxc.mount.auto, autodev, devpts).
 LXC_PROVIDED_TYPES = ("proc", "sysfs", "devpts")
 
@@ -39,10 +67,13 @@ class StartConfig:
     @ivar broadcast: the IPv4 broadcast address, or C{""} for the network's.
     @ivar uname: a dict of uname values (NODENAME, DOMAINNAME).
     @ivar limits: a dict from limit name to C{(soft, max)} ints.
+    @ivar idBase: the host id of the VPS's root (unprivileged), or C{0}.
+    @ivar idCount: how many ids it has, or C{0} for a privileged VPS.
     """
 
     def __init__(self, name, xid, rootfs, init, bcaps=(), mounts=(),
-                 addresses=(), broadcast="", uname=None, limits=None):
+                 addresses=(), broadcast="", uname=None, limits=None,
+                 idBase=0, idCount=0):
         self.name = name
         self.xid = xid
         self.rootfs = rootfs
@@ -53,6 +84,8 @@ class StartConfig:
         self.broadcast = broadcast
         self.uname = dict(uname or {})
         self.limits = dict(limits or {})
+        self.idBase = idBase
+        self.idCount = idCount
 
 
 class HostPaths:
@@ -64,7 +97,8 @@ class HostPaths:
         to which C{shutdown <xid>} is appended.
     @ivar cgroupLayout: C{"v1"}, C{"v2"} or C{"hybrid"}.
     @ivar apparmor: whether the kernel has AppArmor.
-    @ivar seccomp: whether to load LXC's default seccomp profile.
+    @ivar seccomp: the seccomp profile to load (L{writeSeccompProfile}),
+        or C{None}.
     """
 
     def __init__(self, lxcpath, hook, cgroupLayout, apparmor=None,
@@ -74,8 +108,20 @@ class HostPaths:
         self.cgroupLayout = cgroupLayout
         self.apparmor = (os.path.isdir("/sys/kernel/security/apparmor")
                          if apparmor is None else apparmor)
-        self.seccomp = (os.path.exists(SECCOMP_PROFILE) if seccomp is None
-                        else seccomp)
+        self.seccomp = seccomp
+
+
+def writeSeccompProfile(lxcpath):
+    """
+    Write L{SECCOMP_RULES} where the VPS configurations refer to them.
+
+    @return: the profile's path.
+    """
+    path = os.path.join(lxcpath, "vcd.seccomp")
+    with open(path + ".new", "w") as f:
+        f.write(SECCOMP_RULES)
+    os.rename(path + ".new", path)
+    return path
 
 
 def _prefix(address, netmask):
@@ -143,6 +189,8 @@ def renderConfig(start, paths):
         ("lxc.init.cmd", start.init),
         ("lxc.start.auto", "0"),
         ("lxc.autodev", "1"),
+        ("lxc.pty.max", "1024"),
+        ("lxc.tty.max", "0"),
         ("lxc.mount.auto", "proc:mixed sys:mixed"),
         ("lxc.log.file", os.path.join(directory, "log")),
         ("lxc.log.level", "NOTICE"),
@@ -158,7 +206,12 @@ def renderConfig(start, paths):
         lines.append(("lxc.apparmor.profile", "generated"))
         lines.append(("lxc.apparmor.allow_nesting", "0"))
     if paths.seccomp:
-        lines.append(("lxc.seccomp.profile", SECCOMP_PROFILE))
+        lines.append(("lxc.seccomp.profile", paths.seccomp))
+    lines.extend(_userNamespaceLines(start))
+    lines.extend(_deviceLines(paths.cgroupLayout))
+    lines.extend(("lxc.mount.entry",
+                  "/dev/null proc/%s none bind,ro,optional 0 0" % (name,))
+                 for name in MASKED_PROC_FILES)
     lines.extend(_networkLines(start))
     lines.extend(_mountLines(start))
     lines.extend(_limitLines(start, paths.cgroupLayout))
@@ -166,6 +219,20 @@ def renderConfig(start, paths):
         if "\n" in value or "\0" in value:
             raise ValueError("%s: a value with a newline or NUL" % (key,))
     return "".join("%s = %s\n" % line for line in lines)
+
+
+def _userNamespaceLines(start):
+    if not start.idCount:
+        return []
+    return [("lxc.idmap", "%s 0 %d %d" % (kind, start.idBase, start.idCount))
+            for kind in ("u", "g")]
+
+
+def _deviceLines(layout):
+    deny = _cgroupKey(layout, "devices.deny", "devices.deny")
+    allow = _cgroupKey(layout, "devices.allow", "devices.allow")
+    return [(deny, "a")] + [(allow, device + " rwm")
+                            for device in ALLOWED_DEVICES]
 
 
 def _networkLines(start):
@@ -216,7 +283,9 @@ def _mountLines(start):
         options = opts.split(",")
         if {"bind", "rbind", "move", "remount"}.intersection(options):
             raise ValueError("mount of %s: bind mounts are refused" % (dst,))
-        options.append("create=dir")
+        # No create=dir: liblxc would follow a symbolic link the VPS owns
+        # out of its root. The kernel worker creates the mount points
+        # inside the root first (L{vcd.kernel.idmap.makeMountPoints}).
         lines.append(("lxc.mount.entry", "%s %s %s %s 0 0" % (
             src, target, fstype, ",".join(options))))
     return lines

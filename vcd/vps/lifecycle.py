@@ -17,9 +17,12 @@ from vcd.api.arguments import splitCommand
 from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
                         VCDFault)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
-from vcd.kernel.lxcconfig import StartConfig, renderConfig
+from vcd.kernel.idmap import RootSpec, lxcRootfs
+from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
+from vcd.vps.idshift import shiftOwners
 from vcd.vps.rootlayout import RootLayout
 from vcd.vxdb import restarts, running
+from vcd.vxdb.userns import setFilesBase
 
 log = Logger()
 
@@ -63,13 +66,40 @@ def _ifStillThere(services, action, xid, name):
     return result
 
 
-def rootPaths(layout):
+def rootSpec(layout, userns, mounts):
     """
-    The directories a VPS's root needs: its copy, or its overlay's layers.
+    The L{RootSpec} the kernel prepares before a start: the VPS's root
+    directories, its ids (none when privileged) and its mount points.
+
+    @param userns: its L{vcd.vxdb.userns.UserNamespace}.
+    @param mounts: its C{(src, dst, type, opts)} mounts.
     """
     if layout.kind == "copy":
-        return [layout.rootfs]
-    return [layout.lower, layout.upper]
+        paths = [layout.rootfs]
+    else:
+        paths = [layout.lower, layout.upper, layout.work]
+    base, count = (0, 0) if userns.privileged else (userns.base,
+                                                     userns.count)
+    return RootSpec(layout.kind, paths, base, count,
+                    [m[1] for m in mounts if m[2] not in LXC_PROVIDED_TYPES])
+
+
+@defer.inlineCallbacks
+def _ownCopy(services, xid, spec, userns):
+    """
+    Before starting a copy, shift its files to the ids it starts with, if
+    they are owned by other ones (a VPS made before VPSes were
+    unprivileged, or one an administrator made privileged or unprivileged
+    since its last start).
+    """
+    if spec.kind != "copy" or userns.filesBase == spec.idBase:
+        return
+    log.info("shifting the owners of the files of xid {xid} from host id"
+             " {old} to {new}", xid=xid, old=userns.filesBase,
+             new=spec.idBase)
+    yield services.filesystem(shiftOwners, spec.paths[0], userns.filesBase,
+                              spec.idBase, userns.count)
+    yield services.db.transact(setFilesBase, xid, spec.idBase)
 
 
 @defer.inlineCallbacks
@@ -82,19 +112,26 @@ def startVps(services, xid, name):
     record = yield db.read(running.startRecord, xid)
     if record.restartPending:
         yield db.transact(restarts.clearRestart, xid)
+    if record.userns is None:
+        raise VCDFault(MESYS, "cannot start %r: it has no user namespace"
+                       " yet (the daemon gives one at start-up)" % (name,))
     try:
         layout = RootLayout.fromRecord(record.rootRecord)
+        spec = rootSpec(layout, record.userns, record.mounts)
         start = StartConfig(
-            name=record.name, xid=xid, rootfs=layout.lxcRootfsPath(),
+            name=record.name, xid=xid,
+            rootfs=lxcRootfs(spec, services.hostPaths.lxcpath, name),
             init=record.init, bcaps=record.bcaps, mounts=record.mounts,
             addresses=record.addresses, broadcast=record.broadcast,
-            uname=record.uname, limits=record.limits)
+            uname=record.uname, limits=record.limits,
+            idBase=spec.idBase, idCount=spec.idCount)
         text = renderConfig(start, services.hostPaths)
     except ValueError as e:
         raise VCDFault(MESYS, "cannot start %r: its configuration cannot be"
                        " expressed safely: %s" % (name, e))
+    yield _ownCopy(services, xid, spec, record.userns)
     try:
-        pid = yield services.kernel.start(name, text, rootPaths(layout),
+        pid = yield services.kernel.start(name, text, spec,
                                           services.config.startCheck)
     except RootMissing as e:
         raise VCDFault(MESYS, "cannot start %r: its root filesystem is"

@@ -21,7 +21,8 @@ from vcd.faults import (MEEXIST, MEINVAL, MEPERM, MERUNNING, MESYS, VCDFault,
                         invalid)
 from vcd.kernel.cgroups import removeEmptyCgroups
 from vcd.names import KNOWN
-from vcd.vxdb import roots
+from vcd.kernel.idmap import IDS_PER_VPS
+from vcd.vxdb import roots, userns
 
 log = Logger()
 
@@ -121,14 +122,19 @@ def createVps(call, name, templateName, force, copy, vdir):
         defaults, dropped = _templateDefaults(template, services.features)
         xid = yield services.db.transact(
             roots.beginCreate, name, call.user.uid, _kind(copy), vdir,
-            template.name, defaults)
+            template.name, defaults, services.features.idRanges,
+            IDS_PER_VPS)
         if dropped:
             log.info("{name}: template defaults this host cannot enforce"
                      " were not applied: {dropped}", name=name,
                      dropped=", ".join(dropped))
+    ids = yield services.db.transact(userns.allocate, xid,
+                                     services.features.idRanges, IDS_PER_VPS)
+    filesBase = 0 if ids.privileged or not copy else ids.base
     try:
         layout = yield services.filesystem(
-            rootfs.createRoot, template, vdir, copy, config.datadir)
+            rootfs.createRoot, template, vdir, copy, config.datadir,
+            filesBase, ids.count)
     except BaseException as e:
         if call.vps is None:
             yield services.db.transact(roots.forget, xid)
@@ -143,7 +149,7 @@ def createVps(call, name, templateName, force, copy, vdir):
         raise VCDFault(MESYS, "creating virtual server %r failed: %s"
                        % (name, e))
     yield services.db.transact(roots.finishCreate, xid,
-                               layout.toRecord())
+                               layout.toRecord(), filesBase)
     log.info("{user} created {name} (xid {xid}) from {template} at {vdir}"
              " ({kind})", user=call.user.name, name=name, xid=xid,
              template=template.name, vdir=vdir, kind=layout.kind)

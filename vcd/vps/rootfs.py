@@ -36,6 +36,7 @@ import shutil
 import stat
 
 from vcd.vps.archive import extractCache
+from vcd.vps.idshift import shiftOwners
 from vcd.vps.crashsafe import removeEntry, renameNoReplace, syncDir
 from vcd.vps.mountuse import mountsUnder
 from vcd.vps.rootlayout import KIND_COPY, KIND_OVERLAY, RootLayout
@@ -161,7 +162,7 @@ def _copyRootAttributes(src, dst):
     os.chmod(dst, stat.S_IMODE(st.st_mode))
 
 
-def createRoot(template, vdir, copy, datadir):
+def createRoot(template, vdir, copy, datadir, idBase=0, idCount=0):
     """
     Create the files of a new VPS at C{vdir}, which must not exist. The
     caller has checked C{vdir} with L{checkVdir}.
@@ -177,6 +178,10 @@ def createRoot(template, vdir, copy, datadir):
     @param copy: C{True} for a full copy of the template, C{False} for an
         overlay over the template's shared lower layer.
     @param datadir: the daemon's data directory (for L{sharedLower}).
+    @param idBase: for a copy, the host id that owns its files (the VPS's
+        root in its user namespace) with the next C{idCount - 1} ids; 0 to
+        keep the template's owners. An overlay keeps the template's owners
+        in its layers whatever these are (they are idmapped at start).
     @return: a L{RootLayout} describing the result.
     @raise FileExistsError: if C{vdir} exists.
     """
@@ -192,6 +197,9 @@ def createRoot(template, vdir, copy, datadir):
         if copy:
             os.mkdir(os.path.join(staging, "rootfs"), 0o755)
             extractCache(template.cachePath, os.path.join(staging, "rootfs"))
+            if idBase:
+                shiftOwners(os.path.join(staging, "rootfs"), 0, idBase,
+                            idCount)
             layout = RootLayout(KIND_COPY, vdir,
                                 rootfs=os.path.join(vdir, "rootfs"))
         else:

@@ -10,7 +10,7 @@ import json
 from collections import namedtuple
 
 from vcd.faults import MEEXIST, VCDFault
-from vcd.vxdb import registry, settings, tables
+from vcd.vxdb import registry, settings, tables, userns
 
 #: What a new VPS gets from its template, already filtered to what this
 #: host can enforce: C{bcaps}, C{ccaps}, C{flags} (sets of names),
@@ -49,13 +49,16 @@ def _applyDefaults(cursor, xid, defaults):
         "reboot": defaults.reboot, "timeout": defaults.timeout})
 
 
-def beginCreate(cursor, name, ownerUid, kind, vdir, templateName, defaults):
+def beginCreate(cursor, name, ownerUid, kind, vdir, templateName, defaults,
+                idRanges, idCount):
     """
     Record a new VPS in state C{creating}, with its template's
-    L{TemplateDefaults} and user C{ownerUid} as owner.
+    L{TemplateDefaults}, user C{ownerUid} as owner, and a range of
+    C{idCount} host ids from C{idRanges} (L{userns.allocate}).
 
     @return: its new xid.
-    @raise VCDFault: MEEXIST if the name or the directory is taken.
+    @raise VCDFault: MEEXIST if the name or the directory is taken; MESYS
+        if no range of ids is free.
     """
     if registry.findVps(cursor, name) is not None:
         raise VCDFault(MEEXIST, "virtual server %r already exists" % (name,))
@@ -69,6 +72,7 @@ def beginCreate(cursor, name, ownerUid, kind, vdir, templateName, defaults):
     _applyDefaults(cursor, xid, defaults)
     cursor.execute("INSERT INTO xid_uid_map (xid, uid) VALUES (?, ?)",
                    (xid, ownerUid))
+    userns.allocate(cursor, xid, idRanges, idCount)
     return xid
 
 
@@ -120,12 +124,14 @@ def currentVdir(cursor, xid):
     return row[0] if row is not None else None
 
 
-def finishCreate(cursor, xid, layoutRecord):
+def finishCreate(cursor, xid, layoutRecord, filesBase=0):
     """
-    Mark VPS C{xid} ready, with its root layout's record (a dict).
+    Mark VPS C{xid} ready, with its root layout's record (a dict) and the
+    host id that owns the files of its copy (L{userns.setFilesBase}).
     """
     cursor.execute("UPDATE vps_root SET state = 'ready', layout = ? WHERE"
                    " xid = ?", (json.dumps(layoutRecord), xid))
+    userns.setFilesBase(cursor, xid, filesBase)
 
 
 def forget(cursor, xid):

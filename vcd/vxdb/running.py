@@ -10,6 +10,7 @@ from collections import namedtuple
 from vcd.faults import MEINVAL, VCDFault
 from vcd.vxdb import registry, roots, settings, tables
 from vcd.vxdb.restarts import clearRestart, isRestartPending
+from vcd.vxdb.userns import usernsOf
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 
@@ -17,10 +18,11 @@ from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
 #: C{rootRecord} is the root layout's record (a dict), C{mounts} are
 #: C{(src, dst, type, opts)}, C{addresses} C{(addr, netmask)}, C{uname} a
 #: dict, C{limits} a dict from name to C{(soft, max)} ints, and
-#: C{restartPending} whether a reboot left a mark to clear.
+#: C{restartPending} whether a reboot left a mark to clear, and
+#: C{userns} its L{vcd.vxdb.userns.UserNamespace} (None if it has none).
 StartRecord = namedtuple(
     "StartRecord", "xid name rootRecord init bcaps mounts addresses"
-    " broadcast uname limits restartPending")
+    " broadcast uname limits restartPending userns")
 
 #: The init settings of a VPS, defaults applied.
 InitMethod = namedtuple("InitMethod", "init halt reboot timeout")
@@ -66,6 +68,7 @@ def startRecord(cursor, xid):
         limits={r["limit"]: (int(r["soft"]), int(r["max"])) for r in
                 settings.keyedRows(cursor, tables.LIMITS, xid)},
         restartPending=isRestartPending(cursor, xid),
+        userns=usernsOf(cursor, xid),
     )
 
 

@@ -138,6 +138,19 @@ MIGRATIONS = [
     CREATE INDEX xid_uid_map_uid ON xid_uid_map(uid);
     CREATE INDEX nx_addr_addr ON nx_addr(addr);
     """,
+    # 1 -> 2: unprivileged VPSes: each VPS's range of host ids
+    # (vcd.vxdb.userns). VPSes made before get theirs at the daemon's
+    # start-up (vcd.vps.usernsmigration).
+    """
+    CREATE TABLE vps_userns (
+        xid INTEGER PRIMARY KEY
+            REFERENCES xid_name_map(xid) ON DELETE CASCADE,
+        privileged INTEGER NOT NULL DEFAULT 0,
+        idbase INTEGER NOT NULL UNIQUE CHECK (idbase > 0),
+        idcount INTEGER NOT NULL CHECK (idcount > 0),
+        filesbase INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -129,17 +129,23 @@ Start = Operation(
         (b"lxcpath", Unicode()),
         (b"name", Unicode()),
         (b"config", Chunked(Unicode())),
-        (b"paths", ListOf(Unicode())),
+        (b"rootKind", Unicode()),
+        (b"rootPaths", ListOf(Unicode())),
+        (b"idBase", Integer()),
+        (b"idCount", Integer()),
+        (b"mountPoints", ListOf(Unicode())),
         (b"settle", Float()),
     ),
     response=((b"initPid", Integer()),),
     errors=((AlreadyRunning, b"ALREADY_RUNNING"),
             (RootMissing, b"ROOT_MISSING")) + ERRORS,
     doc="""
-    Check the root directories C{paths}, write the container's
-    configuration C{config}, start it daemonized with every inherited
-    descriptor closed, and watch its init for C{settle} seconds. Starts run
-    one at a time.
+    Check the root directories C{rootPaths}, write the container's
+    configuration C{config}, prepare its root (L{vcd.kernel.idmap.RootSpec}
+    from C{rootKind}, C{rootPaths}, C{idBase}, C{idCount} and
+    C{mountPoints}; nothing when C{rootKind} is empty), start it daemonized
+    with every inherited descriptor closed, and watch its init for
+    C{settle} seconds. Starts run one at a time.
 
     Responds with the init's host pid; fails with L{AlreadyRunning},
     L{RootMissing} (the message is the missing path) or L{KernelError}

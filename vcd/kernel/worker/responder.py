@@ -18,6 +18,7 @@ from vcd.kernel.worker.boxes import (
     MalformedBox, answerBox, errorBox, fromBox, rawErrorBox)
 from vcd.kernel.worker.execute import runCommand
 from vcd.kernel.worker.fork import runForked, setDomainName
+from vcd.kernel.idmap import RootSpec
 from vcd.kernel.worker.start import startContainer
 
 __all__ = ["IDLE_DELAY", "MAX_ERROR_TEXT", "WorkerResponder"]
@@ -84,10 +85,13 @@ class WorkerResponder:
             return
         self._handlers[operation.name](ask, operation, **arguments)
 
-    def _start(self, ask, operation, lxcpath, name, config, paths, settle):
+    def _start(self, ask, operation, lxcpath, name, config, rootKind,
+               rootPaths, idBase, idCount, mountPoints, settle):
         try:
+            root = (RootSpec(rootKind, rootPaths, idBase, idCount,
+                             mountPoints) if rootKind else None)
             outcome = {"initPid": startContainer(
-                lxcpath, name, config, paths, settle,
+                lxcpath, name, config, root, settle,
                 removeCgroups=self.removeCgroups)}
         except Exception as e:
             outcome = e

@@ -13,6 +13,7 @@ import select
 from vcd.kernel.binding import ffi, lib, openContainer
 from vcd.kernel.worker.containerlog import logTail, noteLogEnds
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.idmap import prepareRoot, releaseRoot
 
 
 def writeConfig(lxcpath, name, text):
@@ -40,21 +41,24 @@ def writeConfig(lxcpath, name, text):
     return noteLogEnds(directory)
 
 
-def startContainer(lxcpath, name, config, paths, settle, removeCgroups):
+def startContainer(lxcpath, name, config, root, settle, removeCgroups):
     """
     Start a container with the configuration text the daemon generated.
 
-    @param paths: directories its root needs.
+    @param root: the L{RootSpec} of its root, prepared before and released
+        after the start (L{prepareRoot}, L{releaseRoot}); C{None} if the
+        configuration's root needs nothing.
     @param settle: how long its init must stay alive, in seconds: an init
         that cannot run (exits at once, misses a library) is gone by then.
     @param removeCgroups: called with C{name} when a failed start left the
         container stopped, to remove the empty cgroups it left.
     @return: the host pid of its init.
-    @raise RootMissing: with the path, if one of C{paths} is missing.
+    @raise RootMissing: with the path, if a directory of C{root} is
+        missing.
     @raise AlreadyRunning: if it runs.
     @raise KernelError: saying why it did not start, with its log.
     """
-    for path in paths:
+    for path in (root.paths if root else ()):
         if not os.path.isdir(path):
             raise RootMissing(path)
     # Written first, so the container object reads it. A running VPS keeps
@@ -64,22 +68,35 @@ def startContainer(lxcpath, name, config, paths, settle, removeCgroups):
     try:
         if c.is_running(c):
             raise AlreadyRunning("%s is already running" % (name,))
-        c.want_daemonize(c, True)
-        c.want_close_all_fds(c, True)
-        if not c.start(c, 0, ffi.NULL):
-            error = "liblxc failed to start %s" % (name,)
-        else:
-            pid = c.init_pid(c)
-            # An init that fails at once (/bin/false) is still reported
-            # RUNNING for tens of ms after start() returns, but its pidfd
-            # says at once that it exited.
-            if pid > 0 and _survives(pid, settle):
-                return pid
-            error = "the init of %s exited at once" % (name,)
-        running = c.is_running(c)
+        if root is not None:
+            try:
+                prepareRoot(root, lxcpath, name)
+            except OSError as e:
+                raise KernelError("cannot prepare the root of %s: %s"
+                                  % (name, e.strerror or e))
+        try:
+            return _start(c, lxcpath, name, settle, removeCgroups, offsets)
+        finally:
+            if root is not None:
+                releaseRoot(root, lxcpath, name)
     finally:
         lib.lxc_container_put(c)
-    if not running:
+
+
+def _start(c, lxcpath, name, settle, removeCgroups, offsets):
+    c.want_daemonize(c, True)
+    c.want_close_all_fds(c, True)
+    if not c.start(c, 0, ffi.NULL):
+        error = "liblxc failed to start %s" % (name,)
+    else:
+        pid = c.init_pid(c)
+        # An init that fails at once (/bin/false) is still reported
+        # RUNNING for tens of ms after start() returns, but its pidfd
+        # says at once that it exited.
+        if pid > 0 and _survives(pid, settle):
+            return pid
+        error = "the init of %s exited at once" % (name,)
+    if not c.is_running(c):
         removeCgroups(name)
     raise KernelError("%s: %s" % (
         error, logTail(os.path.join(lxcpath, name), offsets) or "no log"))
