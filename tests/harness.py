@@ -100,6 +100,21 @@ class Client:
         return threads.deferToThread(self._blocking, method, None, None)
 
 
+def searchableTemp(testCase):
+    """
+    Make a new temporary directory for C{testCase} that the root of an
+    unprivileged VPS (a host id of its own) can pass through to its root
+    filesystem, as through /var/lib on a real host (trial makes the test's
+    own directory 0700).
+
+    @return: its absolute path.
+    """
+    path = os.path.abspath(testCase.mktemp())
+    os.makedirs(path)
+    os.chmod(os.path.dirname(path), 0o711)
+    return path
+
+
 class DaemonTestCase(unittest.TestCase):
     """
     Starts a vcd service for each test, with an admin whose password is
@@ -115,12 +130,7 @@ class DaemonTestCase(unittest.TestCase):
     def setUp(self):
         if os.geteuid() != 0:
             self.fail("the end-to-end tests need root")
-        base = os.path.abspath(self.mktemp())
-        os.makedirs(base)
-        # trial makes the test's directory 0700; the root of an
-        # unprivileged VPS (a host id of its own) must pass through it to
-        # its root filesystem, as through /var/lib on a real host.
-        os.chmod(os.path.dirname(base), 0o711)
+        base = searchableTemp(self)
         self.base = base
         self.config = Configuration(
             listen=[], datadir=os.path.join(base, "data"),

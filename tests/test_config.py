@@ -119,8 +119,10 @@ class StartupTests(DaemonTestCase):
     def test_safeModes(self):
         mode = lambda path: stat.S_IMODE(os.stat(path).st_mode)
         self.assertEqual(mode(self.config.vxdbPath), 0o600)
-        self.assertEqual(mode(self.config.datadir), 0o700)
-        self.assertEqual(mode(self.config.lxcpath), 0o700)
+        # Searchable (an unprivileged VPS's root passes through to its
+        # own directory, closed to everyone else), not listable.
+        self.assertEqual(mode(self.config.datadir), 0o711)
+        self.assertEqual(mode(self.config.lxcpath), 0o711)
         self.assertEqual(mode(self.daemon.helperSecretFile), 0o600)
 
     def test_reload(self):

@@ -28,6 +28,11 @@ from zope.interface.verify import verifyObject
 from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fake import FakeKernel
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.idmap import RootSpec
+
+#: The host id of the root of the VPSes these tests start themselves: high
+#: in root's subordinate ids (./vcd-setup gives root 1000000 + 10 ** 9).
+TEST_ID_BASE = 1000000 + 65536 * 10000
 
 #: The environment commands run with (the daemon's PATH).
 ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -50,7 +55,8 @@ class KernelInterfaceTestsMixin:
       - C{prepareVps(behaviour)}: a new stopped VPS whose init is
         L{NORMAL} (busybox init), L{IGNORES_HALT} (an init without signal
         handlers) or L{INIT_EXITS} (exits at once), as C{(name,
-        configText, rootPaths)}, stopped hard in cleanup;
+        configText, root)} (C{root} a L{RootSpec}), stopped hard in
+        cleanup;
       - C{missingPath()}: a directory that does not exist;
       - C{writtenConfig(name)}: the configuration text the kernel holds
         for VPS C{name}, or None;
@@ -152,11 +158,12 @@ class KernelInterfaceTestsMixin:
         A start whose root lacks a directory fails with RootMissing naming
         it, before it writes anything.
         """
-        name, text, paths = self.prepareVps(NORMAL)
+        name, text, root = self.prepareVps(NORMAL)
         missing = self.missingPath()
+        root = RootSpec(root.kind, [missing] + root.paths[1:], root.idBase,
+                        root.idCount)
         error = yield self.assertFailure(
-            self.call("start", name, text, list(paths) + [missing]),
-            RootMissing)
+            self.call("start", name, text, root), RootMissing)
         self.assertEqual(str(error), missing)
         self.assertIsNone(self.writtenConfig(name))
         yield self.assertStopped(name)
@@ -448,14 +455,16 @@ class FakeKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
 
     def prepareVps(self, behaviour):
         name = "fake-" + secrets.token_hex(4)
-        paths = ["/fake/%s/lower" % (name,), "/fake/%s/upper" % (name,)]
+        paths = ["/fake/%s/lower" % (name,), "/fake/%s/upper" % (name,),
+                 "/fake/%s/work" % (name,)]
         self.roots.update(paths)
         vps = self.kernel.vps(name)
         vps.ignoresHalt = behaviour == IGNORES_HALT
         if behaviour == INIT_EXITS:
             vps.startFailures.append("the init of %s exited at once"
                                      % (name,))
-        return name, "lxc.uts.name = %s\n" % (name,), paths
+        return (name, "lxc.uts.name = %s\n" % (name,),
+                RootSpec("overlay", paths, 1000000, 65536))
 
     def missingPath(self):
         return "/fake/missing"
@@ -493,7 +502,8 @@ class FakeKernelTests(unittest.TestCase):
                                  onStop=lambda *stop: self.stops.append(stop))
 
     def started(self, name="vps"):
-        self.successResultOf(self.kernel.start(name, "config", ["/root"]))
+        self.successResultOf(self.kernel.start(
+            name, "config", RootSpec("copy", ["/root"])))
         return self.kernel.vps(name)
 
     def execute(self, name, *argv, timeout=30, cap=100):
@@ -506,10 +516,11 @@ class FakeKernelTests(unittest.TestCase):
         kernel = FakeKernel(self.clock)
         here = os.path.abspath(self.mktemp())
         os.mkdir(here)
-        self.successResultOf(kernel.start("vps", "config", [here]))
+        root = RootSpec("copy", [here])
+        self.successResultOf(kernel.start("vps", "config", root))
         self.successResultOf(kernel.hardStop("vps"))
         os.rmdir(here)
-        self.failureResultOf(kernel.start("vps", "config", [here]),
+        self.failureResultOf(kernel.start("vps", "config", root),
                              RootMissing)
 
     def test_pids(self):
@@ -618,7 +629,7 @@ class FakeKernelTests(unittest.TestCase):
         vps.startFailures.extend(["first", "second"])
         for message in ("first", "second"):
             failure = self.failureResultOf(
-                self.kernel.start("vps", "config", []), KernelError)
+                self.kernel.start("vps", "config"), KernelError)
             self.assertEqual(str(failure.value), message)
             self.assertFalse(vps.running)
         self.started()
@@ -697,7 +708,8 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         from vcd.kernel.lxcconfig import HostPaths
         from vcd.kernel.worker.client import KernelWorker
         from vcd.vps.templates import TemplateStore
-        self.work = os.path.abspath(self.mktemp())
+        from tests.harness import searchableTemp
+        self.work = searchableTemp(self)
         self.lxcpath = os.path.join(self.work, "lxc")
         self.targetsDir = os.path.join(self.work, "targets")
         for directory in (self.lxcpath, self.targetsDir):
@@ -726,9 +738,11 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         return self.LXCKernel(self.lxcpath, self.pool, reactor, self.worker)
 
     def prepareVps(self, behaviour):
+        from vcd.kernel.idmap import lxcRootfs
         from vcd.kernel.lxcconfig import StartConfig, renderConfig
-        from vcd.vps.lifecycle import rootPaths
+        from vcd.vps.lifecycle import rootSpec
         from vcd.vps.rootfs import createRoot
+        from vcd.vxdb.userns import UserNamespace
         init = {NORMAL: self.template.init,
                 IGNORES_HALT: "/bin/sleep 100000",
                 INIT_EXITS: "/bin/false"}[behaviour]
@@ -739,10 +753,15 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         self.addCleanup(self.discard, name)
         # As the daemon would start a VPS of the template (SYS_BOOT lets
         # its init reboot).
-        text = renderConfig(StartConfig(name, 42, layout.lxcRootfsPath(),
-                                        init, bcaps=self.template.bcaps),
-                            self.hostPaths)
-        return name, text, rootPaths(layout)
+        # Unprivileged, in a range of root's subordinate ids that no
+        # daemon of the tests hands out (they count from the bottom).
+        root = rootSpec(layout, UserNamespace(False, TEST_ID_BASE, 65536, 0),
+                        [])
+        text = renderConfig(StartConfig(
+            name, 42, lxcRootfs(root, self.lxcpath, name), init,
+            bcaps=self.template.bcaps, idBase=root.idBase,
+            idCount=root.idCount), self.hostPaths)
+        return name, text, root
 
     def discard(self, name):
         """

@@ -22,6 +22,8 @@ from twisted.python.threadpool import ThreadPool
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
+from tests.harness import searchableTemp
+from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.worker.client import KernelWorker
@@ -30,15 +32,15 @@ from vcd.scripts import vtemplate
 from vcd.vps.templates import TemplateStore
 
 
-def lxcConfig(name, layout):
+def lxcConfig(name, rootfs):
     """
     The smallest LXC configuration that starts a busybox VPS on the build
-    host: no distribution common.conf (its lxcfs hooks slow every stop), no
-    network, never auto-started.
+    host (privileged): no distribution common.conf (its lxcfs hooks slow
+    every stop), no network, never auto-started.
     """
     return "".join("%s = %s\n" % item for item in (
         ("lxc.uts.name", name),
-        ("lxc.rootfs.path", layout.lxcRootfsPath()),
+        ("lxc.rootfs.path", rootfs),
         ("lxc.init.cmd", "/sbin/init"),
         ("lxc.net.0.type", "empty"),
         ("lxc.start.auto", "0"),
@@ -64,7 +66,7 @@ class LXCKernelTests(unittest.TestCase):
         self.pool = ThreadPool(minthreads=1, maxthreads=2, name="vcd-test")
         self.pool.start()
         self.addCleanup(self.pool.stop)
-        self.work = os.path.abspath(self.mktemp())
+        self.work = searchableTemp(self)
         self.lxcpath = os.path.join(self.work, "lxc")
         os.makedirs(self.lxcpath)
         # Spawned at its first command only.
@@ -114,7 +116,7 @@ class LXCKernelTests(unittest.TestCase):
                             False, os.path.join(self.work, "data"))
         os.mkdir(os.path.join(self.lxcpath, name))
         with open(os.path.join(self.lxcpath, name, "config"), "w") as f:
-            f.write(lxcConfig(name, layout))
+            f.write(lxcConfig(name, layout.lxcRootfsPath()))
         return name, layout
 
     def test_interface(self):
@@ -186,20 +188,20 @@ class LXCKernelTests(unittest.TestCase):
         cap.
         """
         name, layout = self.makeContainer()
-        config = lxcConfig(name, layout)
-        roots = [layout.lower, layout.upper]
+        root = RootSpec("overlay", [layout.lower, layout.upper, layout.work])
+        config = lxcConfig(name, lxcRootfs(root, self.lxcpath, name))
         missing = os.path.join(self.work, "gone")
         e = yield self.assertFails(RootMissing, self.kernel.start(
-            name, config, roots + [missing]))
+            name, config, RootSpec("overlay", [missing] + root.paths[1:])))
         self.assertEqual(str(e), missing)
-        pid = yield self.kernel.start(name, config, roots)
+        pid = yield self.kernel.start(name, config, root)
         self.addCleanup(subprocess.run,
                         ["lxc-stop", "-P", self.lxcpath, "-n", name, "-k"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.assertGreater(pid, 1)
         self.assertEqual(self.lxc.initPid(self.lxcpath, name), pid)
         yield self.assertFails(AlreadyRunning, self.kernel.start(
-            name, config, roots))
+            name, config, root))
 
         line = "0123456789abcde\n"
         expected = (line * (300000 // len(line) + 1))[:300000]

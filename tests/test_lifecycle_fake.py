@@ -103,7 +103,7 @@ class StartTests(LifecycleTestCase):
                                           "", 15)
         self.fake.db.transactNow(roots.beginCreate, "half", 1, "copy",
                                  "/nonexistent/half", "busybox", defaults,
-                                 [(1000000, 65536)], 65536)
+                                 [(1000000, 65536 * 1000)], 65536)
         self.assertFault(MEINVAL, self.vx("start", name="half"),
                          "no complete root")
         self.assertRunning("half", False)

@@ -182,8 +182,8 @@ class WholeConfigurationTests(unittest.TestCase):
 
     def test_everyKeyOnce(self):
         """
-        Apart from the keys LXC accumulates (mount entries, addresses),
-        every key appears once even with every knob set.
+        Apart from the keys LXC accumulates (mount entries, addresses,
+        allowed devices), every key appears once even with every knob set.
         """
         text = renderConfig(start(
             bcaps=["CHOWN", "KILL"], uname={"NODENAME": "n1"},
@@ -197,7 +197,8 @@ class WholeConfigurationTests(unittest.TestCase):
         keys = [k for k, _ in parse(self, text)]
         repeated = {k for k in keys if keys.count(k) > 1}
         self.assertEqual(repeated, {"lxc.mount.entry",
-                                    "lxc.net.0.ipv4.address"})
+                                    "lxc.net.0.ipv4.address",
+                                    "lxc.cgroup.devices.allow"})
 
 
 class PathTests(unittest.TestCase):

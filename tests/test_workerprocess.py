@@ -72,7 +72,8 @@ class WorkerProcessTests(unittest.TestCase):
         missing = os.path.abspath(self.mktemp())
         e = yield self.assertFails(RootMissing, self.worker.callRemote(
             Start, lxcpath=lxcpath, name="vcdtest-none", config="x\n",
-            paths=[lxcpath, missing], settle=0.001))
+            rootKind="copy", rootPaths=[missing], idBase=0, idCount=0,
+            mountPoints=[], settle=0.001))
         self.assertEqual(str(e), missing)
         e = yield self.assertFails(KernelError, self.worker.callRemote(
             Exec, lxcpath=lxcpath, name="vcdtest-none", argv=["true"],
@@ -194,7 +195,8 @@ class WorkerProcessTests(unittest.TestCase):
         missing = "/" + "\u20ac" * 20000
         e = yield self.assertFails(RootMissing, self.worker.callRemote(
             Start, lxcpath=lxcpath, name="vcdtest-none", config="x\n",
-            paths=[missing], settle=0.001))
+            rootKind="copy", rootPaths=[missing], idBase=0, idCount=0,
+            mountPoints=[], settle=0.001))
         self.assertEqual(str(e), missing[:MAX_ERROR_TEXT])
         e = yield self.assertFails(KernelError, self.worker.callRemote(
             Exec, lxcpath=lxcpath, name="vcdtest-none", argv=["true"],

@@ -24,7 +24,10 @@ SAMPLES = {
     protocol.Start: (
         dict(lxcpath="/var/lib/vcd/lxc", name="vps1",
              config="lxc.uts.name = vps1\n\u00e9\n",
-             paths=["/vservers/vps1/upper", "/t/l\u00e9", ""], settle=0.25),
+             rootKind="overlay",
+             rootPaths=["/vservers/vps1/upper", "/t/l\u00e9", ""],
+             idBase=2 ** 32 - 65536, idCount=65536,
+             mountPoints=["/srv/\u00e9"], settle=0.25),
         {"initPid": 4242}),
     protocol.Exec: (
         dict(lxcpath="/l", name="vps1", argv=["echo", "a  b", "\u00e9", ""],
@@ -170,7 +173,8 @@ class CodecAnswersTwistedTests(unittest.TestCase):
         self.assertGreater(len(config.encode()), 3 * amp.MAX_VALUE_LENGTH)
         _, received, wire = self.call(
             {"initPid": 1}, Start, lxcpath="/l", name="n", config=config,
-            paths=[], settle=0.001)
+            rootKind="", rootPaths=[], idBase=0,
+            idCount=0, mountPoints=[], settle=0.001)
         self.assertEqual(received["config"], config)
         self.assertIn(b"config.3", wire)
 
@@ -221,7 +225,9 @@ class CodecAnswersTwistedTests(unittest.TestCase):
 
     def start(self, error):
         return self.failWith(Start, error, lxcpath="/l", name="n",
-                             config="", paths=["/missing"], settle=0.001)
+                             config="", rootKind="copy", rootPaths=["/missing"],
+                             idBase=0, idCount=0, mountPoints=[],
+                             settle=0.001)
 
     def test_typedErrors(self):
         for error in (AlreadyRunning("n is already running"),

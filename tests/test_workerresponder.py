@@ -67,7 +67,7 @@ class ResponderTests(unittest.TestCase):
         self.clock.now += seconds
         self.loop.iterate(0)
 
-    def fakeStart(self, lxcpath, name, config, paths, settle,
+    def fakeStart(self, lxcpath, name, config, root, settle,
                   removeCgroups):
         self.assertIs(removeCgroups.__self__, self.removed)
         self.starts.append((name, len(b"".join(self.written))))
@@ -102,7 +102,8 @@ class ResponderTests(unittest.TestCase):
 
     def start(self, name):
         return self.call(Start, lxcpath="/l", name=name, config="c",
-                         paths=[], settle=0.001)
+                         rootKind="", rootPaths=[], idBase=0,
+            idCount=0, mountPoints=[], settle=0.001)
 
     def test_startsOneAtATime(self):
         """
@@ -110,9 +111,11 @@ class ResponderTests(unittest.TestCase):
         is written before the second start begins.
         """
         first = self.ask(Start, lxcpath="/l", name="a", config="c",
-                         paths=[], settle=0.001)
+                         rootKind="", rootPaths=[], idBase=0,
+            idCount=0, mountPoints=[], settle=0.001)
         second = self.ask(Start, lxcpath="/l", name="b", config="c",
-                          paths=[], settle=0.001)
+                          rootKind="", rootPaths=[], idBase=0,
+            idCount=0, mountPoints=[], settle=0.001)
         self.pump()
         self.assertEqual([name for name, _ in self.starts], ["a", "b"])
         self.assertEqual(self.starts[0][1], 0)
@@ -253,7 +256,8 @@ class ResponderTests(unittest.TestCase):
         the worker ends, and no after-work is left scheduled.
         """
         results = self.ask(Start, lxcpath="/l", name="a", config="c",
-                           paths=[], settle=0.001)
+                           rootKind="", rootPaths=[], idBase=0,
+            idCount=0, mountPoints=[], settle=0.001)
         self.pump()
         self.responder.inputClosed()
         self.assertEqual(results, [{"initPid": 101}])

@@ -8,6 +8,7 @@ import os
 
 from twisted.trial import unittest
 
+from vcd.kernel.idmap import RootSpec
 from vcd.kernel.worker.containerlog import (
     LOG_LIMIT, QUOTED_LINE, QUOTED_TOTAL, logTail, noteLogEnds)
 from vcd.kernel.errors import RootMissing
@@ -119,8 +120,10 @@ class RootTests(unittest.TestCase):
         missing = os.path.join(present, "upper")
         removed = []
         e = self.assertRaises(RootMissing, startContainer, lxcpath, "vps1",
-                              "x\n", [present, missing], 0.001,
-                              removed.append)
+                              "x\n", RootSpec("overlay", [
+                                  present, missing,
+                                  os.path.join(present, "work")]),
+                              0.001, removed.append)
         self.assertEqual(str(e), missing)
         self.assertFalse(os.path.exists(lxcpath))
         self.assertEqual(removed, [])

@@ -83,7 +83,9 @@ def tasksByNamespace(namespaces, proc="/proc"):
         vpid = _innermostPid(pid, proc)
         if vpid is None:
             continue
-        found[ns].append(Task(pid, vpid, _threadStates(pid, proc)))
+        states = _threadStates(pid, proc)
+        if states:  # else it exited meanwhile: not counted at all
+            found[ns].append(Task(pid, vpid, states))
     return found
 
 
