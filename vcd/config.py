@@ -8,6 +8,8 @@ options, which win.
 import configparser
 import os
 
+from vcd.vps.capceiling import DEFAULT_CEILING, parseCeiling
+
 DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
 #: The original's address: where the daemon listens and the clients call.
 DEFAULT_HOST = "127.0.0.1"
@@ -56,6 +58,9 @@ class Configuration:
         init that exits within it makes the start a fault.
     @ivar httpServer: which HTTP server serves the API, one of
         L{HTTP_SERVERS}.
+    @ivar bcapCeiling: the system capabilities callers without the admin
+        flag may give a VPS (key C{bcapceiling};
+        L{vcd.vps.capceiling}), a frozenset.
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
@@ -65,7 +70,8 @@ class Configuration:
                  execTimeout=DEFAULT_EXEC_TIMEOUT,
                  execOutputCap=DEFAULT_EXEC_OUTPUT,
                  startCheck=DEFAULT_START_CHECK_MS / 1000.0,
-                 configFile=None, httpServer=DEFAULT_HTTP_SERVER):
+                 configFile=None, httpServer=DEFAULT_HTTP_SERVER,
+                 bcapCeiling=DEFAULT_CEILING):
         self.listen = list(listen)
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
@@ -82,6 +88,7 @@ class Configuration:
         self.startCheck = startCheck
         self.configFile = configFile
         self.httpServer = httpServer
+        self.bcapCeiling = frozenset(bcapCeiling)
 
 
 _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
@@ -90,7 +97,8 @@ _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
              "execoutput": (1024, 1024 ** 3)}
 _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
-               "execoutput", "startcheck", "httpserver"}
+               "execoutput", "startcheck", "httpserver",
+               "bcapceiling"}
 
 
 def readConfigFile(path, required):
@@ -131,6 +139,11 @@ def readConfigFile(path, required):
             value = value.split()
         elif key == "httpserver":
             value = checkHttpServer(value.strip(), path)
+        elif key == "bcapceiling":
+            try:
+                value = parseCeiling(value)
+            except ValueError as e:
+                raise ConfigurationError("%s: bcapceiling: %s" % (path, e))
         values[key] = value
     return values
 
@@ -190,4 +203,5 @@ def buildConfiguration(options):
                               DEFAULT_START_CHECK_MS) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,
         httpServer=pick("httpserver", DEFAULT_HTTP_SERVER),
+        bcapCeiling=values.get("bcapceiling", DEFAULT_CEILING),
     )
