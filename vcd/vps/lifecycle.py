@@ -18,6 +18,7 @@ from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
                         VCDFault)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.lxcconfig import StartConfig, renderConfig
+from vcd.vps import faulttext
 from vcd.vps.rootlayout import RootLayout
 from vcd.vxdb import restarts, running
 
@@ -97,15 +98,13 @@ def startVps(services, xid, name):
         pid = yield services.kernel.start(name, text, rootPaths(layout),
                                           services.config.startCheck)
     except RootMissing as e:
-        raise VCDFault(MESYS, "cannot start %r: its root filesystem is"
-                       " missing (%s does not exist; was its template"
-                       " removed?)" % (name, e))
+        raise faulttext.rootMissingFault(name, e)
     except AlreadyRunning:
         raise VCDFault(MERUNNING, "virtual server %r is already running"
                        % (name,))
     except KernelError as e:
-        raise VCDFault(MESYS, "cannot start %r (init %s): %s"
-                       % (name, start.init, e))
+        raise faulttext.startFault(services.config, name, start.init, text,
+                                   e)
     domain = start.uname.get("DOMAINNAME")
     if domain:
         try:

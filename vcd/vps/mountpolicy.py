@@ -54,7 +54,7 @@ FLAGS = frozenset([
     "sync", "async", "dirsync", "silent", "loud",
 ])
 
-_SIZE = r"[0-9]{1,20}[kKmMgGtTpPeE%]?"
+_SIZE = r"[0-9]{1,20}[kKmMgGtTpPeE]?"
 _COUNT = r"[0-9]{1,20}[kKmMgGtTpPeE]?"
 _MODE = r"[0-7]{1,4}"
 _ID = r"[0-9]{1,10}"
