@@ -367,12 +367,28 @@ class FaultTextTests(PolicyTestCase):
                          if mnt + "/etc/passwd/x" in text], self.logged)
 
     def test_rootMissing(self):
+        self.answer(self.carol("vx.start"))
         self.fake.existingPaths.clear()
+        d = self.carol("vx.restart")
+        self.clock.advance(60)  # the halt
+        fault = self.assertFault(MESYS, d, "root filesystem is missing")
+        self.assertNoHostPath(fault.faultString)
         fault = self.assertFault(MESYS, self.carol("vx.start"),
                                  "root filesystem is missing")
         self.assertNoHostPath(fault.faultString)
         self.assertTrue([text for text in self.logged
                          if self.fake.rootOf("vps1") in text], self.logged)
+
+    def test_adminSeesDetail(self):
+        """
+        An administrator's fault names the host's paths.
+        """
+        text = "failed: %s/vps1/config" % (self.fake.config.lxcpath,)
+        self.kernel.vps("vps1").startFailures.append(text)
+        self.assertFault(MESYS, self.admin("vx.start"), text)
+        self.fake.existingPaths.clear()
+        self.assertFault(MESYS, self.admin("vx.start"),
+                         self.fake.rootOf("vps1"))
 
     def test_groupStart(self):
         """

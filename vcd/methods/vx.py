@@ -10,7 +10,7 @@ from twisted.internet import defer
 from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
-from vcd.vps import lifecycle
+from vcd.vps import faulttext, lifecycle
 from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.errors import KernelError
 from vcd.api.interfaces import IMethodNamespace
@@ -70,7 +70,8 @@ def _templates(call, args):
 
 
 def _start(call, args):
-    return lifecycle.startVps(call.services, call.vps.xid, args["name"])
+    d = lifecycle.startVps(call.services, call.vps.xid, args["name"])
+    return d.addErrback(faulttext.forCaller, call.user.admin)
 
 
 def _stop(call, args):
@@ -78,7 +79,8 @@ def _stop(call, args):
 
 
 def _restart(call, args):
-    return lifecycle.restartVps(call.services, call.vps.xid, args["name"])
+    d = lifecycle.restartVps(call.services, call.vps.xid, args["name"])
+    return d.addErrback(faulttext.forCaller, call.user.admin)
 
 
 def _reboot(call, args):

@@ -5,7 +5,8 @@ LXC log says what went wrong inside the VPS, but with the host's paths
 (the daemon's data directory, the lxcpath, the vbasedir, the templates).
 The owner gets the log with those paths replaced (paths inside the VPS's
 root by the path inside the VPS, every other by C{<host>}); the
-administrator finds the whole text in the daemon's log.
+administrator finds the whole text in the daemon's log, and in the fault
+of a method that passes it on with L{forCaller}.
 """
 
 import os
@@ -70,6 +71,30 @@ class HostPathScrubber:
         return text
 
 
+class HostDetailFault(VCDFault):
+    """
+    A fault whose message names no host path.
+
+    @ivar detail: the message with them, for administrators.
+    """
+
+    def __init__(self, code, message, detail):
+        VCDFault.__init__(self, code, message)
+        self.detail = detail
+
+
+def forCaller(failure, admin):
+    """
+    An errback passing a L{HostDetailFault} on as it is, or with its
+    detail to an administrator.
+
+    @param admin: whether the caller has the admin flag.
+    """
+    if admin and failure.check(HostDetailFault):
+        raise VCDFault(failure.value.faultCode, failure.value.detail)
+    return failure
+
+
 def daemonDirectories(config):
     """
     The directories of the daemon that no fault to a VPS owner names.
@@ -107,27 +132,31 @@ def startFault(config, name, init, configText, error):
     @param init: the VPS's init command.
     @param configText: the LXC configuration it was started with.
     @param error: the L{vcd.kernel.errors.KernelError}.
-    @return: an MESYS L{VCDFault}.
+    @return: an MESYS L{HostDetailFault}.
     """
     log.error("{name} did not start (init {init}): {error}", name=name,
               init=init, error=error)
     scrubber = HostPathScrubber(daemonDirectories(config),
                                 rootsInConfig(configText))
-    return VCDFault(MESYS, "cannot start %r (init %s): %s"
-                    % (name, init, scrubber.scrub(str(error))))
+    prefix = "cannot start %r (init %s): " % (name, init)
+    return HostDetailFault(MESYS, prefix + scrubber.scrub(str(error)),
+                           prefix + str(error))
 
 
 def rootMissingFault(name, error):
     """
     The fault of a start that found a directory of the VPS's root
-    missing; the directory goes to the daemon's log only.
+    missing; the directory goes to the daemon's log and to administrators
+    only.
 
     @param error: the L{vcd.kernel.errors.RootMissing} (its message is
         the directory).
-    @return: an MESYS L{VCDFault}.
+    @return: an MESYS L{HostDetailFault}.
     """
     log.error("{name} did not start: {path} does not exist", name=name,
               path=error)
-    return VCDFault(MESYS, "cannot start %r: its root filesystem is missing"
-                    " (was its template removed? the daemon's log names the"
-                    " directory)" % (name,))
+    prefix = "cannot start %r: its root filesystem is missing (" % (name,)
+    suffix = "; was its template removed?)"
+    return HostDetailFault(
+        MESYS, prefix + "the daemon's log names the directory" + suffix,
+        prefix + "%s does not exist" % (error,) + suffix)
