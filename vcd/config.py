@@ -8,7 +8,7 @@ options, which win.
 import configparser
 import os
 
-from vcd.vps.capceiling import DEFAULT_CEILING, parseCeiling
+from vcd.names import HOST_GLOBAL_BCAPS, KNOWN
 
 DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
 #: The original's address: where the daemon listens and the clients call.
@@ -31,6 +31,13 @@ DEFAULT_EXEC_TIMEOUT = 60
 DEFAULT_EXEC_OUTPUT = 1024 * 1024
 #: Milliseconds C{vx.start} watches a new init (key C{startcheck}).
 DEFAULT_START_CHECK_MS = 1
+#: The system capabilities callers without the admin flag may give a VPS
+#: (key C{bcapceiling}; why these: L{vcd.vps.capceiling}).
+DEFAULT_BCAP_CEILING = frozenset(
+    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID"
+    " SETPCAP SETFCAP NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW"
+    " IPC_LOCK IPC_OWNER SYS_CHROOT SYS_PTRACE SYS_ADMIN SYS_BOOT SYS_NICE"
+    " SYS_RESOURCE SYS_TTY_CONFIG LEASE AUDIT_WRITE".split())
 
 
 class ConfigurationError(Exception):
@@ -71,7 +78,7 @@ class Configuration:
                  execOutputCap=DEFAULT_EXEC_OUTPUT,
                  startCheck=DEFAULT_START_CHECK_MS / 1000.0,
                  configFile=None, httpServer=DEFAULT_HTTP_SERVER,
-                 bcapCeiling=DEFAULT_CEILING):
+                 bcapCeiling=DEFAULT_BCAP_CEILING):
         self.listen = list(listen)
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
@@ -140,10 +147,7 @@ def readConfigFile(path, required):
         elif key == "httpserver":
             value = checkHttpServer(value.strip(), path)
         elif key == "bcapceiling":
-            try:
-                value = parseCeiling(value)
-            except ValueError as e:
-                raise ConfigurationError("%s: bcapceiling: %s" % (path, e))
+            value = parseBcapCeiling(value, path)
         values[key] = value
     return values
 
@@ -158,6 +162,30 @@ def checkHttpServer(name, where):
         raise ConfigurationError("%s: httpserver must be one of %s, not %r"
                                  % (where, ", ".join(HTTP_SERVERS), name))
     return name
+
+
+def parseBcapCeiling(text, where):
+    """
+    Read a ceiling of system capabilities: names separated by white space
+    (upper case, no C{CAP_} prefix).
+
+    @param where: what named it, for the error message.
+    @return: a frozenset of the names.
+    @raise ConfigurationError: naming an unknown capability or one of
+        L{HOST_GLOBAL_BCAPS}.
+    """
+    ceiling = frozenset(text.split())
+    unknown = sorted(ceiling - KNOWN["bcap"])
+    if unknown:
+        raise ConfigurationError("%s: bcapceiling: unknown system"
+                                 " capabilities %s" % (where,
+                                                       " ".join(unknown)))
+    forbidden = sorted(ceiling & HOST_GLOBAL_BCAPS)
+    if forbidden:
+        raise ConfigurationError(
+            "%s: bcapceiling: %s reach host-global state; they are for"
+            " administrators only" % (where, " ".join(forbidden)))
+    return ceiling
 
 
 def buildConfiguration(options):
@@ -203,5 +231,5 @@ def buildConfiguration(options):
                               DEFAULT_START_CHECK_MS) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,
         httpServer=pick("httpserver", DEFAULT_HTTP_SERVER),
-        bcapCeiling=values.get("bcapceiling", DEFAULT_CEILING),
+        bcapCeiling=values.get("bcapceiling", DEFAULT_BCAP_CEILING),
     )
