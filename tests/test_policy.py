@@ -428,6 +428,33 @@ class ScrubberTests(unittest.TestCase):
                          "<host> and <host>")
 
 
+class CreateFaultTests(DaemonTestCase):
+    """
+    vx.create's faults name no host directory to a caller without the
+    admin flag; an administrator's still do.
+    """
+
+    @defer.inlineCallbacks
+    def test_noHostPath(self):
+        """
+        A rebuild (the only vx.create an owner without the admin flag may
+        call) from a template that does not exist.
+        """
+        yield self.makeUser("emil", PASSWORD, caps=["CREATE"])
+        emil = self.client("emil", PASSWORD)
+        yield self.makeVps("own1", owner="emil")
+        rebuild = dict(name="own1", template="nosuch", force=True)
+        fault = yield self.assertFault(MEINVAL, emil.call("vx.create",
+                                                          **rebuild))
+        self.assertIn("<host>", fault.message)
+        for directory in (self.config.templatedir, self.config.datadir,
+                          self.base):
+            self.assertNotIn(directory, fault.message)
+        fault = yield self.assertFault(MEINVAL, self.admin.call(
+            "vx.create", **rebuild))
+        self.assertIn(self.config.templatedir, fault.message)
+
+
 class RealStartFaultTests(RunningHelpers, DaemonTestCase):
     """
     A real container's failed start, for a VPS owner without the admin

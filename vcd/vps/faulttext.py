@@ -6,7 +6,9 @@ LXC log says what went wrong inside the VPS, but with the host's paths
 The owner gets the log with those paths replaced (paths inside the VPS's
 root by the path inside the VPS, every other by C{<host>}); the
 administrator finds the whole text in the daemon's log, and in the fault
-of a method that passes it on with L{forCaller}.
+of a method that passes it on with L{forCaller}, which also keeps the
+daemon's directories out of any other fault of such a method to a caller
+without the admin flag.
 """
 
 import os
@@ -83,15 +85,24 @@ class HostDetailFault(VCDFault):
         self.detail = detail
 
 
-def forCaller(failure, admin):
+def forCaller(failure, config, admin):
     """
-    An errback passing a L{HostDetailFault} on as it is, or with its
-    detail to an administrator.
+    An errback shaping a method's fault for its caller: an administrator
+    gets a L{HostDetailFault}'s detail; anybody else gets every fault
+    without the daemon's directories (L{daemonDirectories}).
 
+    @param config: the L{vcd.config.Configuration}.
     @param admin: whether the caller has the admin flag.
     """
-    if admin and failure.check(HostDetailFault):
-        raise VCDFault(failure.value.faultCode, failure.value.detail)
+    fault = failure.value
+    if admin:
+        if isinstance(fault, HostDetailFault):
+            raise VCDFault(fault.faultCode, fault.detail)
+    elif isinstance(fault, VCDFault):
+        scrubbed = HostPathScrubber(daemonDirectories(config)).scrub(
+            fault.faultString)
+        if scrubbed != fault.faultString:
+            raise VCDFault(fault.faultCode, scrubbed)
     return failure
 
 
