@@ -310,6 +310,17 @@ class AdminMountTests(PolicyTestCase):
             dst="/mnt/disk", type="ext4", opts="loop"), "src")
         self.assertEqual(self.answer(self.admin("vxdb.mount.get")), [])
 
+    def test_bindOfVpsDirectory(self):
+        """
+        Bind mounts stay refused to everybody (an argument error, as
+        before this policy).
+        """
+        for option in ("bind", "rbind"):
+            self.assertFault(MEINVAL, self.admin(
+                "vxdb.mount.set", src=os.path.join(
+                    self.fake.config.vbasedir, "vps1"), dst="/mnt/b",
+                type="none", opts=option), option)
+
     def test_symlinkIntoVpsDirectories(self):
         """
         A path outside them that resolves into them is refused too.
@@ -426,6 +437,42 @@ class ScrubberTests(unittest.TestCase):
         self.assertEqual(scrubber.scrub("%s/real/x and %s/link/y"
                                         % (base, base)),
                          "<host> and <host>")
+
+
+class OverHTTPTests(DaemonTestCase):
+    """
+    The ceiling and the mount policy over a real connection.
+    """
+
+    @defer.inlineCallbacks
+    def test_policy(self):
+        yield self.makeUser("fred", PASSWORD, caps=["BCAP", "MOUNT", "INFO"])
+        fred = self.client("fred", PASSWORD)
+        yield self.makeVps("vps1", owner="fred")
+        info = yield fred.call("vcd.hostinfo")
+        self.assertEqual(info["bcapceiling"], DEFAULT_CEILING)
+        for bcap in ("SYS_MODULE", "MKNOD"):
+            yield self.assertFault(MEPERM, fred.call(
+                "vxdb.vx.bcaps.add", name="vps1", bcap=bcap), bcap)
+        yield fred.call("vxdb.vx.bcaps.add", name="vps1", bcap="SYS_ADMIN")
+        yield self.admin.call("vxdb.vx.bcaps.add", name="vps1",
+                              bcap="MKNOD")
+        bcaps = yield fred.call("vxdb.vx.bcaps.get", name="vps1")
+        self.assertIn("SYS_ADMIN", bcaps)
+        self.assertNotIn("SYS_MODULE", bcaps)
+        self.assertIn("MKNOD", bcaps)
+        yield self.assertFault(MEPERM, fred.call(
+            "vxdb.mount.set", name="vps1", src="none", dst="/mnt/hs",
+            type="overlay", opts="lowerdir=%s:/etc" % (self.base,)),
+            "lowerdir")
+        yield self.assertFault(MEPERM, fred.call(
+            "vxdb.mount.set", name="vps1", src="none", dst="/mnt/b",
+            type="binfmt_misc"), "binfmt_misc")
+        yield fred.call("vxdb.mount.set", name="vps1", src="tmpfs",
+                        dst="/tmp", type="tmpfs", opts="size=16m,nosuid")
+        mounts = yield fred.call("vxdb.mount.get", name="vps1")
+        self.assertEqual([m["dst"] for m in mounts],
+                         ["/dev/pts", "/proc", "/tmp"])
 
 
 class CreateFaultTests(DaemonTestCase):

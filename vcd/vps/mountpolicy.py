@@ -19,6 +19,11 @@ after resolving symlinks. Bind mounts are refused to everybody before
 this policy is asked (L{vcd.methods.vxdb}).
 
 Every refusal is MEPERM, naming the type or option.
+
+The proc, sysfs and devpts entries are recorded only: LXC mounts those
+itself, with its masking of the sensitive files
+(L{vcd.kernel.lxcconfig} skips the entries). Were they mounted as given,
+a fresh proc or sysfs in a privileged VPS would be the host's, writable.
 """
 
 import os
