@@ -25,7 +25,8 @@ SETTINGS = {"listen": "listen", "datadir": "datadir",
             "timeout": "timeout", "maxbody": "maxBodySize",
             "httpserver": "httpServer", "exectimeout": "execTimeout",
             "execoutput": "execOutputCap", "startcheck": "startCheck",
-            "logfile": "logfile", "pidfile": "pidfile"}
+            "logfile": "logfile", "pidfile": "pidfile",
+            "bcapceiling": "bcapCeiling"}
 
 
 class ExampleConfigurationTests(unittest.TestCase):

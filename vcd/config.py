@@ -8,6 +8,8 @@ options, which win.
 import configparser
 import os
 
+from vcd.names import HOST_GLOBAL_BCAPS, KNOWN
+
 DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
 #: The original's address: where the daemon listens and the clients call.
 DEFAULT_HOST = "127.0.0.1"
@@ -29,6 +31,13 @@ DEFAULT_EXEC_TIMEOUT = 60
 DEFAULT_EXEC_OUTPUT = 1024 * 1024
 #: Milliseconds C{vx.start} watches a new init (key C{startcheck}).
 DEFAULT_START_CHECK_MS = 1
+#: The system capabilities callers without the admin flag may give a VPS
+#: (key C{bcapceiling}; why these: L{vcd.vps.capceiling}).
+DEFAULT_BCAP_CEILING = frozenset(
+    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID"
+    " SETPCAP SETFCAP NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW"
+    " IPC_LOCK IPC_OWNER SYS_CHROOT SYS_PTRACE SYS_ADMIN SYS_BOOT SYS_NICE"
+    " SYS_RESOURCE SYS_TTY_CONFIG LEASE AUDIT_WRITE".split())
 
 
 class ConfigurationError(Exception):
@@ -56,6 +65,9 @@ class Configuration:
         init that exits within it makes the start a fault.
     @ivar httpServer: which HTTP server serves the API, one of
         L{HTTP_SERVERS}.
+    @ivar bcapCeiling: the system capabilities callers without the admin
+        flag may give a VPS (key C{bcapceiling};
+        L{vcd.vps.capceiling}), a frozenset.
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
@@ -65,7 +77,8 @@ class Configuration:
                  execTimeout=DEFAULT_EXEC_TIMEOUT,
                  execOutputCap=DEFAULT_EXEC_OUTPUT,
                  startCheck=DEFAULT_START_CHECK_MS / 1000.0,
-                 configFile=None, httpServer=DEFAULT_HTTP_SERVER):
+                 configFile=None, httpServer=DEFAULT_HTTP_SERVER,
+                 bcapCeiling=DEFAULT_BCAP_CEILING):
         self.listen = list(listen)
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
@@ -82,6 +95,7 @@ class Configuration:
         self.startCheck = startCheck
         self.configFile = configFile
         self.httpServer = httpServer
+        self.bcapCeiling = frozenset(bcapCeiling)
 
 
 _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
@@ -90,7 +104,8 @@ _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
              "execoutput": (1024, 1024 ** 3)}
 _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
-               "execoutput", "startcheck", "httpserver"}
+               "execoutput", "startcheck", "httpserver",
+               "bcapceiling"}
 
 
 def readConfigFile(path, required):
@@ -131,6 +146,8 @@ def readConfigFile(path, required):
             value = value.split()
         elif key == "httpserver":
             value = checkHttpServer(value.strip(), path)
+        elif key == "bcapceiling":
+            value = parseBcapCeiling(value, path)
         values[key] = value
     return values
 
@@ -145,6 +162,30 @@ def checkHttpServer(name, where):
         raise ConfigurationError("%s: httpserver must be one of %s, not %r"
                                  % (where, ", ".join(HTTP_SERVERS), name))
     return name
+
+
+def parseBcapCeiling(text, where):
+    """
+    Read a ceiling of system capabilities: names separated by white space
+    (upper case, no C{CAP_} prefix).
+
+    @param where: what named it, for the error message.
+    @return: a frozenset of the names.
+    @raise ConfigurationError: naming an unknown capability or one of
+        L{HOST_GLOBAL_BCAPS}.
+    """
+    ceiling = frozenset(text.split())
+    unknown = sorted(ceiling - KNOWN["bcap"])
+    if unknown:
+        raise ConfigurationError("%s: bcapceiling: unknown system"
+                                 " capabilities %s" % (where,
+                                                       " ".join(unknown)))
+    forbidden = sorted(ceiling & HOST_GLOBAL_BCAPS)
+    if forbidden:
+        raise ConfigurationError(
+            "%s: bcapceiling: %s reach host-global state; they are for"
+            " administrators only" % (where, " ".join(forbidden)))
+    return ceiling
 
 
 def buildConfiguration(options):
@@ -190,4 +231,5 @@ def buildConfiguration(options):
                               DEFAULT_START_CHECK_MS) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,
         httpServer=pick("httpserver", DEFAULT_HTTP_SERVER),
+        bcapCeiling=values.get("bcapceiling", DEFAULT_BCAP_CEILING),
     )

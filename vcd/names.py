@@ -28,6 +28,16 @@ BCAPS = (
     "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
 )
 
+#: System capabilities whose checks are, or reach, host-global state
+#: (kernel modules, raw I/O, the clock, the kernel log, MAC policy, audit,
+#: BPF, perf, process accounting, immutable files, wake-up alarms,
+#: suspend): never for callers without the admin flag
+#: (L{vcd.vps.capceiling}).
+HOST_GLOBAL_BCAPS = frozenset(
+    "SYS_MODULE SYS_RAWIO SYS_TIME MAC_ADMIN MAC_OVERRIDE SYSLOG WAKE_ALARM"
+    " BLOCK_SUSPEND BPF PERFMON SYS_PACCT LINUX_IMMUTABLE AUDIT_CONTROL"
+    " AUDIT_READ".split())
+
 CCAPS = (
     "SET_UTSNAME", "SET_RLIMIT", "RAW_ICMP", "SYSLOG", "SECURE_MOUNT",
     "SECURE_REMOUNT", "BINARY_MOUNT", "QUOTA_CTL", "ADMIN_MAPPER",

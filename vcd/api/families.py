@@ -49,18 +49,23 @@ def _requireFields(table, names):
                          " table described" % (tuple(names), table.fields))
 
 
-def nameSetMethods(prefix, table, kind, capability, argument, what):
+def nameSetMethods(prefix, table, kind, capability, argument, what,
+                   check=None):
     """
     Declare C{<prefix>.add}, C{.get} and C{.remove} for a set of names.
 
     @param table: the L{vcd.vxdb.tables.SetTable}.
     @param argument: the name of the argument carrying one name (C{bcap}).
     @param what: what the names are, for the docs.
+    @param check: C{check(call, name)} raising a fault, run before an add
+        of a name this host can enforce.
     """
 
     def add(call, cursor, args):
         refuseUnenforceable(call.services.features, kind, argument,
                             args[argument])
+        if check is not None:
+            check(call, args[argument])
         settings.addToSet(cursor, table, call.vps.xid, args[argument])
 
     def get(call, cursor, args):

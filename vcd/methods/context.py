@@ -22,7 +22,15 @@ from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_VPS, Method, Param
 from vcd.faults import invalid
 from vcd.kernel.hostfeatures import parseIdList
+from vcd.vps.capceiling import refuseAboveCeiling
 from vcd.vxdb import settings, tables
+
+
+# -- system capabilities ---------------------------------------------------
+
+def _checkBcap(call, bcap):
+    refuseAboveCeiling(call.services.config.bcapCeiling, bcap,
+                       call.user.admin)
 
 
 # -- limits -----------------------------------------------------------------
@@ -211,7 +219,8 @@ class ContextNamespace:
     def __init__(self):
         self.methods = (
             nameSetMethods("vxdb.vx.bcaps", tables.BCAPS, "bcap",
-                           "BCAP", "bcap", "system capability")
+                           "BCAP", "bcap", "system capability",
+                           check=_checkBcap)
             + nameSetMethods("vxdb.vx.ccaps", tables.CCAPS, "ccap",
                              "CCAP", "ccap", "context capability")
             + nameSetMethods("vxdb.vx.flags", tables.FLAGS, "flag",

@@ -57,6 +57,8 @@ def _hostinfo(call, cursor, args):
         "release": uname.release,
         "machine": uname.machine,
         "loadavg": ["%.2f" % x for x in os.getloadavg()],
+        # What callers without the admin flag may give (vcd.vps.capceiling).
+        "bcapceiling": sorted(services.config.bcapCeiling),
     }
     info.update(features.describe())
     return info

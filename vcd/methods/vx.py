@@ -10,7 +10,7 @@ from twisted.internet import defer
 from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
-from vcd.vps import lifecycle
+from vcd.vps import faulttext, lifecycle
 from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.errors import KernelError
 from vcd.api.interfaces import IMethodNamespace
@@ -20,13 +20,23 @@ from vcd.vxdb.registry import renameVps
 from vcd.api.families import nameParam
 
 
+def _forCaller(call, d):
+    """
+    C{d}, its fault shaped for the caller: no host path for a caller
+    without the admin flag (L{faulttext.forCaller}).
+    """
+    return d.addErrback(faulttext.forCaller, call.services.config,
+                        call.user.admin)
+
+
 def _create(call, args):
-    return createVps(call, args["name"], args["template"], args["force"],
-                     args["copy"], args["vdir"])
+    return _forCaller(call, createVps(call, args["name"], args["template"],
+                                      args["force"], args["copy"],
+                                      args["vdir"]))
 
 
 def _remove(call, args):
-    return removeVps(call, args["name"])
+    return _forCaller(call, removeVps(call, args["name"]))
 
 
 def _rename(call, args):
@@ -70,7 +80,8 @@ def _templates(call, args):
 
 
 def _start(call, args):
-    return lifecycle.startVps(call.services, call.vps.xid, args["name"])
+    return _forCaller(call, lifecycle.startVps(call.services, call.vps.xid,
+                                               args["name"]))
 
 
 def _stop(call, args):
@@ -78,7 +89,8 @@ def _stop(call, args):
 
 
 def _restart(call, args):
-    return lifecycle.restartVps(call.services, call.vps.xid, args["name"])
+    return _forCaller(call, lifecycle.restartVps(call.services,
+                                                 call.vps.xid, args["name"]))
 
 
 def _reboot(call, args):

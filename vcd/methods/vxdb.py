@@ -24,6 +24,7 @@ from vcd.vxdb import registry, roots, running, settings, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 from vcd.api.families import keyedMethods, nameParam, singleRowMethods
+from vcd.vps.mountpolicy import refuseMount
 
 DEFAULT_NETMASK4 = "255.255.255.0"
 DEFAULT_PREFIX6 = "64"
@@ -190,6 +191,9 @@ def _checkMount(call, cursor, args):
     args["src"] = src or "none"
     args["type"] = fstype or "auto"
     args["opts"] = opts or "defaults"
+    config = call.services.config
+    refuseMount(args["src"], args["type"], args["opts"], call.user.admin,
+                (config.vbasedir, config.datadir))
 
 
 MOUNT = keyedMethods(

@@ -19,6 +19,7 @@ from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
+from vcd.vps import faulttext
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.rootlayout import RootLayout
 from vcd.vxdb import restarts, running
@@ -134,15 +135,13 @@ def startVps(services, xid, name):
         pid = yield services.kernel.start(name, text, spec,
                                           services.config.startCheck)
     except RootMissing as e:
-        raise VCDFault(MESYS, "cannot start %r: its root filesystem is"
-                       " missing (%s does not exist; was its template"
-                       " removed?)" % (name, e))
+        raise faulttext.rootMissingFault(name, e)
     except AlreadyRunning:
         raise VCDFault(MERUNNING, "virtual server %r is already running"
                        % (name,))
     except KernelError as e:
-        raise VCDFault(MESYS, "cannot start %r (init %s): %s"
-                       % (name, start.init, e))
+        raise faulttext.startFault(services.config, name, start.init, text,
+                                   e)
     domain = start.uname.get("DOMAINNAME")
     if domain:
         try:
