@@ -26,6 +26,16 @@ class IO:
         self.environ = environ if environ is not None else os.environ
 
 
+def doneLine(command, values):
+    """
+    What a command that answers nothing prints: C{"start web1: done"}.
+    """
+    words = [command.name]
+    if command.arguments and command.arguments[0].name in values:
+        words.append(str(values[command.arguments[0].name]))
+    return "%s: done" % (" ".join(words),)
+
+
 class Session:
     """
     One command's run.
@@ -101,15 +111,22 @@ class Session:
         except xmlrpc.client.Fault as fault:
             self.io.stderr.write(formatFault(fault))
             return EXIT_FAULT
-        self.show(result, command.render)
+        done = None
+        if result is None or (result == "" and
+                              not command.method.endswith(".get")):
+            done = doneLine(command, values)
+        self.show(result, command.render, done)
         return EXIT_OK
 
-    def show(self, result, renderer=None):
+    def show(self, result, renderer=None, done=None):
         """
         Print a result: as JSON if asked, else with C{renderer(result,
-        session)} if given, else as L{vcd.scripts._output.render} does.
+        session)} if given, else as L{vcd.scripts._output.render} does;
+        an empty result prints the line C{done} if given.
         """
-        if renderer is not None and not self.asJSON:
+        if done is not None and not self.asJSON:
+            self.io.stdout.write(done + "\n")
+        elif renderer is not None and not self.asJSON:
             renderer(result, self)
         else:
             render(result, self.io.stdout, self.asJSON)
