@@ -44,7 +44,7 @@ def execute(session, command, values):
     """
     io = session.io
     try:
-        output = session.call(command.method, values)
+        output = session.call(command.method, values) or ""
     except SetupError as e:
         io.stderr.write("%s: %s\n" % (session.tool.prog, e))
         return EXIT_EXEC_FAILED

@@ -73,7 +73,7 @@ def listVpses(session, command, values):
     The action of C{list [<username>]}: the table of the VPSes
     C{vxdb.list} gives.
     """
-    printVpses(session, session.call(command.method, values))
+    printVpses(session, session.call(command.method, values) or [])
     return EXIT_OK
 
 
@@ -82,7 +82,7 @@ def listGroups(session, command, values):
     The action of vgc's C{list [<group>]}: the groups with their VPSes,
     or the table of the VPSes of one group.
     """
-    names = session.call(command.method, values)
+    names = session.call(command.method, values) or []
     if values.get("group"):
         printVpses(session, names)
         return EXIT_OK
