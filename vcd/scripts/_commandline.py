@@ -16,7 +16,6 @@ Exit codes: see L{vcd.scripts._clienterrors}; a command may have its own
 """
 
 import argparse
-import difflib
 import os
 import sys
 import textwrap
@@ -26,75 +25,8 @@ from vcd.scripts._clienterrors import (
     EXIT_OK, EXIT_PIPE, EXIT_USAGE, SetupError, UsageError)
 from vcd.scripts._clientsettings import (DEFAULT_HOST, DEFAULT_PORT,
                                          DEFAULT_USER, PASSWORD_VARIABLE)
+from vcd.scripts._parser import Finished, Parser, ShowText, suggest
 from vcd.scripts._session import IO, Session
-
-
-class Finished(Exception):
-    """
-    Parsing ends early with text for standard output (help, version, man
-    page, completion script) and exit code 0.
-    """
-
-    def __init__(self, text):
-        Exception.__init__(self, text)
-        self.text = text
-
-
-class ShowText(argparse.Action):
-    """
-    An option that prints a text made from the tool and its parser, then
-    ends the run: C{text(tool, parser)}.
-    """
-
-    def __init__(self, option_strings, dest, text, tool, help=None):
-        argparse.Action.__init__(self, option_strings, dest, nargs=0,
-                                 default=argparse.SUPPRESS, help=help)
-        self.text = text
-        self.tool = tool
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        raise Finished(self.text(self.tool, parser))
-
-
-class Parser(argparse.ArgumentParser):
-    """
-    An C{ArgumentParser} that raises L{UsageError} instead of exiting, and
-    suggests the options close to an unknown one.
-    """
-
-    def __init__(self, *args, **kwargs):
-        argparse.ArgumentParser.__init__(self, *args, **kwargs)
-        self.optionStrings = []
-        self.recorded = []
-
-    def add_argument(self, *args, **kwargs):
-        """
-        See C{argparse.ArgumentParser.add_argument}; the action is also
-        recorded (for the manual page) with its option strings.
-        """
-        action = argparse.ArgumentParser.add_argument(self, *args, **kwargs)
-        self.optionStrings.extend(action.option_strings)
-        self.recorded.append(action)
-        return action
-
-    def error(self, message):
-        prefix = "unrecognized arguments: "
-        if message.startswith(prefix):
-            message += suggest(message[len(prefix):].split()[0],
-                               self.optionStrings)
-        raise UsageError(message)
-
-
-def suggest(word, candidates):
-    """
-    C{"; did you mean X?"} for the candidates close to C{word} (difflib),
-    or C{""}.
-    """
-    close = difflib.get_close_matches(word, list(candidates), n=3,
-                                      cutoff=0.6)
-    if not close:
-        return ""
-    return "; did you mean %s?" % (", ".join(close),)
 
 
 class Tool:

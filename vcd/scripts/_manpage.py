@@ -7,6 +7,8 @@ A parser is a L{vcd.scripts._commandline.Parser}, which records its
 arguments as they are added (L{Parser.recorded}).
 """
 
+import argparse
+
 import vcd
 from vcd.scripts._clientsettings import CONFIG_PATHS, PASSWORD_VARIABLE
 
@@ -32,7 +34,7 @@ def _header(name, section, summary):
 def _arguments(parser):
     lines = []
     for action in parser.recorded:
-        if action.help is None or action.help == "==SUPPRESS==":
+        if action.help in (None, argparse.SUPPRESS):
             continue
         if action.option_strings:
             names = ", ".join("\\fB%s\\fR" % (escape(o),)
