@@ -86,17 +86,22 @@ def parser():
     The command line of vshelper.
     """
     parser = Parser(prog="vshelper", description=SUMMARY, add_help=False,
+                    usage="%(prog)s [--datadir DIR] [--socket PATH]"
+                    " [--secret FILE] <action> <xid>",
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     helpOption(parser)
     manOption(parser, lambda p: parserPage(p, "vshelper", 8, SUMMARY))
-    parser.add_argument("--datadir", default=DEFAULT_DATADIR,
+    parser.add_argument("--datadir", default=DEFAULT_DATADIR, metavar="DIR",
                         help="the daemon's data directory (default %s)"
                         % (DEFAULT_DATADIR,))
-    parser.add_argument("--socket", help="default <datadir>/vcd.sock")
-    parser.add_argument("--secret", help="default <datadir>/vshelper.secret")
-    parser.add_argument("action", choices=ACTIONS,
+    parser.add_argument("--socket", metavar="PATH",
+                        help="default <datadir>/vcd.sock")
+    parser.add_argument("--secret", metavar="FILE",
+                        help="default <datadir>/vshelper.secret")
+    parser.add_argument("action", choices=ACTIONS, metavar="<action>",
                         help="what happened: %s" % (", ".join(ACTIONS),))
-    parser.add_argument("xid", type=int, help="the VPS's context id")
+    parser.add_argument("xid", type=int, metavar="<xid>",
+                        help="the VPS's context id")
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     return parser
 
