@@ -14,7 +14,7 @@ import sys
 
 from twisted.trial import unittest
 
-from tests.fakeclient import FakeClientMixin
+from tests.clientrunners import FakeClientMixin
 from tests.fakedaemon import FakeDaemonMixin
 from vcd.scripts import vcc, vcdadm, vce, vgc, vshelper, vxpasswd
 

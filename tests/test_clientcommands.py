@@ -8,14 +8,11 @@ mean" and a closed pipe.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 from twisted.trial import unittest
 
 from tests.clientsamples import REAL_SAMPLES, SAMPLES, prepare
-from tests.fakeclient import FakeClientMixin
+from tests.clientrunners import FakeClientMixin
 from tests.fakedaemon import FakeDaemonMixin
 from vcd.api.method import Method, Param
 from vcd.api import arguments as A

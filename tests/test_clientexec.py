@@ -4,15 +4,14 @@ passes untouched, the command's output is the tool's and its exit status
 the tool's; against the fake-kernel daemon, then a real VPS.
 """
 
-import io
 import json
 
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.fakeclient import FakeClientMixin
+from tests.clientrunners import DaemonClientMixin, FakeClientMixin
 from tests.fakedaemon import FakeDaemonMixin
-from tests.harness import ADMIN_PASSWORD, DaemonTestCase
+from tests.harness import DaemonTestCase
 from tests.running import RunningHelpers
 from vcd.scripts import vcc
 
@@ -79,20 +78,13 @@ class ExecFakeTests(FakeClientMixin, FakeDaemonMixin, unittest.TestCase):
         self.assertEqual((result["status"], result["output"]), (3, "hi\n"))
 
 
-class ExecRunningTests(RunningHelpers, DaemonTestCase):
+class ExecRunningTests(DaemonClientMixin, RunningHelpers, DaemonTestCase):
     """
     vcc exec in a real busybox VPS through a real daemon.
     """
 
     def vcc(self, *argv):
-        def run():
-            out, err = io.StringIO(), io.StringIO()
-            code = vcc.main(["-H", "127.0.0.1", "-p",
-                             str(self.port.getHost().port)] + list(argv),
-                            stdout=out, stderr=err, stdin=io.StringIO(),
-                            environ={"VCC_PASSWORD": ADMIN_PASSWORD})
-            return code, out.getvalue(), err.getvalue()
-        return threads.deferToThread(run)
+        return self.runClientThread(vcc, *argv)
 
     @defer.inlineCallbacks
     def test_quotingAndStatus(self):

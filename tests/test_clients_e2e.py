@@ -2,32 +2,21 @@
 The command-line clients against a real daemon.
 """
 
-import io
 
-from twisted.internet import defer, threads
+from twisted.internet import defer
 
+from tests.clientrunners import DaemonClientMixin
 from tests.clientsamples import REAL_SAMPLES
-from tests.harness import ADMIN_PASSWORD, DaemonTestCase
+from tests.harness import DaemonTestCase
 from vcd.scripts import vcc, vcdadm, vce, vgc
 
 TOOLS = {tool.TOOL.prog: tool for tool in (vcc, vce, vcdadm, vgc)}
 
 
-class ClientsAgainstDaemonTests(DaemonTestCase):
+class ClientsAgainstDaemonTests(DaemonClientMixin, DaemonTestCase):
 
     def run_(self, tool, *argv):
-        """
-        Run a client in a thread (the daemon shares this reactor); fire
-        with (exit code, stdout, stderr).
-        """
-        def run():
-            out, err = io.StringIO(), io.StringIO()
-            code = tool.main(["-H", "127.0.0.1", "-p",
-                              str(self.port.getHost().port)] + list(argv),
-                             stdout=out, stderr=err, stdin=io.StringIO(),
-                             environ={"VCC_PASSWORD": ADMIN_PASSWORD})
-            return code, out.getvalue(), err.getvalue()
-        return threads.deferToThread(run)
+        return self.runClientThread(tool, *argv)
 
     @defer.inlineCallbacks
     def test_createConfigureList(self):

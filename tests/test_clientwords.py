@@ -9,7 +9,7 @@ import json
 
 from twisted.trial import unittest
 
-from tests.fakeclient import FakeClientMixin
+from tests.clientrunners import FakeClientMixin
 from tests.fakedaemon import FakeDaemonMixin
 from vcd.api.arguments import splitCommand
 from vcd.scripts import _words, vcc, vce

@@ -1,15 +1,17 @@
 """
-The command-line clients against the fake-kernel daemon
-(L{tests.fakedaemon}), in process: a transport that marshals each call as
-XML-RPC, hands it to the daemon's dispatcher, lets the fake clock run
-until the answer is there, and marshals the answer back.
+Running the command-line clients in tests: against the fake-kernel daemon
+(L{tests.fakedaemon}) in process, through a transport that marshals each
+call as XML-RPC, hands it to the daemon's dispatcher, lets the fake clock
+run until the answer is there, and marshals the answer back; or against a
+real daemon (L{tests.harness.DaemonTestCase}) over HTTP, in a thread.
 """
 
 import io
 import xmlrpc.client
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 
+from tests import harness
 from tests.fakedaemon import ADMIN_PASSWORD
 from vcd.faults import VCDFault
 
@@ -74,3 +76,26 @@ class FakeClientMixin:
                          environ={"VCC_PASSWORD": password},
                          transport=self.transport)
         return code, out.getvalue(), err.getvalue()
+
+
+class DaemonClientMixin:
+    """
+    For L{tests.harness.DaemonTestCase}s: run a client against the
+    daemon, as admin.
+    """
+
+    def runClientThread(self, tool, *argv):
+        """
+        Run C{tool.main(argv)} in a thread (the daemon shares this
+        reactor).
+
+        @return: a Deferred firing with C{(exit code, stdout, stderr)}.
+        """
+        def run():
+            out, err = io.StringIO(), io.StringIO()
+            code = tool.main(["-H", "127.0.0.1", "-p",
+                              str(self.port.getHost().port)] + list(argv),
+                             stdout=out, stderr=err, stdin=io.StringIO(),
+                             environ={"VCC_PASSWORD": harness.ADMIN_PASSWORD})
+            return code, out.getvalue(), err.getvalue()
+        return threads.deferToThread(run)
