@@ -148,15 +148,16 @@ class Tool:
         if command is None:
             raise UsageError("unknown command %r%s" % (
                 name, suggest(name, self.commands)))
+        commandParser = self.commandParser(command)
         try:
-            second = vars(self.commandParser(command).parse_args(rest))
+            second = vars(commandParser.parse_args(rest))
         except UsageError as e:
             e.command = command
             raise
         options = dict(first)
-        for key in ("config", "host", "port", "user", "json"):
-            if key in second:
-                options[key] = second.pop(key)
+        for action in commandParser.recorded:
+            if action.option_strings and action.dest in second:
+                options[action.dest] = second.pop(action.dest)
         return command, options, second
 
     def run(self, argv=None, stdout=None, stderr=None, stdin=None,
