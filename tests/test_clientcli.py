@@ -45,6 +45,10 @@ class LineTests(FakeClientMixin, FakeDaemonMixin, unittest.TestCase):
                 (vcc, ["strat", "web1"], "did you mean start"),
                 (vce, ["vx.limit.sett", "web1"], "did you mean vx.limit.set"),
                 (vcdadm, ["user.caps.gte", "bob"], "user.caps.get"),
+                (vce, ["vx.bcaps.add", "web1", "CHWON"],
+                 "<bcap>: unknown system capability 'CHWON'; did you mean"
+                 " CHOWN?"),
+                (vcdadm, ["user.caps.add", "bob", "inof"], "did you mean INFO"),
                 (vcc, ["--jsno", "list"], "did you mean --json"),
                 (vcc, ["list", "--jsno"], "did you mean --json")]:
             code, out, err = self.runClient(tool, *argv)

@@ -14,7 +14,8 @@ so a client cannot offer what the daemon does not serve.
 
 from vcd.scripts import _words
 from vcd.scripts._clienterrors import UsageError
-from vcd.scripts._declarations import methodsUnder, serverMethods, wireKind
+from vcd.scripts._declarations import (knobKind, methodsUnder, serverMethods,
+                                       wireKind)
 
 _CONVERTERS = {"boolean": _words.boolean, "int": _words.integer,
                "uint64": _words.uint64, "string": _words.string}
@@ -181,8 +182,11 @@ def commandOf(name, method, presentation=None):
         param = params[paramName]
         mayOmit = (mayOmit and not param.required
                    and paramName not in presentation.required)
-        convert = presentation.convert.get(paramName) or plain(
-            _CONVERTERS[wireKind(param)])
+        convert = presentation.convert.get(paramName)
+        if convert is None:
+            kind = knobKind(param)
+            convert = plain(_words.knobName(kind) if kind else
+                            _CONVERTERS[wireKind(param)])
         arguments.append(Argument(paramName, convert, optional=mayOmit,
                                   rest=(paramName == presentation.rest),
                                   help=param.doc))

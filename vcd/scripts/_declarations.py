@@ -51,3 +51,13 @@ def wireKind(param):
     if isinstance(param.type, arguments.UInt64):
         return "uint64"
     return "string"
+
+
+def knobKind(param):
+    """
+    The kind of name (C{"bcap"}, C{"limit"}, ... see L{vcd.names}) a
+    parameter takes, or C{None} if it takes no knob name.
+    """
+    if isinstance(param.type, arguments.KnobName):
+        return param.type.kind
+    return None

@@ -12,8 +12,10 @@ import re
 import shlex
 import signal
 
+from vcd import names
 from vcd.api.arguments import INT32_MAX, INT32_MIN, UINT64_MAX
 from vcd.names import MEMORY_LIMITS
+from vcd.scripts._parser import suggest
 
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
              "0": False, "false": False, "no": False, "off": False}
@@ -95,6 +97,22 @@ def limitValue(word, limit):
     except ValueError:
         raise ValueError("%s is a count, not a size: expected a plain number,"
                          " got %r" % (limit, word))
+
+
+def knobName(kind):
+    """
+    A converter of a name of kind C{kind} (a capability, flag, limit or
+    uname field; see L{vcd.names}) in any accepted spelling, sent as
+    typed; an unknown name is refused with the names it is close to.
+    The empty name (the original's "all") passes.
+    """
+    def convert(word):
+        if word and names.canonicalName(kind, word) not in names.KNOWN[kind]:
+            raise ValueError("unknown %s %r%s" % (
+                names.KIND_DESCRIPTIONS[kind], word,
+                suggest(word.upper(), sorted(names.KNOWN[kind]))))
+        return word
+    return convert
 
 
 def signalNumber(word):
