@@ -134,6 +134,20 @@ class TableTests(FakeClientMixin, FakeDaemonMixin, unittest.TestCase):
             ["NAME", "STATE", "XID", "UPTIME", "ADDRESSES", "OWNERS"],
             ["web1", "-", "2", "-", "198.18.4.13/24", "-"]])
 
+    def test_listJSON(self):
+        """
+        C{vcc list --json} is an array of row structs; what could not be
+        read is null.
+        """
+        self.fake.addUser("bob", "bob-password-1", caps=["INFO", "NET"])
+        self.fake.call("vxdb.owner.add", name="web1", username="bob")
+        code, out, err = self.runClient(vcc, "list", "--json", user="bob",
+                                        password="bob-password-1")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(json.loads(out), [
+            {"name": "web1", "state": None, "uptime": None, "xid": 2,
+             "addresses": ["198.18.4.13/24"], "owners": None}])
+
     def test_vgcTables(self):
         self.assertEqual(self.lines(vgc, "list"), [
             ["GROUP", "VPSES"], ["onboot"], ["web", "web1"]])
