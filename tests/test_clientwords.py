@@ -113,6 +113,17 @@ class ThroughTheClientTests(FakeClientMixin, FakeDaemonMixin,
                          [{"addr": "198.18.4.13",
                            "netmask": "255.255.255.0"}])
 
+    def test_cidrToRemove(self):
+        """
+        The address as vcc list shows it, with its prefix, names it for
+        nx.addr.remove.
+        """
+        self.runClient(vce, "nx.addr.set", "web1", "198.18.4.13/24")
+        code, out, err = self.runClient(vce, "nx.addr.remove", "web1",
+                                        "198.18.4.13/24")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(self.json(vce, "nx.addr.get", "web1"), [])
+
     def test_prefixAndNetmaskRefused(self):
         code, out, err = self.runClient(vce, "nx.addr.set", "web1",
                                         "198.18.4.13/24", "255.255.0.0")

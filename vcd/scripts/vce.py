@@ -33,6 +33,13 @@ def addressWithPrefix(word, values):
     return address
 
 
+def addressOnly(word):
+    """
+    An address, a CIDR prefix (as vcc list shows it) dropped.
+    """
+    return _words.splitCIDR(word)[0]
+
+
 PRESENTATIONS = {
     "list": Presentation(action=listVpses,
                          help="List the virtual servers (of <username>) with"
@@ -41,6 +48,8 @@ PRESENTATIONS = {
                                           "max": limitValue}),
     "dx.limit.set": Presentation(convert={"space": plain(_words.kibibytes)}),
     "nx.addr.set": Presentation(convert={"addr": addressWithPrefix}),
+    "nx.addr.get": Presentation(convert={"addr": plain(addressOnly)}),
+    "nx.addr.remove": Presentation(convert={"addr": plain(addressOnly)}),
 }
 
 TOOL = Tool("vce", __doc__, deriveCommands("vxdb.", PRESENTATIONS))
