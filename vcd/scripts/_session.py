@@ -122,7 +122,7 @@ class Session:
         """
         Print a result: as JSON if asked, else with C{renderer(result,
         session)} if given, else as L{vcd.scripts._output.render} does;
-        an empty result prints the line C{done} if given.
+        C{done}, if given, is printed instead (the result was empty).
         """
         if done is not None and not self.asJSON:
             self.io.stdout.write(done + "\n")
