@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clientcommands,tests.test_clients -*-
+# -*- test-case-name: tests.test_clientcli,tests.test_clientcommands -*-
 """
 The command line of the clients C{vcc}, C{vce}, C{vcdadm} and C{vgc},
 on C{argparse}.

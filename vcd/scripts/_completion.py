@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clientcommands -*-
+# -*- test-case-name: tests.test_clientcli -*-
 """
 Bash completion for the clients, generated from their parsers:
 C{vcc --completion > /etc/bash_completion.d/vcc}.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clientcommands -*-
+# -*- test-case-name: tests.test_clientcli -*-
 """
 The listings of the clients as tables: VPSes (C{vcc list}, C{vce list},
 C{vgc list <group>}), groups (C{vgc list}) and the outcome of a group

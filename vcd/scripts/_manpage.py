@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clientcommands -*-
+# -*- test-case-name: tests.test_clientcli -*-
 """
 Manual pages in roff, generated from the same parsers the tools use:
 C{vcc --man > vcc.1}, C{vxpasswd --man > vxpasswd.8}.

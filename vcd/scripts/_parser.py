@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clientcommands,tests.test_clientwords -*-
+# -*- test-case-name: tests.test_clientcli,tests.test_clientcommands -*-
 """
 The C{argparse} parser of every vcd tool: it raises instead of exiting,
 suggests what was meant for an unknown option, and records its arguments

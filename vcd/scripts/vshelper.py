@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_helper -*-
+# -*- test-case-name: tests.test_helper,tests.test_clientcli -*-
 """
 vshelper [--socket PATH] [--secret FILE] <action> <xid> [...]
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_config -*-
+# -*- test-case-name: tests.test_config,tests.test_clientcli -*-
 """
 vxpasswd <vxdb file> <username> [<password>]: see L{SUMMARY}.
 """
