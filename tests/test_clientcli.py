@@ -9,6 +9,7 @@ import configparser
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -213,15 +214,59 @@ class ProcessTests(unittest.TestCase):
             for command in (tool.TOOL.commands if tool else ()):
                 self.assertIn(command, rendered)
 
-    def test_bashCompletion(self):
-        script = runTool("vcd.scripts.vcc", "--completion").stdout.decode()
+    def complete(self, tool, *words, listing=""):
+        """
+        Run C{tool}'s completion script in bash on C{words} (the last is
+        the word completed), with a stand-in for the tool that prints
+        C{listing} and writes its arguments to a file.
+
+        @return: C{(completions, the stand-in's argument lines)}.
+        """
+        script = runTool("vcd.scripts." + tool, "--completion").stdout
+        calls = self.mktemp()
+        open(calls, "w").close()
         completed = subprocess.run(
-            ["bash", "-c", script + "\nCOMP_WORDS=(vcc -H h st)\n"
-             "COMP_CWORD=3\n_vcc_complete\necho ${COMPREPLY[@]}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            ["bash", "-c", script.decode() +
+             "\n%s() { echo \"$*\" >> \"$CALLS\"; printf %%s %s; }\n"
+             "COMP_WORDS=(%s)\nCOMP_CWORD=%d\n_%s_complete\n"
+             "echo ${COMPREPLY[@]}" % (
+                 tool, shlex.quote(listing),
+                 " ".join(shlex.quote(w) for w in (tool,) + words),
+                 len(words), tool)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+            env=dict(os.environ, CALLS=calls))
         self.assertEqual(completed.stderr, b"")
-        self.assertEqual(sorted(completed.stdout.split()),
-                         [b"start", b"status", b"stop"])
+        with open(calls) as f:
+            return sorted(completed.stdout.decode().split()), f.read().split(
+                "\n")[:-1]
+
+    def test_bashCompletion(self):
+        """
+        Commands and options are completed from the parser.
+        """
+        self.assertEqual(self.complete("vcc", "-H", "h", "st"),
+                         (["start", "status", "stop"], []))
+        self.assertEqual(self.complete("vce", "vx.limit.s")[0],
+                         ["vx.limit.set"])
+        self.assertEqual(self.complete("vgc", "list", "--j")[0], ["--json"])
+
+    def test_bashCompletionOfNames(self):
+        """
+        Where a command takes a VPS name, the names come from the tool's
+        list, run with the connection options typed.
+        """
+        listing = "NAME  STATE\nweb1  running\nweb2  stopped\ndb1  -\n"
+        self.assertEqual(
+            self.complete("vcc", "-H", "h", "start", "w", listing=listing),
+            (["web1", "web2"], ["-H h list"]))
+        self.assertEqual(
+            self.complete("vce", "vx.limit.set", "", listing=listing)[0],
+            ["db1", "web1", "web2"])
+        # Not for other arguments, nor for a template's name.
+        self.assertEqual(self.complete("vcc", "rename", "web1", "",
+                                       listing=listing), ([], []))
+        self.assertEqual(self.complete("vcc", "templates", "",
+                                       listing=listing), ([], []))
 
 
 class LocalToolTests(unittest.TestCase):

@@ -12,10 +12,14 @@ L{Presentation}; a presentation of a method the daemon lacks is an error,
 so a client cannot offer what the daemon does not serve.
 """
 
+from vcd.api.method import OWNER_CREATE, OWNER_EXISTS, OWNER_VPS
 from vcd.scripts import _words
 from vcd.scripts._clienterrors import UsageError
 from vcd.scripts._declarations import (knobKind, methodsUnder, serverMethods,
                                        wireKind)
+
+#: The owner rules of methods whose C{name} argument is a VPS's name.
+VPS_OWNER_RULES = (OWNER_VPS, OWNER_EXISTS, OWNER_CREATE)
 
 _CONVERTERS = {"boolean": _words.boolean, "int": _words.integer,
                "uint64": _words.uint64, "string": _words.string}
@@ -73,11 +77,14 @@ class Command:
         code, or C{None} to call C{method} and print its result.
     @ivar render: C{render(result, session)} printing a result, or C{None}
         for the generic rendering.
+    @ivar vpsArgument: the argument that names an existing VPS (that of a
+        method with an owner rule), or C{None}.
     """
 
     def __init__(self, name, method, arguments=(), help="", action=None,
-                 render=None):
+                 render=None, vpsArgument=None):
         self.name = name
+        self.vpsArgument = vpsArgument
         self.method = method
         self.arguments = tuple(arguments)
         self.help = help
@@ -193,7 +200,8 @@ def commandOf(name, method, presentation=None):
     arguments.reverse()
     return Command(name, method.name, arguments,
                    presentation.help or method.doc, presentation.action,
-                   presentation.render)
+                   presentation.render,
+                   "name" if method.owner in VPS_OWNER_RULES else None)
 
 
 def deriveCommands(prefix, presentations=None, others=None, methods=None):

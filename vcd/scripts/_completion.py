@@ -2,6 +2,11 @@
 """
 Bash completion for the clients, generated from their parsers:
 C{vcc --completion > /etc/bash_completion.d/vcc}.
+
+It completes the options, the commands, and the VPS name a command takes
+(the argument of a method with an owner rule, L{Command.vpsArgument})
+from the first column of the tool's own C{list}, run with the connection
+options typed so far and no terminal (so it never asks for a password).
 """
 
 import shlex
@@ -12,23 +17,33 @@ _%(func)s_complete() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local commands=%(commands)s
     local options=%(options)s
-    local i command=""
+    local i word command="" position=0 connection=()
+    COMPREPLY=()
     case "$prev" in
         -c) COMPREPLY=($(compgen -f -- "$cur")); return;;
         -H|-p|-u) COMPREPLY=(); return;;
     esac
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${COMP_WORDS[i]}" in
-            -c|-H|-p|-u) ((i++));;
+        word=${COMP_WORDS[i]}
+        case "$word" in
+            -c|-H|-p|-u) connection+=("$word" "${COMP_WORDS[i+1]}"); ((i++));;
             -*) ;;
-            *) command=${COMP_WORDS[i]}; break;;
+            *) if [[ -z "$command" ]]; then command=$word
+               else ((position++)); fi;;
         esac
     done
     if [[ -z "$command" ]]; then
-        COMPREPLY=($(compgen -W "$commands $options --version --man\
+        COMPREPLY=($(compgen -W "$commands $options --version --man\\
  --completion" -- "$cur"))
     elif [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
+    else
+        case "$command $position" in
+            %(named)s)
+                COMPREPLY=($(compgen -W "$(%(prog)s "${connection[@]}" list \\
+                    </dev/null 2>/dev/null | awk 'NR > 1 {print $1}')" \\
+                    -- "$cur"));;
+        esac
     fi
 }
 complete -F _%(func)s_complete %(prog)s
@@ -37,12 +52,21 @@ complete -F _%(func)s_complete %(prog)s
 
 def bashScript(tool, parser):
     """
-    The bash completion script of C{tool}: its commands, and the options
-    of C{parser}.
+    The bash completion script of C{tool}: its commands, the options of
+    C{parser}, and VPS names where its commands take one (if it has a
+    C{list} command to get them from).
     """
     options = [o for o in parser.optionStrings
                if o not in ("--version", "--man", "--completion")]
+    named = []
+    if "list" in tool.commands:
+        for command in tool.commands.values():
+            names = [a.name for a in command.arguments]
+            if command.vpsArgument in names:
+                named.append(shlex.quote("%s %d" % (
+                    command.name, names.index(command.vpsArgument))))
     return _TEMPLATE % {
         "prog": tool.prog, "func": tool.prog.replace("-", "_"),
         "commands": shlex.quote(" ".join(tool.commands)),
-        "options": shlex.quote(" ".join(options))}
+        "options": shlex.quote(" ".join(options)),
+        "named": "|".join(named) or "'-'"}

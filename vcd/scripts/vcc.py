@@ -66,7 +66,7 @@ COMMANDS.append(Command(
     "login", None, [Argument("name", plain(_words.string),
                              help="Unique virtual server name")],
     "Open a shell inside a running virtual server (on its host, as root).",
-    action=login))
+    action=login, vpsArgument="name"))
 
 TOOL = Tool("vcc", __doc__, COMMANDS)
 
