@@ -2,29 +2,21 @@
 The command-line clients against a real daemon.
 """
 
-import io
 
-from twisted.internet import defer, threads
+from twisted.internet import defer
 
-from tests.harness import ADMIN_PASSWORD, DaemonTestCase
+from tests.clientrunners import DaemonClientMixin
+from tests.clientsamples import REAL_SAMPLES
+from tests.harness import DaemonTestCase
 from vcd.scripts import vcc, vcdadm, vce, vgc
 
+TOOLS = {tool.TOOL.prog: tool for tool in (vcc, vce, vcdadm, vgc)}
 
-class ClientsAgainstDaemonTests(DaemonTestCase):
+
+class ClientsAgainstDaemonTests(DaemonClientMixin, DaemonTestCase):
 
     def run_(self, tool, *argv):
-        """
-        Run a client in a thread (the daemon shares this reactor); fire
-        with (exit code, stdout, stderr).
-        """
-        def run():
-            out, err = io.StringIO(), io.StringIO()
-            code = tool.main(["-H", "127.0.0.1", "-p",
-                              str(self.port.getHost().port)] + list(argv),
-                             stdout=out, stderr=err, stdin=io.StringIO(),
-                             environ={"VCC_PASSWORD": ADMIN_PASSWORD})
-            return code, out.getvalue(), err.getvalue()
-        return threads.deferToThread(run)
+        return self.runClientThread(tool, *argv)
 
     @defer.inlineCallbacks
     def test_createConfigureList(self):
@@ -43,7 +35,8 @@ class ClientsAgainstDaemonTests(DaemonTestCase):
         code, out, err = yield self.run_(vgc, "add", "web", "cli1")
         self.assertEqual(code, 0, err)
         code, out, err = yield self.run_(vgc, "list", "web")
-        self.assertEqual(out.split(), ["cli1"])
+        self.assertEqual([line.split()[:2] for line in out.splitlines()],
+                         [["NAME", "STATE"], ["cli1", "stopped"]])
         code, out, err = yield self.run_(vcc, "--json", "list")
         self.assertEqual(code, 0, err)
         self.assertIn('"cli1"', out)
@@ -60,3 +53,19 @@ class ClientsAgainstDaemonTests(DaemonTestCase):
                                          "HELPER")
         self.assertEqual(code, 1)
         self.assertIn("MEPERM (101)", err)
+
+    @defer.inlineCallbacks
+    def test_realSamples(self):
+        """
+        The sample commands the fake daemon cannot serve (see
+        L{tests.clientsamples}) exit as expected with the expected
+        messages.
+        """
+        for (prog, name), (words, code, errors) in sorted(
+                REAL_SAMPLES.items()):
+            exit, out, err = yield self.run_(TOOLS[prog], name, *words)
+            self.assertEqual(exit, code, (prog, name, err))
+            if errors is None:
+                self.assertEqual(err, "")
+            for part in [errors] if isinstance(errors, str) else errors or ():
+                self.assertIn(part, err)

@@ -1,53 +1,32 @@
-# -*- test-case-name: tests.test_clients -*-
+# -*- test-case-name: tests.test_clientcli,tests.test_clientcommands -*-
 """
-The command line of the clients C{vcc}, C{vce}, C{vcdadm} and C{vgc}.
+The command line of the clients C{vcc}, C{vce}, C{vcdadm} and C{vgc},
+on C{argparse}.
 
-A client is a L{Tool}: a program name, a summary and a table of
-L{vcd.scripts._commands.Command}s.  L{Tool.run} parses the common options,
-picks the subcommand, binds its positional words to the method's named
-arguments, makes the call (the C{{username, password}} struct first, the
-arguments second) and prints the result (see
-L{vcd.scripts._output.render}).
+A client is a L{Tool}: a program name, a summary and its
+L{vcd.scripts._commands.Command}s.  The line is parsed in two steps: the
+tool's parser takes the options before the command and the command's
+name (an unknown name gets a "did you mean"); the command's own parser
+takes its arguments and the same options again, so C{--json} and the
+connection options may stand anywhere on the line.  The command is then
+run by a L{vcd.scripts._session.Session}.
 
-Exit codes: see L{vcd.scripts._clienterrors}.
+Exit codes: see L{vcd.scripts._clienterrors}; a command may have its own
+(C{vcc exec} exits with the status of the command it ran).
 """
 
-import getopt
+import argparse
 import os
 import sys
-import xmlrpc.client
+import textwrap
 
-from vcd.scripts import _connection
+import vcd
 from vcd.scripts._clienterrors import (
-    EXIT_FAULT, EXIT_OK, EXIT_USAGE, SetupError, UsageError)
+    EXIT_OK, EXIT_PIPE, EXIT_USAGE, SetupError, UsageError)
 from vcd.scripts._clientsettings import (DEFAULT_HOST, DEFAULT_PORT,
-                                         DEFAULT_USER, askPassword,
-                                         loadSettings)
-from vcd.scripts._output import formatFault, render
-
-OPTIONS_HELP = """\
-options:
-  -c FILE     client configuration, section [vcc] with host, port, user,
-              pass (default ~/.vcc.conf, then /etc/vcd/vcc.conf)
-  -H HOST     daemon host (default %(host)s)
-  -p PORT     daemon port (default %(port)d)
-  -u USER     user name (default %(user)s)
-  --json      print the result as JSON
-  -h, --help  show this help; '<command> -h' shows one command
-password: $VCC_PASSWORD, else 'pass' of the config file, else a prompt
-""" % {"host": DEFAULT_HOST, "port": DEFAULT_PORT, "user": DEFAULT_USER}
-
-
-class IO:
-    """
-    The streams and environment a run uses (injectable for tests).
-    """
-
-    def __init__(self, stdout=None, stderr=None, stdin=None, environ=None):
-        self.stdout = stdout if stdout is not None else sys.stdout
-        self.stderr = stderr if stderr is not None else sys.stderr
-        self.stdin = stdin if stdin is not None else sys.stdin
-        self.environ = environ if environ is not None else os.environ
+                                         DEFAULT_USER, PASSWORD_VARIABLE)
+from vcd.scripts._parser import Finished, Parser, ShowText, suggest
+from vcd.scripts._session import IO, Session
 
 
 class Tool:
@@ -60,104 +39,190 @@ class Tool:
 
     def __init__(self, prog, summary, commands):
         self.prog = prog
-        self.summary = summary
+        self.summary = summary.strip()
         self.commands = {command.name: command for command in commands}
 
-    def usage(self):
+    # -- parsers -------------------------------------------------------------
+
+    def addOptions(self, parser):
         """
-        The full help text: synopsis, summary, options and every command.
+        Add the options every command takes (connection, output, help),
+        with no defaults: L{Session} applies them.
         """
-        lines = ["usage: %s [options] <command> [<argument>...]" % self.prog,
-                 "", self.summary.strip(), "", OPTIONS_HELP, "commands:"]
-        width = min(40, max(len(c.usage()) for c in self.commands.values()))
+        S = argparse.SUPPRESS
+        parser.add_argument("-h", "--help", action=ShowText, tool=self,
+                            text=lambda tool, p: p.format_help(),
+                            help="show this help and exit")
+        parser.add_argument("-c", metavar="FILE", dest="config", default=S,
+                            help="client configuration: section [vcc] with"
+                            " host, port, user, pass (default ~/.vcc.conf,"
+                            " then /etc/vcd/vcc.conf)")
+        parser.add_argument("-H", metavar="HOST", dest="host", default=S,
+                            help="daemon host (default %s)" % (DEFAULT_HOST,))
+        parser.add_argument("-p", metavar="PORT", dest="port", default=S,
+                            help="daemon port (default %d)" % (DEFAULT_PORT,))
+        parser.add_argument("-u", metavar="USER", dest="user", default=S,
+                            help="user name (default %s)" % (DEFAULT_USER,))
+        parser.add_argument("--json", action="store_true", default=S,
+                            help="print the result as JSON")
+
+    def parser(self):
+        """
+        The tool's parser: its options, then the command and its words.
+        """
+        from vcd.scripts import _completion, _manpage
+        parser = Parser(
+            prog=self.prog, add_help=False,
+            usage="%(prog)s [options] <command> [<argument>...]",
+            description=self.summary, epilog=self.commandList(),
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        self.addOptions(parser)
+        parser.add_argument("--version", action=ShowText, tool=self,
+                            text=lambda tool, p: "%s (vcd) %s\n" % (
+                                tool.prog, vcd.__version__),
+                            help="show the version and exit")
+        parser.add_argument("--man", action=ShowText, tool=self,
+                            text=_manpage.toolPage,
+                            help="print the manual page (roff) and exit")
+        parser.add_argument("--completion", action=ShowText, tool=self,
+                            text=_completion.bashScript,
+                            help="print a bash completion script and exit")
+        parser.add_argument("command", nargs="?", metavar="<command>",
+                            help="one of the commands below")
+        parser.add_argument("words", nargs=argparse.REMAINDER,
+                            metavar="<argument>",
+                            help="the command's arguments, in order")
+        return parser
+
+    def commandParser(self, command):
+        """
+        The parser of one command's arguments (and the common options).
+        """
+        parser = Parser(
+            prog="%s %s" % (self.prog, command.name), add_help=False,
+            usage="%s [options] %s" % (self.prog, command.usage()),
+            description=command.help)
+        self.addOptions(parser)
+        for argument in command.arguments:
+            nargs = (argparse.REMAINDER if argument.rest else
+                     "?" if argument.optional else None)
+            parser.add_argument(argument.name, nargs=nargs,
+                                metavar="<%s>" % (argument.name,),
+                                help=argument.help or None)
+        return parser
+
+    def commandList(self):
+        """
+        The commands with their usage and help, for the tool's help.
+        """
+        lines = ["commands:"]
         for command in self.commands.values():
-            synopsis = command.usage()
-            if len(synopsis) > width:
-                lines.append("  " + synopsis)
-                lines.append("  " + " " * width + "  " + command.help)
-            else:
-                lines.append("  %-*s  %s" % (width, synopsis, command.help))
-        return "\n".join(lines) + "\n"
+            lines.append("  " + command.usage())
+            lines.extend(textwrap.wrap(command.help, 76,
+                                       initial_indent=" " * 6,
+                                       subsequent_indent=" " * 6))
+        lines += ["", "The password comes from $%s, else 'pass' in the"
+                  " configuration, else a prompt." % (PASSWORD_VARIABLE,),
+                  "'%s <command> --help' describes one command." % (
+                      self.prog,)]
+        return "\n".join(lines)
 
-    def commandUsage(self, command):
-        """
-        The usage line of one command, with its help.
-        """
-        return "usage: %s [options] %s\n  %s\n" % (
-            self.prog, command.usage(), command.help)
+    # -- running -------------------------------------------------------------
 
-    def fail(self, io, message, usage=None, code=EXIT_USAGE):
+    def parse(self, argv):
         """
-        Report an error as C{<prog>: <message>} on stderr, followed by
-        C{usage} if given; return C{code} (by default 2).
+        Parse a command line.
+
+        @return: C{(command, options, words)}: the L{Command}, the options
+            given (a dict), and the words typed for each argument.
+        @raise UsageError: a malformed line or an unknown command.
+        @raise Finished: help, version, man page or completion asked for.
         """
-        io.stderr.write("%s: %s\n" % (self.prog, message))
-        if usage:
-            io.stderr.write(usage)
-        return code
+        parser = self.parser()
+        first = vars(parser.parse_args(argv))
+        name, rest = first.pop("command"), first.pop("words")
+        if name is None:
+            raise UsageError("no command given; '%s --help' lists them"
+                             % (self.prog,))
+        command = self.commands.get(name)
+        if command is None:
+            raise UsageError("unknown command %r%s" % (
+                name, suggest(name, self.commands)))
+        commandParser = self.commandParser(command)
+        try:
+            second = vars(commandParser.parse_args(rest))
+        except UsageError as e:
+            e.command = command
+            raise
+        options = dict(first)
+        for action in commandParser.recorded:
+            if action.option_strings and action.dest in second:
+                options[action.dest] = second.pop(action.dest)
+        return command, options, second
 
     def run(self, argv=None, stdout=None, stderr=None, stdin=None,
-            environ=None):
+            environ=None, transport=None):
         """
         Run the tool on C{argv} (default C{sys.argv[1:]}) and return the
-        exit code.  The streams and the environment default to the
-        process's own.
+        exit code.  The streams, the environment and the transport (see
+        L{Session}) default to the process's own.
         """
         io = IO(stdout, stderr, stdin, environ)
         if argv is None:
             argv = sys.argv[1:]
         try:
-            options, words = getopt.getopt(
-                list(argv), "c:H:p:u:h", ["json", "help"])
-        except getopt.GetoptError as e:
-            return self.fail(io, str(e), self.usage())
-        options = dict(options)
-        if "-h" in options or "--help" in options:
-            io.stdout.write(self.usage())
-            return EXIT_OK
-        if not words:
-            return self.fail(io, "no command given", self.usage())
-        command = self.commands.get(words[0])
-        if command is None:
-            return self.fail(io, "unknown command %r" % (words[0],),
-                             self.usage())
-        if words[1:2] in (["-h"], ["--help"]):
-            io.stdout.write(self.commandUsage(command))
-            return EXIT_OK
+            return self._run(list(argv), io, transport)
+        except BrokenPipeError:
+            return self.closedPipe(io)
+        except KeyboardInterrupt:
+            io.stderr.write("\n")
+            return 130
+
+    def _run(self, argv, io, transport):
+        command = None
         try:
-            values = command.bind(words[1:])
-            settings = self.settings(options)
-            if command.action is not None:
-                return command.action(self, settings, values, io)
-            result = self.call(settings, command.method, values, io)
+            command, options, words = self.parse(argv)
+            values = command.bind(words)
         except UsageError as e:
-            return self.fail(io, str(e), self.commandUsage(command))
+            return self.fail(io, e, getattr(e, "command", command))
+        except Finished as f:
+            io.stdout.write(f.text)
+            io.stdout.flush()
+            return EXIT_OK
+        session = Session(self, options, io, transport)
+        try:
+            code = session.run(command, values)
+        except UsageError as e:
+            return self.fail(io, e)
         except SetupError as e:
-            return self.fail(io, str(e))
-        except xmlrpc.client.Fault as fault:
-            io.stderr.write(formatFault(fault))
-            return EXIT_FAULT
-        render(result, io.stdout, "--json" in options)
-        return EXIT_OK
+            io.stderr.write("%s: %s\n" % (self.prog, e))
+            return EXIT_USAGE
+        io.stdout.flush()
+        return code
 
-    def settings(self, options):
+    def fail(self, io, error, command=None):
         """
-        The L{vcd.scripts._clientsettings.Settings} from the defaults, the
-        configuration file and the parsed C{options}, in increasing
-        precedence; the password is resolved at call time.
+        Report a usage error in two lines: C{<prog>: <message>} and where
+        to read more; return 2.
         """
-        return loadSettings(configPath=options.get("-c"),
-                            host=options.get("-H"), port=options.get("-p"),
-                            user=options.get("-u"))
+        io.stderr.write("%s: %s\n" % (self.prog, error))
+        if command is not None:
+            io.stderr.write("usage: %s [options] %s\n" % (self.prog,
+                                                          command.usage()))
+        io.stderr.write("run '%s %s--help' for help\n" % (
+            self.prog, command.name + " " if command else ""))
+        return EXIT_USAGE
 
-    def call(self, settings, method, arguments, io):
+    def closedPipe(self, io):
         """
-        Resolve the password (asking for it at most once per run), then
-        call C{method} on the daemon with C{arguments}.
+        Standard output was closed (C{vcc status | head -1}): end quietly
+        with 128 + SIGPIPE, as a process the signal ended would.
+        """
+        if io.stdout is sys.stdout:
+            # Nothing more may be written: the interpreter's final flush
+            # would fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return EXIT_PIPE
 
-        @raise SetupError: no password, or the daemon cannot be reached.
-        @raise xmlrpc.client.Fault: the daemon's fault.
-        """
-        settings.password = askPassword(settings, io.environ, io.stdin,
-                                        io.stderr)
-        return _connection.call(settings, method, arguments)

@@ -1,79 +1,72 @@
-# -*- test-case-name: tests.test_clients,tests.test_clients_e2e -*-
+# -*- test-case-name: tests.test_clients,tests.test_clientcommands -*-
 """
 vcc: control virtual servers through the VServer Control Daemon.
 
-Create, remove, rename, start, stop and inspect VPSes; each subcommand is
-one vx.* call (list calls vxdb.list).
+Create, remove, rename, start, stop and inspect VPSes: a command for each
+vx.* method the daemon serves, with the method's arguments in its order;
+list shows a table of the VPSes (vxdb.list); exec runs a command inside a
+VPS and exits with its status; login opens a shell inside a VPS.
 """
 
 import os
 import sys
 
-from vcd.scripts._clienterrors import EXIT_FAULT, EXIT_OK
+from vcd.scripts import _words
+from vcd.scripts._clienterrors import EXIT_FAULT, EXIT_OK, UsageError
 from vcd.scripts._commandline import Tool
-from vcd.scripts._commands import (
-    Command, boolean, integer, namespaced, optional, required, rest)
-from vcd.scripts.vce import LIST
-
-_vx = namespaced("vx.")
-_NAME = required("name")
-
+from vcd.scripts._commands import (Argument, Command, Presentation,
+                                   deriveCommands, plain)
+from vcd.scripts._execution import execute
+from vcd.scripts._listing import listVpses
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def login(tool, settings, values, io):
+def login(session, command, values):
     """
     The action of C{login}: an interactive shell inside a running VPS on
     this host (as the original did), through lxc-attach, after the daemon
     has checked the caller's credentials and ownership (vx.status).
     """
-    if settings.host not in LOCAL_HOSTS:
-        return tool.fail(io, "login: only works on the VPS's own host")
+    if session.settings.host not in LOCAL_HOSTS:
+        raise UsageError("login: only works on the VPS's own host")
     name = values["name"]
-    status = tool.call(settings, "vx.status", {"name": name}, io)
+    status = session.call("vx.status", {"name": name})
     if not status.get("running"):
-        return tool.fail(io, "login: %s is not running" % (name,),
-                         code=EXIT_FAULT)
-    lxcpath = tool.call(settings, "vcd.hostinfo", {}, io)["lxcpath"]
+        session.io.stderr.write("vcc: login: %s is not running\n" % (name,))
+        return EXIT_FAULT
+    lxcpath = session.call("vcd.hostinfo", {})["lxcpath"]
     argv = ["lxc-attach", "-P", lxcpath, "-n", name, "--clear-env",
-            "--set-var", "TERM=%s" % (io.environ.get("TERM", "linux"),),
+            "--set-var", "TERM=%s" % (session.io.environ.get("TERM", "linux"),),
             "--set-var", "HOME=/root", "--", "/bin/sh", "-l"]
     try:
         os.execvp(argv[0], argv)
     except OSError as e:
-        return tool.fail(io, "login: cannot run lxc-attach: %s" % (e,),
-                         code=EXIT_FAULT)
+        session.io.stderr.write("vcc: login: cannot run lxc-attach: %s\n"
+                                % (e,))
+        return EXIT_FAULT
     return EXIT_OK
 
 
-#: Subcommands taking only the VPS name, with their help.
-_BY_NAME = [
-    ("start", "start a VPS"),
-    ("stop", "stop a VPS (runs its halt command)"),
-    ("restart", "stop and start a VPS"),
-    ("reboot", "reboot a VPS (runs its reboot command)"),
-    ("status", "show the state of a VPS"),
-    ("load", "show the load average of a VPS"),
-    ("remove", "remove a VPS and its files"),
-]
+#: How vcc presents the methods where their declarations do not say.
+PRESENTATIONS = {
+    "exec": Presentation(rest="command", action=execute,
+                         help="Run a command inside a running virtual server;"
+                         " print its output and exit with its status."),
+    "kill": Presentation(convert={"sig": plain(_words.signalNumber)},
+                         help="Send a signal (a number or a name such as"
+                         " TERM) to processes of a virtual server."),
+    "list": Presentation(action=listVpses,
+                         help="List the virtual servers (of <username>) with"
+                         " their state, context id, addresses and owners."),
+}
 
-COMMANDS = [
-    _vx("create", [_NAME, required("template"),
-                   optional("force", False, boolean),
-                   optional("copy", False, boolean), optional("vdir")],
-        "create a VPS from a template (force: rebuild an existing one)"),
-    _vx("rename", [_NAME, required("newname")], "rename a VPS"),
-    _vx("templates", [optional("name")],
-        "list templates (or describe one)"),
-    LIST,
-    _vx("exec", [_NAME, rest("command")],
-        "run a command inside a running VPS and print its output"),
-    _vx("kill", [_NAME, required("pid", integer), required("sig", integer)],
-        "send signal <sig> to process <pid> of a VPS (0: all)"),
-    Command("login", None, [_NAME], "open a shell inside a running VPS"
-            " (on its host, as root)", action=login),
-] + [_vx(name, [_NAME], help) for name, help in _BY_NAME]
+COMMANDS = deriveCommands("vx.", PRESENTATIONS, others={"list": "vxdb.list"})
+COMMANDS.append(Command(
+    "login", None, [Argument("name", plain(_words.string),
+                             help="Unique virtual server name")],
+    "Open a shell inside a running virtual server (on its host, as root).",
+    action=login, vpsArgument="name"))
 
 TOOL = Tool("vcc", __doc__, COMMANDS)
 

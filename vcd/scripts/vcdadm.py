@@ -1,35 +1,24 @@
-# -*- test-case-name: tests.test_clients -*-
+# -*- test-case-name: tests.test_clients,tests.test_clientcommands -*-
 """
 vcdadm: administer the VServer Control Daemon: its users, their
 capabilities and the daemon's own state.
+
+A command for each vcd.* method the daemon serves, named without the
+prefix, with the method's arguments in its order (user.set takes the
+admin flag before the password, as the original's vcdadm did).
 """
 
 import sys
 
 from vcd.scripts._commandline import Tool
-from vcd.scripts._commands import boolean, namespaced, optional, required
+from vcd.scripts._commands import Presentation, deriveCommands
 
-_vcd = namespaced("vcd.")
-_USERNAME = required("username")
+PRESENTATIONS = {
+    "user.set": Presentation(order=["username", "admin", "password"],
+                             required=["admin"]),
+}
 
-COMMANDS = [
-    _vcd("hostinfo", [], "show the host's vbasedir, CPUs and memory nodes"),
-    _vcd("status", [], "show daemon statistics"),
-    _vcd("login", [], "check the credentials"),
-    _vcd("user.set", [_USERNAME, required("admin", boolean),
-                      optional("password")],
-         "add or change a user (empty password keeps the old one)"),
-    _vcd("user.get", [optional("username")],
-         "show a user (all users if empty)"),
-    _vcd("user.remove", [_USERNAME], "remove a user"),
-    _vcd("user.caps.add", [_USERNAME, required("cap")],
-         "grant a capability to a user"),
-    _vcd("user.caps.get", [_USERNAME], "list the capabilities of a user"),
-    _vcd("user.caps.remove", [_USERNAME, required("cap")],
-         "revoke a capability from a user"),
-]
-
-TOOL = Tool("vcdadm", __doc__, COMMANDS)
+TOOL = Tool("vcdadm", __doc__, deriveCommands("vcd.", PRESENTATIONS))
 
 #: C{main(argv=None, ...)} runs vcdadm and returns the exit code.
 main = TOOL.run

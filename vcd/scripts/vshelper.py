@@ -1,18 +1,8 @@
-# -*- test-case-name: tests.test_helper -*-
+# -*- test-case-name: tests.test_helper,tests.test_clientcli -*-
 """
 vshelper [--socket PATH] [--secret FILE] <action> <xid> [...]
 
-The kernel helper (manual 3.5.4), called from the LXC hooks of every VPS
-with an action and the VPS's context id; it calls the daemon's helper.*
-methods as the user C{vshelper} over the daemon's private Unix socket, with
-the secret the daemon wrote (mode 0600) into its data directory.
-
-Actions: startup, netup, restart (alias reboot), shutdown; halt, poweroff
-and netdown record nothing. In the post-stop hook (C{shutdown}), LXC says in
-C{LXC_TARGET} whether the VPS halted or rebooted: on a reboot, vshelper
-records it with helper.restart, lets helper.shutdown start the VPS again
-with the current configuration, and exits 1 so that liblxc does not reboot
-the VPS itself with a stale one. Extra arguments LXC appends are ignored.
+The kernel helper (manual 3.5.4); see L{SUMMARY}, which C{--help} shows.
 """
 
 import argparse
@@ -23,6 +13,29 @@ import sys
 import xmlrpc.client
 
 from vcd.config import DEFAULT_DATADIR
+from vcd.scripts._clienterrors import UsageError
+from vcd.scripts._manpage import parserPage
+from vcd.scripts._parser import Finished, Parser, helpOption, manOption
+
+SUMMARY = """\
+vshelper: the kernel helper of the VServer Control Daemon.
+
+The LXC hooks of every VPS call it with an action and the VPS's context
+id; it calls the daemon's helper methods as the user vshelper over the
+daemon's private Unix socket, with the secret the daemon wrote (mode 0600)
+into its data directory. Administrators do not run it by hand.
+
+Actions: startup, netup, restart (alias reboot), shutdown; halt, poweroff
+and netdown record nothing. In the post-stop hook (shutdown), LXC says in
+LXC_TARGET whether the VPS halted or rebooted: on a reboot, vshelper
+records it with helper.restart, lets helper.shutdown start the VPS again
+with the current configuration, and exits 1 so that liblxc does not
+reboot the VPS itself with a stale one. Extra arguments LXC appends are
+ignored.
+
+Exit status: 0 done; 1 the daemon could not be reached or refused, or a
+reboot's post-stop hook (see above); 2 usage.
+"""
 
 ACTIONS = ("startup", "netup", "netdown", "restart", "reboot", "halt",
            "poweroff", "shutdown")
@@ -68,26 +81,56 @@ def call(socketPath, secret, method, xid):
         {"username": "vshelper", "password": secret}, {"xid": xid})
 
 
-def parse(argv):
-    parser = argparse.ArgumentParser(prog="vshelper", description=__doc__,
-                                     formatter_class=argparse.
-                                     RawDescriptionHelpFormatter)
-    parser.add_argument("--datadir", default=DEFAULT_DATADIR)
-    parser.add_argument("--socket", help="default <datadir>/vcd.sock")
-    parser.add_argument("--secret", help="default <datadir>/vshelper.secret")
-    parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("xid", type=int)
+def parser():
+    """
+    The command line of vshelper.
+    """
+    parser = Parser(prog="vshelper", description=SUMMARY, add_help=False,
+                    usage="%(prog)s [--datadir DIR] [--socket PATH]"
+                    " [--secret FILE] <action> <xid>",
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    helpOption(parser)
+    manOption(parser, lambda p: parserPage(p, "vshelper", 8, SUMMARY))
+    parser.add_argument("--datadir", default=DEFAULT_DATADIR, metavar="DIR",
+                        help="the daemon's data directory (default %s)"
+                        % (DEFAULT_DATADIR,))
+    parser.add_argument("--socket", metavar="PATH",
+                        help="default <datadir>/vcd.sock")
+    parser.add_argument("--secret", metavar="FILE",
+                        help="default <datadir>/vshelper.secret")
+    parser.add_argument("action", choices=ACTIONS, metavar="<action>",
+                        help="what happened: %s" % (", ".join(ACTIONS),))
+    parser.add_argument("xid", type=int, metavar="<xid>",
+                        help="the VPS's context id")
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv=None, environ=None, stderr=None):
+def parse(argv, stdout=None, stderr=None):
+    """
+    The parsed command line, or the exit status of a line that asks for
+    help (0) or is wrong (2), once that is printed.
+    """
+    try:
+        return parser().parse_args(argv)
+    except Finished as f:
+        (stdout or sys.stdout).write(f.text)
+        return 0
+    except UsageError as e:
+        (stderr or sys.stderr).write("%svshelper: %s\n" % (
+            parser().format_usage(), e))
+        return 2
+
+
+def main(argv=None, environ=None, stderr=None, stdout=None):
     """
     Run vshelper; return the exit status.
     """
-    args = parse(sys.argv[1:] if argv is None else argv)
-    environ = os.environ if environ is None else environ
     stderr = stderr or sys.stderr
+    args = parse(sys.argv[1:] if argv is None else argv, stdout, stderr)
+    if isinstance(args, int):
+        return args
+    environ = os.environ if environ is None else environ
     socketPath = args.socket or os.path.join(args.datadir, "vcd.sock")
     secretPath = args.secret or os.path.join(args.datadir, "vshelper.secret")
     reboot = (args.action in ("restart", "reboot") or

@@ -1,20 +1,46 @@
-# -*- test-case-name: tests.test_config -*-
+# -*- test-case-name: tests.test_config,tests.test_clientcli -*-
 """
-vxpasswd <vxdb file> <username> [<password>]
-
-Create the VXDB with its seed data if it does not exist, then set the
-password of a user (from the argument, else a prompt on a terminal, else
-one line of standard input). Run locally, as root.
+vxpasswd <vxdb file> <username> [<password>]: see L{SUMMARY}.
 """
 
+import argparse
 import getpass
 import sys
 
+from vcd.scripts._clienterrors import UsageError
+from vcd.scripts._manpage import parserPage
+from vcd.scripts._parser import Finished, Parser, helpOption, manOption
 from vcd.vxdb.connection import openVXDB, runTransaction
 from vcd.vxdb.users import setPassword
 from vcd.vxdb.whirlpool import passwordDigest
 
-USAGE = "usage: vxpasswd <vxdb file> <username> [<password>]\n"
+SUMMARY = """\
+vxpasswd: set the password of a VServer Control Daemon user.
+
+Creates the VXDB with its seed data (the users admin and vshelper, the
+group onboot) if it does not exist, then sets the password of a user:
+the argument, else a prompt on a terminal, else one line of standard
+input. Passwords have at least 8 characters. Run locally, as root.
+Exit status: 0 done, 1 no such user or a bad password, 2 usage.
+"""
+
+
+def parser():
+    """
+    The command line of vxpasswd.
+    """
+    parser = Parser(prog="vxpasswd", add_help=False, description=SUMMARY,
+                    usage="%(prog)s <vxdb file> <username> [<password>]",
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    helpOption(parser)
+    manOption(parser, lambda p: parserPage(p, "vxpasswd", 8, SUMMARY))
+    parser.add_argument("path", metavar="<vxdb file>",
+                        help="the VXDB (the daemon's <datadir>/vxdb)")
+    parser.add_argument("username", metavar="<username>",
+                        help="the user (admin on a fresh VXDB)")
+    parser.add_argument("password", nargs="?", metavar="<password>",
+                        help="the new password (else asked for)")
+    return parser
 
 
 def readPassword(stdin):
@@ -29,19 +55,27 @@ def readPassword(stdin):
     return stdin.readline().rstrip("\r\n")
 
 
-def main(argv=None, stdin=None, stderr=None):
+def main(argv=None, stdin=None, stderr=None, stdout=None):
     """
     Run vxpasswd; return the exit status.
     """
     argv = sys.argv[1:] if argv is None else argv
     stdin = stdin or sys.stdin
     stderr = stderr or sys.stderr
-    if len(argv) not in (2, 3) or argv[0].startswith("-"):
-        stderr.write(USAGE)
-        return 2
-    path, username = argv[0], argv[1]
+    stdout = stdout or sys.stdout
     try:
-        password = argv[2] if len(argv) == 3 else readPassword(stdin)
+        args = parser().parse_args(argv)
+    except Finished as f:
+        stdout.write(f.text)
+        return 0
+    except UsageError as e:
+        stderr.write("usage: vxpasswd <vxdb file> <username> [<password>]\n"
+                     "vxpasswd: %s\n" % (e,))
+        return 2
+    path, username = args.path, args.username
+    try:
+        password = (args.password if args.password is not None
+                    else readPassword(stdin))
     except (ValueError, EOFError) as e:
         stderr.write("vxpasswd: %s\n" % (e,))
         return 1
