@@ -73,6 +73,8 @@ SAMPLES = {
     ("vce", "vx.uname.get"): (["web1"], 0, None),
     ("vce", "vx.uname.remove"): (["web1", "NODENAME"], 0, None),
     ("vce", "vx.uname.set"): (["web1", "NODENAME", "web1.example"], 0, None),
+    ("vce", "vx.userns.get"): (["web1"], 0, None),
+    ("vce", "vx.userns.set"): (["web1", "yes"], 0, None),
     ("vce", "xid.get"): (["web1"], 0, None),
     ("vcdadm", "hostinfo"): ([], 0, None),
     ("vcdadm", "login"): ([], 0, None),

@@ -262,6 +262,9 @@ class MountDestinationTests(RunningHelpers, DaemonTestCase):
             MESYS, self.admin.call("vx.start", name=name), "/evil/sub")
         self.assertEqual(os.listdir(outside), [])
         self.assertNotIn(self.config.datadir, fault.message)
+        with open("/proc/self/mountinfo") as f:
+            self.assertNotIn(os.path.join(self.config.lxcpath, name),
+                             f.read(), "its root stayed mounted on the host")
 
     @defer.inlineCallbacks
     def test_missingDestinationMadeInside(self):

@@ -159,6 +159,9 @@ ACCESS = {
     "vxdb.vx.cpuset.get": ("SCHED", VPS),
     "vxdb.vx.cpuset.remove": ("SCHED", VPS),
     "vxdb.vx.cpuset.set": ("SCHED", VPS),
+    # vcd's own: the kind of a VPS (privileged only by an administrator).
+    "vxdb.vx.userns.get": ("INFO", VPS),
+    "vxdb.vx.userns.set": ("CFLAG", VPS),
 }
 
 
@@ -264,6 +267,8 @@ SAMPLES = {
     "vxdb.vx.uname.get": _vps,
     "vxdb.vx.uname.remove": lambda c: _vps(c, uname="NODENAME"),
     "vxdb.vx.uname.set": lambda c: _vps(c, uname="NODENAME", value="node1"),
+    "vxdb.vx.userns.get": _vps,
+    "vxdb.vx.userns.set": lambda c: _vps(c, privileged=False),
     "vxdb.xid.get": _vps,
 }
 
@@ -297,7 +302,7 @@ def everythingHost():
         cgroupLayout="v2",
         controllers={"cpu", "cpuset", "memory", "pids", "io", "freezer"},
         lxcfs=True, timeNamespace=True, seccomp=True, loopDevices=True,
-        cpus=[0], memNodes=[0])
+        cpus=[0], memNodes=[0], idRanges=[(1000000, 65536 * 64)])
 
 
 class AccessTests(DaemonTestCase):

@@ -57,15 +57,15 @@ def nameSetMethods(prefix, table, kind, capability, argument, what,
     @param table: the L{vcd.vxdb.tables.SetTable}.
     @param argument: the name of the argument carrying one name (C{bcap}).
     @param what: what the names are, for the docs.
-    @param check: C{check(call, name)} raising a fault, run before an add
-        of a name this host can enforce.
+    @param check: C{check(call, cursor, name)} raising a fault, run before
+        an add of a name this host can enforce.
     """
 
     def add(call, cursor, args):
         refuseUnenforceable(call.services.features, kind, argument,
                             args[argument])
         if check is not None:
-            check(call, args[argument])
+            check(call, cursor, args[argument])
         settings.addToSet(cursor, table, call.vps.xid, args[argument])
 
     def get(call, cursor, args):

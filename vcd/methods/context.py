@@ -23,14 +23,16 @@ from vcd.api.method import OWNER_VPS, Method, Param
 from vcd.faults import invalid
 from vcd.kernel.hostfeatures import parseIdList
 from vcd.vps.capceiling import refuseAboveCeiling
-from vcd.vxdb import settings, tables
+from vcd.vxdb import settings, tables, userns
 
 
 # -- system capabilities ---------------------------------------------------
 
-def _checkBcap(call, bcap):
+def _checkBcap(call, cursor, bcap):
+    ns = userns.usernsOf(cursor, call.vps.xid)
     refuseAboveCeiling(call.services.config.bcapCeiling, bcap,
-                       call.user.admin)
+                       call.user.admin, privileged=ns is None
+                       or ns.privileged)
 
 
 # -- limits -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from vcd.faults import MEPERM, VCDFault, invalid
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_NONE, Method, Param
 from vcd.names import DAEMON_CAPS, UNGRANTABLE_CAPS
-from vcd.vxdb import users
+from vcd.vxdb import users, userns
 from vcd.vxdb.registry import countVpses
 from vcd.vxdb.whirlpool import passwordDigest
 
@@ -61,6 +61,11 @@ def _hostinfo(call, cursor, args):
         "bcapceiling": sorted(services.config.bcapCeiling),
     }
     info.update(features.describe())
+    unprivileged, privileged = userns.summary(cursor)
+    info["userns"].update(default="unprivileged", unprivileged=unprivileged,
+                          privileged=len(privileged))
+    if call.user.admin:
+        info["userns"]["privilegedNames"] = privileged
     return info
 
 

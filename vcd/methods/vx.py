@@ -9,6 +9,8 @@ from zope.interface import implementer
 from twisted.internet import defer
 from twisted.plugin import IPlugin
 
+from vcd.methods.userns import describe
+from vcd.vxdb import userns
 from vcd.api import arguments as A
 from vcd.vps import faulttext, lifecycle
 from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
@@ -119,6 +121,8 @@ def _status(call, args):
     loads = call.services.loads.load(args["name"])
     status.update(load1m=loads["1m"], load5m=loads["5m"],
                   load15m=loads["15m"])
+    ns = yield call.services.db.read(userns.usernsOf, call.vps.xid)
+    status["kind"] = describe(ns)["kind"]
     return status
 
 
@@ -189,7 +193,9 @@ class VXNamespace:
             "nil", "Send a signal to processes of a virtual server.",
             run=_kill),
         _nameOnly("vx.status", "INIT", "Running, process count, uptime,"
-                  " thread counts and load of a virtual server.", _status,
+                  " thread counts and load of a virtual server, and its"
+                  " kind (unprivileged or privileged, as configured: it"
+                  " applies from the next start).", _status,
                   returns="struct"),
         _nameOnly("vx.load", "INFO", "Load average (1m, 5m, 15m) of a"
                   " virtual server, as the kernel computes the host's.",

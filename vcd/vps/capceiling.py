@@ -22,17 +22,23 @@ systemd does not boot without it), and leaves out:
     nodes; in a privileged VPS it is half of writing a host block device)
     and CHECKPOINT_RESTORE (CRIU only): a host may add them.
 
-The ceiling is the same for a privileged VPS (one an administrator asked
-for), where SYS_ADMIN, DAC_READ_SEARCH or SYS_RESOURCE act on the host
-itself: an administrator who hands a privileged VPS to an untrusted
-owner with the BCAP capability must lower the ceiling, or not grant BCAP.
+In a privileged VPS (one an administrator asked for) the capabilities of
+L{HOST_REACHING_WHEN_PRIVILEGED} act on the host itself (SYS_ADMIN mounts
+and remounts, DAC_READ_SEARCH opens any file by handle, SYS_RESOURCE and
+IPC_LOCK lift the host's own limits): there they are for administrators
+only, whatever the ceiling says.
 """
 
 from vcd.faults import MEPERM, VCDFault
 from vcd.names import HOST_GLOBAL_BCAPS
 
 
-def refuseAboveCeiling(ceiling, bcap, admin):
+#: Capabilities that reach the host from a privileged VPS.
+HOST_REACHING_WHEN_PRIVILEGED = frozenset(
+    ["SYS_ADMIN", "DAC_READ_SEARCH", "SYS_RESOURCE", "IPC_LOCK"])
+
+
+def refuseAboveCeiling(ceiling, bcap, admin, privileged=False):
     """
     Refuse a system capability above the ceiling to a caller without the
     admin flag.
@@ -40,9 +46,17 @@ def refuseAboveCeiling(ceiling, bcap, admin):
     @param ceiling: the host's ceiling (a set of names).
     @param bcap: the canonical name asked for.
     @param admin: whether the caller has the admin flag.
+    @param privileged: whether the VPS is privileged (or not yet given a
+        user namespace).
     @raise VCDFault: MEPERM naming C{bcap}.
     """
-    if admin or bcap in ceiling:
+    if admin:
+        return
+    if privileged and bcap in HOST_REACHING_WHEN_PRIVILEGED:
+        raise VCDFault(MEPERM, "system capability %s is for administrators"
+                       " only in a privileged virtual server: there it acts"
+                       " on the host" % (bcap,))
+    if bcap in ceiling:
         return
     why = ("it reaches host-global state" if bcap in HOST_GLOBAL_BCAPS
            else "it is above this host's ceiling")

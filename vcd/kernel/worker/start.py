@@ -72,6 +72,7 @@ def startContainer(lxcpath, name, config, root, settle, removeCgroups):
             try:
                 prepareRoot(root, lxcpath, name)
             except OSError as e:
+                releaseRoot(root, lxcpath, name)
                 raise KernelError("cannot prepare the root of %s: %s"
                                   % (name, e.strerror or e))
         try:
