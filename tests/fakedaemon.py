@@ -86,6 +86,8 @@ class FakeDaemon:
         paths are in L{existingPaths}.
     @ivar existingPaths: the directories the kernel is told exist.
     @ivar stops: every VPS stop the kernel saw, as C{(name, target)}.
+    @ivar filesystemCalls: the blocking file work asked of the filesystem
+        pool, as C{(function name, arguments...)}; none is done.
     @ivar vshelperHook: whether a stop calls the helper methods as the
         post-stop hook (vshelper) would: C{helper.restart} for a reboot,
         then C{helper.shutdown}. Their results go to L{hookResults}.
@@ -110,6 +112,7 @@ class FakeDaemon:
         self.db = InlineVXDB(self.config.vxdbPath, self.clock)
         self.db.open()
         self.existingPaths = set()
+        self.filesystemCalls = []
         self.stops = []
         self.hookResults = []
         self.vshelperHook = vshelperHook
@@ -121,7 +124,7 @@ class FakeDaemon:
             reactor=self.clock, db=self.db, kernel=self.kernel,
             features=fakeFeatures(), config=self.config,
             counters=RequestCounters(self.clock.seconds()),
-            filesystem=None, loads=self.loads,
+            filesystem=self._filesystem, loads=self.loads,
             hostPaths=HostPaths(self.config.lxcpath, HOOK, "v2",
                                 apparmor=False, seccomp=False),
             stops=RequestedStops(self.clock))
@@ -134,6 +137,14 @@ class FakeDaemon:
         if adminPassword is not None:
             self.setPassword("admin", adminPassword)
         self.setPassword("vshelper", HELPER_SECRET)
+
+    def _filesystem(self, function, *args):
+        """
+        The filesystem pool of the fake: nothing is on disk, so blocking
+        file work is only recorded in L{filesystemCalls}.
+        """
+        self.filesystemCalls.append((function.__name__,) + args)
+        return defer.succeed(None)
 
     def close(self):
         """
