@@ -28,6 +28,7 @@ from vcd.kernel.lxcconfig import HostPaths, writeSeccompProfile
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
 from vcd.api.namespaces import loadNamespaces
+from vcd.vps.mountpolicy import auditStoredMounts
 from vcd.vps.provision import recoverInterrupted
 from vcd.vps.stops import RequestedStops
 from vcd.api.resource import makeSite
@@ -179,6 +180,9 @@ class VCDService(service.MultiService):
                                        config.datadir):
             self.log.warn("crash recovery: {line}", line=line)
         self._migrateToUserNamespaces()
+        for line in auditStoredMounts(self.db, (config.vbasedir,
+                                                config.datadir)):
+            self.log.warn("mount policy: {line}", line=line)
         self._openLogFile()
         self._writePidFile()
         self._installSighup()

@@ -14,13 +14,14 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from vcd.api.arguments import splitCommand
-from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MERUNNING, MESTOPPED, MESYS,
-                        VCDFault)
+from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MEPERM, MERUNNING,
+                        MESTOPPED, MESYS, VCDFault)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
 from vcd.vps import faulttext
 from vcd.vps.idshift import shiftOwners
+from vcd.vps.mountpolicy import mountRefusal
 from vcd.vps.rootlayout import RootLayout
 from vcd.vxdb import restarts, running
 from vcd.vxdb.userns import setFilesBase
@@ -103,6 +104,23 @@ def _ownCopy(services, xid, spec, userns):
     yield services.db.transact(setFilesBase, xid, spec.idBase)
 
 
+def _refuseForbiddenMounts(config, name, mounts):
+    """
+    Refuse to start a VPS with a mount that no one may set any more
+    (stored before the mount policy, or since forbidden): a host-global
+    filesystem type, or a path the VPSes can write.
+
+    @raise VCDFault: MEPERM naming the mount and why.
+    """
+    for src, dst, fstype, opts in mounts:
+        why = mountRefusal(src, fstype, opts, True,
+                           (config.vbasedir, config.datadir))
+        if why is not None:
+            raise VCDFault(MEPERM, "cannot start %r: its mount on %s is"
+                           " refused (%s); remove it with vxdb.mount.remove"
+                           % (name, dst, why))
+
+
 @defer.inlineCallbacks
 def startVps(services, xid, name):
     """
@@ -116,6 +134,7 @@ def startVps(services, xid, name):
     if record.userns is None:
         raise VCDFault(MESYS, "cannot start %r: it has no user namespace"
                        " yet (the daemon gives one at start-up)" % (name,))
+    _refuseForbiddenMounts(services.config, name, record.mounts)
     try:
         layout = RootLayout.fromRecord(record.rootRecord)
         spec = rootSpec(layout, record.userns, record.mounts)

@@ -29,6 +29,7 @@ a fresh proc or sysfs in a privileged VPS would be the host's, writable.
 import os
 import re
 
+from vcd.vxdb import registry, settings, tables
 from vcd.faults import MEPERM, VCDFault
 
 #: Types that expose host-global state: refused to everybody, with why.
@@ -190,3 +191,36 @@ def refuseMount(src, fstype, opts, admin, protectedRoots):
     why = mountRefusal(src, fstype, opts, admin, protectedRoots)
     if why is not None:
         raise VCDFault(MEPERM, why)
+
+
+def _storedMounts(cursor):
+    mounts = []
+    for name in registry.vpsNames(cursor):
+        xid = registry.findVps(cursor, name).xid
+        mounts.extend((name, row) for row in
+                      settings.keyedRows(cursor, tables.MOUNTS, xid))
+    return mounts
+
+
+def auditStoredMounts(db, protectedRoots):
+    """
+    At start-up: the stored mounts a caller without the admin flag could
+    not set now (set by an administrator, or stored before this policy).
+    C{vx.start} refuses those no one may set; the others are for the
+    administrator to review.
+
+    @param db: the L{vcd.vxdb.database.VXDB}, opened.
+    @return: a line for each, naming the VPS, the mount and why.
+    """
+    lines = []
+    for name, row in db.transactNow(_storedMounts):
+        why = mountRefusal(row["src"], row["type"], row["opts"], False,
+                           protectedRoots)
+        if why is not None:
+            forbidden = mountRefusal(row["src"], row["type"], row["opts"],
+                                     True, protectedRoots)
+            lines.append("%s: mount on %s: %s%s" % (
+                name, row["dst"], why, "; vx.start refuses it: %s"
+                % (forbidden,) if forbidden else
+                "; only an administrator may set it: check who did"))
+    return lines
