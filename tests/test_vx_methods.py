@@ -132,7 +132,7 @@ class VpsHelpers:
         directory = os.path.join(self.config.lxcpath, container)
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "config"), "w") as f:
-            f.write(lxcConfig(container, layout))
+            f.write(lxcConfig(container, layout.lxcRootfsPath()))
         result = yield self.lxcTool("lxc-start", "-n", container, "-d")
         self.addCleanup(self.lxcTool, "lxc-stop", "-n", container, "-k")
         if result.returncode != 0:

@@ -66,6 +66,8 @@ PER_VPS = {
     "vxdb.vx.cpuset.get": ("SCHED", True, {}),
     "vxdb.vx.cpuset.remove": ("SCHED", True, {}),
     "vxdb.vx.cpuset.set": ("SCHED", True, {"cpus": "0"}),
+    "vxdb.vx.userns.get": ("INFO", True, {}),
+    "vxdb.vx.userns.set": ("CFLAG", True, {"privileged": False}),
 }
 
 #: The vxdb methods that take no VPS name.
@@ -168,7 +170,7 @@ class GenericTests(VXDBTestCase):
         declared = {name for name in self.daemon.dispatcher.methods
                     if name.startswith("vxdb.")}
         self.assertEqual(declared, set(PER_VPS) | set(NAMELESS))
-        self.assertEqual(len(declared), 39 + 3)
+        self.assertEqual(len(declared), 39 + 3 + 2)
         for name, (capability, _, _) in PER_VPS.items():
             self.assertEqual(
                 self.daemon.dispatcher.methods[name].capability,
