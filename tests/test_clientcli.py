@@ -118,9 +118,10 @@ class TableTests(FakeClientMixin, FakeDaemonMixin, unittest.TestCase):
 
     def test_vccList(self):
         self.assertEqual(self.lines(vcc, "list"), [
-            ["NAME", "STATE", "XID", "UPTIME", "ADDRESSES", "OWNERS"],
-            ["db1", "stopped", "3", "0", "admin"],
-            ["web1", "running", "2", "0", "198.18.4.13/24", "admin"]])
+            ["NAME", "STATE", "KIND", "XID", "UPTIME", "ADDRESSES", "OWNERS"],
+            ["db1", "stopped", "unprivileged", "3", "0", "admin"],
+            ["web1", "running", "unprivileged", "2", "0", "198.18.4.13/24",
+             "admin"]])
 
     def test_failingQueryShowsDash(self):
         """
@@ -132,8 +133,8 @@ class TableTests(FakeClientMixin, FakeDaemonMixin, unittest.TestCase):
         self.fake.call("vxdb.owner.add", name="web1", username="bob")
         rows = self.lines(vcc, "list", user="bob", password="bob-password-1")
         self.assertEqual(rows, [
-            ["NAME", "STATE", "XID", "UPTIME", "ADDRESSES", "OWNERS"],
-            ["web1", "-", "2", "-", "198.18.4.13/24", "-"]])
+            ["NAME", "STATE", "KIND", "XID", "UPTIME", "ADDRESSES", "OWNERS"],
+            ["web1", "-", "-", "2", "-", "198.18.4.13/24", "-"]])
 
     def test_listJSON(self):
         """
@@ -146,8 +147,8 @@ class TableTests(FakeClientMixin, FakeDaemonMixin, unittest.TestCase):
                                         password="bob-password-1")
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(json.loads(out), [
-            {"name": "web1", "state": None, "uptime": None, "xid": 2,
-             "addresses": ["198.18.4.13/24"], "owners": None}])
+            {"name": "web1", "state": None, "kind": None, "uptime": None,
+             "xid": 2, "addresses": ["198.18.4.13/24"], "owners": None}])
 
     def test_vgcTables(self):
         self.assertEqual(self.lines(vgc, "list"), [

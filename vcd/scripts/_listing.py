@@ -15,7 +15,8 @@ from vcd.scripts._clienterrors import EXIT_OK
 from vcd.scripts._output import MISSING, formatTable, writeJSON
 
 #: The columns of a VPS table.
-VPS_COLUMNS = ("name", "state", "xid", "uptime", "addresses", "owners")
+VPS_COLUMNS = ("name", "state", "kind", "xid", "uptime", "addresses",
+               "owners")
 
 
 def _address(entry):
@@ -28,19 +29,21 @@ def _address(entry):
 
 def vpsRow(session, name):
     """
-    The row of VPS C{name}: its state and uptime (vx.status), context id
+    The row of VPS C{name}: its state, kind and uptime (vx.status), context
+    id
     (vxdb.xid.get), addresses in CIDR notation (vxdb.nx.addr.get) and
     owners (vxdb.owner.get); C{None} where a call failed.
     """
     status = session.callOrNone("vx.status", {"name": name})
     addresses = session.callOrNone("vxdb.nx.addr.get", {"name": name})
-    row = {"name": name, "state": None, "uptime": None,
+    row = {"name": name, "state": None, "kind": None, "uptime": None,
            "xid": session.callOrNone("vxdb.xid.get", {"name": name}),
            "addresses": None,
            "owners": session.callOrNone("vxdb.owner.get", {"name": name})}
     if status is not None:
         row["state"] = "running" if status.get("running") else "stopped"
         row["uptime"] = status.get("uptime")
+        row["kind"] = status.get("kind")
     if addresses is not None:
         row["addresses"] = [_address(entry) for entry in addresses]
     return row
