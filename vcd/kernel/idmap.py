@@ -33,6 +33,7 @@ import errno
 import os
 
 from vcd.kernel.binding import ffi, lib
+from vcd.kernel.worker.fork import callAndExit
 
 #: The ids each unprivileged VPS gets (a 16-bit range, as Incus and
 #: Proxmox give).
@@ -120,16 +121,10 @@ def _inChild(function, *args):
     readEnd, writeEnd = os.pipe()
     pid = os.fork()
     if pid == 0:
-        code = 1
         try:
             os.close(readEnd)
-            try:
-                function(*args)
-                code = 0
-            except BaseException as e:
-                os.write(writeEnd, str(e).encode("utf-8", "replace")[:4096])
         finally:
-            os._exit(code)
+            callAndExit(writeEnd, function, *args)
     os.close(writeEnd)
     try:
         message = b""

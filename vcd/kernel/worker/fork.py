@@ -31,6 +31,24 @@ def isolateDescriptors(keep):
     os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
 
 
+def callAndExit(writeEnd, function, *args):
+    """
+    In a forked child: call C{function(*args)}, write what it raised (its
+    class and message) to C{writeEnd}, and exit, 0 if it returned.
+    Never returns.
+    """
+    code = 1
+    try:
+        try:
+            function(*args)
+            code = 0
+        except BaseException as e:
+            os.write(writeEnd, ("%s: %s" % (e.__class__.__name__, e))
+                     .encode("utf-8", "replace")[:MESSAGE_CAP])
+    finally:
+        os._exit(code)
+
+
 def runForked(loop, done, function, *args):
     """
     Call C{function(*args)} in a forked child, which never returns to the
@@ -44,18 +62,11 @@ def runForked(loop, done, function, *args):
     readEnd, writeEnd = os.pipe()
     pid = os.fork()
     if pid == 0:
-        code = 1
         try:
             os.close(readEnd)
             isolateDescriptors(writeEnd)
-            try:
-                function(*args)
-                code = 0
-            except BaseException as e:
-                os.write(writeEnd, ("%s: %s" % (e.__class__.__name__, e))
-                         .encode("utf-8", "replace")[:MESSAGE_CAP])
         finally:
-            os._exit(code)
+            callAndExit(writeEnd, function, *args)
     os.close(writeEnd)
     message = OutputPipe(loop, readEnd, MESSAGE_CAP)
 
