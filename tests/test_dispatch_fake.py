@@ -359,7 +359,8 @@ class SynchronousTests(DispatchTestCase):
         result = self.fake.dispatch("vxdb.init.set", (ADMIN, {
             "name": "alpha", "timeout": 9}))
         self.assertIsInstance(result, defer.Deferred)
-        self.assertIsNone(self.successResultOf(result))
+        self.assertTrue(self.successResultOf(result).startswith(
+            "applied now"))
         self.assertEqual(self.answer(self.fake.call(
             "vxdb.init.get", name="alpha"))["timeout"], 9)
 

@@ -158,6 +158,8 @@ class Dispatcher:
     def _afterChecks(self, checked, method, args):
         call, result = checked
         if method.run is None:
+            if method.live is not None:
+                return method.live(call, args)
             return result
         if not method.lock:
             return method.run(call, args)

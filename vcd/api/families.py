@@ -20,9 +20,12 @@ are named as the table's fields.
 
 import copy
 
+from zope.interface import implementer
+
 from vcd.api import arguments as A
 from vcd.faults import invalid
-from vcd.api.method import OWNER_VPS, Method, Param
+from vcd.api.interfaces import ILiveChange
+from vcd.api.method import NEXT_START, OWNER_VPS, Method, Param
 from vcd.vxdb import settings
 
 
@@ -49,8 +52,22 @@ def _requireFields(table, names):
                          " table described" % (tuple(names), table.fields))
 
 
+@implementer(ILiveChange)
+class AtNextStart:
+    """
+    A knob that never reaches a running VPS: it applies at the next start.
+    """
+
+    def __init__(self, why="it is read when the virtual server starts"):
+        self.why = why
+        self.doc = "Applies at the next start: %s." % (why,)
+
+    def __call__(self, call, args):
+        return "%s (%s)" % (NEXT_START, self.why)
+
+
 def nameSetMethods(prefix, table, kind, capability, argument, what,
-                   check=None):
+                   check=None, live=None):
     """
     Declare C{<prefix>.add}, C{.get} and C{.remove} for a set of names.
 
@@ -59,7 +76,10 @@ def nameSetMethods(prefix, table, kind, capability, argument, what,
     @param what: what the names are, for the docs.
     @param check: C{check(call, cursor, name)} raising a fault, run before
         an add of a name this host can enforce.
+    @param live: the L{ILiveChange} of an add or remove (default:
+        L{AtNextStart}).
     """
+    live = live or AtNextStart()
 
     def add(call, cursor, args):
         refuseUnenforceable(call.services.features, kind, argument,
@@ -81,18 +101,20 @@ def nameSetMethods(prefix, table, kind, capability, argument, what,
                      " sent it)" % (what.capitalize(),))
     return [
         Method(prefix + ".add", capability, OWNER_VPS, [nameParam(), one],
-               "nil", "Add a %s." % (what,), transaction=add),
+               "nil", "Add a %s." % (what,), transaction=add, live=live),
         Method(prefix + ".get", capability, OWNER_VPS, [nameParam()],
                "array", "Get the configured %ss." % (what,), transaction=get,
                readOnly=True),
         Method(prefix + ".remove", capability, OWNER_VPS,
                [nameParam(), oneOrAll], "nil",
-               "Remove a %s, or all of them." % (what,), transaction=remove),
+               "Remove a %s, or all of them." % (what,), transaction=remove,
+               live=live),
     ]
 
 
 def keyedMethods(prefix, table, keyType, valueParams, capability, what,
-                 check=None, render=None, keyPosition=0, keyAlias=None):
+                 check=None, render=None, keyPosition=0, keyAlias=None,
+                 live=None):
     """
     Declare C{<prefix>.get}, C{.remove} and C{.set} for rows keyed by
     the table's key (an empty key on get and remove means every row).
@@ -109,7 +131,10 @@ def keyedMethods(prefix, table, keyType, valueParams, capability, what,
         manual's order for C{set}.
     @param keyAlias: another member name accepted for the key (the
         original's C{type}); C{get} then returns the key under both names.
+    @param live: the L{ILiveChange} of a set or remove (default:
+        L{AtNextStart}).
     """
+    live = live or AtNextStart()
     key = table.key
     _requireFields(table, [key] + [p.name for p in valueParams])
     aliases = {keyAlias: key} if keyAlias else None
@@ -146,16 +171,16 @@ def keyedMethods(prefix, table, keyType, valueParams, capability, what,
         Method(prefix + ".remove", capability, OWNER_VPS,
                [nameParam(), Param(key, keyType(True), "", keyDoc)],
                "nil", "Remove configured %ss." % (what,), transaction=remove,
-               aliases=aliases),
+               aliases=aliases, live=live),
         Method(prefix + ".set", capability, OWNER_VPS,
                [nameParam()] + setParams,
                "nil", "Add or change a %s." % (what,), transaction=set_,
-               aliases=aliases),
+               aliases=aliases, live=live),
     ]
 
 
 def singleRowMethods(prefix, table, valueParams, capability, what,
-                     empty, check=None, render=None):
+                     empty, check=None, render=None, live=None):
     """
     Declare C{<prefix>.get}, C{.remove} and C{.set} for one row per VPS.
 
@@ -165,7 +190,10 @@ def singleRowMethods(prefix, table, valueParams, capability, what,
         manual promises the result's type whatever is stored; the
         original answered its empty values).
     @param render: C{render(row dict)} shaping a stored row for C{get}.
+    @param live: the L{ILiveChange} of a set or remove (default:
+        L{AtNextStart}).
     """
+    live = live or AtNextStart()
     _requireFields(table, [p.name for p in valueParams])
 
     def get(call, cursor, args):
@@ -188,8 +216,8 @@ def singleRowMethods(prefix, table, valueParams, capability, what,
                readOnly=True),
         Method(prefix + ".remove", capability, OWNER_VPS, [nameParam()],
                "nil", "Remove the configured %s." % (what,),
-               transaction=remove),
+               transaction=remove, live=live),
         Method(prefix + ".set", capability, OWNER_VPS,
                [nameParam()] + list(valueParams), "nil",
-               "Set the %s." % (what,), transaction=set_),
+               "Set the %s." % (what,), transaction=set_, live=live),
     ]

@@ -11,6 +11,11 @@ methods alike, before the method body runs.
 from vcd.faults import invalid
 
 #: No owner check.
+#: The reply of a configuration change that reached the running VPS.
+APPLIED_NOW = "applied now"
+#: The start of the reply of one that did not (it runs at the next start).
+NEXT_START = "applies at the next start"
+
 OWNER_NONE = "none"
 #: The VPS named by the C{name} argument must exist and be owned by the
 #: caller (or the caller is an admin); otherwise MENOVPS.
@@ -70,11 +75,16 @@ class Method:
     @ivar aliases: a mapping of accepted member names to parameter names.
     @ivar readOnly: whether a C{transaction} body only reads; it then runs
         on the reactor thread on a read-only connection (a write fails).
+    @ivar live: for a method that changes a VPS's configuration, a
+        L{vcd.api.interfaces.ILiveChange} run once its transaction has
+        committed: it applies the change to the running VPS if it can, and
+        its answer (L{APPLIED_NOW} or a sentence starting with
+        L{NEXT_START}) is the method's reply. None for other methods.
     """
 
     def __init__(self, name, capability, owner, params, returns, doc,
                  transaction=None, run=None, lock=False, aliases=None,
-                 readOnly=False):
+                 readOnly=False, live=None):
         if (transaction is None) == (run is None):
             raise TypeError("%s: give exactly one of transaction and run"
                             % (name,))
@@ -96,6 +106,12 @@ class Method:
         self.lock = lock
         self.aliases = dict(aliases or {})
         self.readOnly = readOnly
+        self.live = live
+        if live is not None:
+            if transaction is None or readOnly:
+                raise TypeError("%s: only write transactions apply live"
+                                % (name,))
+            self.returns = "string"
 
     def parseArguments(self, struct):
         """
@@ -149,6 +165,10 @@ class Method:
                 param.name,
                 getattr(param.type, "helpType", param.type.xmlrpcType),
                 "" if param.required else ", optional", param.doc))
+        if self.live is not None:
+            lines.append("Reply: %r if the change reached the running"
+                         " virtual server, else a sentence starting %r."
+                         " %s" % (APPLIED_NOW, NEXT_START, self.live.doc))
         for alias, target in sorted(self.aliases.items()):
             lines.append("  %s: accepted as another name of %s"
                          % (alias, target))

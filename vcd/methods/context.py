@@ -16,8 +16,9 @@ from zope.interface import implementer
 from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
-from vcd.api.families import (keyedMethods, nameParam, nameSetMethods,
-                               refuseUnenforceable, singleRowMethods)
+from vcd.api.families import (AtNextStart, keyedMethods, nameParam,
+                               nameSetMethods, refuseUnenforceable,
+                               singleRowMethods)
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_VPS, Method, Param
 from vcd.faults import invalid
@@ -132,7 +133,8 @@ SCHED = [
            readOnly=True),
     Method("vxdb.vx.sched.remove", "SCHED", OWNER_VPS,
            [nameParam(), _cpuidParam(True)], "nil",
-           "Remove CPU scheduler buckets.", transaction=_schedRemove),
+           "Remove CPU scheduler buckets.", transaction=_schedRemove,
+           live=AtNextStart()),
     Method("vxdb.vx.sched.set", "SCHED", OWNER_VPS, [
         nameParam(), _cpuidParam(False),
         Param("interval", A.Int(0), doc="Interval between fills (jiffies)"),
@@ -141,7 +143,8 @@ SCHED = [
         Param("fillrate2", A.Int(0), 0, "Idle-time fill rate"),
         Param("tokensmin", A.Int(0), 0, "Minimum tokens to schedule"),
         Param("tokensmax", A.Int(0), doc="Bucket size"),
-    ], "nil", "Add or change a CPU scheduler bucket.", transaction=_schedSet),
+    ], "nil", "Add or change a CPU scheduler bucket.", transaction=_schedSet,
+        live=AtNextStart()),
 ]
 
 

@@ -11,7 +11,7 @@ from zope.interface import implementer
 from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
-from vcd.api.families import nameParam
+from vcd.api.families import AtNextStart, nameParam
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_VPS, Method, Param
 from vcd.faults import MEPERM, VCDFault
@@ -69,7 +69,9 @@ class UserNamespaceNamespace:
                    "nil", "Make a virtual server privileged"
                    " (administrators only) or unprivileged, from its next"
                    " start (a copy's files are given to its ids then).",
-                   transaction=_set),
+                   transaction=_set,
+                   live=AtNextStart("a running virtual server keeps the"
+                                    " kind it started as")),
         )
 
 

@@ -18,8 +18,9 @@ from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
 from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
-from vcd.api.interfaces import IMethodNamespace
-from vcd.api.method import OWNER_EXISTS, OWNER_NONE, OWNER_VPS, Method, Param
+from vcd.api.interfaces import ILiveChange, IMethodNamespace
+from vcd.api.method import (APPLIED_NOW, NEXT_START, OWNER_EXISTS, OWNER_NONE,
+                            OWNER_VPS, Method, Param)
 from vcd.vxdb import registry, roots, running, settings, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
@@ -73,6 +74,21 @@ def _initSet(call, cursor, args):
     settings.storeRow(cursor, tables.INIT_METHOD, call.vps.xid, args)
 
 
+@implementer(ILiveChange)
+class _InitChange:
+    """
+    The halt and reboot commands and the timeout are read when they are
+    used; the init command when the VPS starts.
+    """
+
+    doc = ("The halt and reboot commands and the timeout apply at once;"
+           " the init command at the next start.")
+
+    def __call__(self, call, args):
+        return ("%s (the halt and reboot commands and the timeout; the init"
+                " command %s)" % (APPLIED_NOW, NEXT_START))
+
+
 INIT = [
     Method("vxdb.init.get", "INIT", OWNER_VPS, [nameParam()], "struct",
            "Get the init, halt and reboot commands and the stop timeout.",
@@ -90,7 +106,7 @@ INIT = [
               " the original's vce sends when it is left out) means the"
               " default, %d" % (DEFAULT_TIMEOUT,)),
     ], "nil", "Set the init, halt and reboot commands.",
-        transaction=_initSet),
+        transaction=_initSet, live=_InitChange()),
 ]
 
 

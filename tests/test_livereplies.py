@@ -1,0 +1,47 @@
+"""
+The replies of configuration changes: each vxdb setter says whether the
+change applied now or applies at the next start, and system.methodHelp
+says which. On the fake-kernel daemon.
+"""
+
+from twisted.trial import unittest
+
+from tests.fakedaemon import FakeDaemonMixin
+from vcd.api.method import APPLIED_NOW, NEXT_START
+
+SETTERS = {
+    "vxdb.vx.bcaps.add": {"bcap": "CHOWN"},
+    "vxdb.vx.bcaps.remove": {"bcap": "CHOWN"},
+    "vxdb.vx.uname.set": {"uname": "NODENAME", "value": "n1"},
+    "vxdb.mount.set": {"dst": "/tmp", "type": "tmpfs", "opts": "size=1m"},
+    "vxdb.init.set": {"timeout": 9},
+}
+
+
+class LiveReplyTests(FakeDaemonMixin, unittest.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.fake.addVps("web1")
+
+    def test_everySetterSays(self):
+        """
+        Every method that changes a VPS's configuration (each .set, .add
+        and .remove under vxdb. but owners) answers a string starting
+        with 'applied now' or 'applies at the next start', and its help
+        says so.
+        """
+        methods = self.fake.dispatcher.methods
+        changing = sorted(
+            name for name in methods if name.startswith("vxdb.")
+            and name.rsplit(".", 1)[1] in ("set", "add", "remove")
+            and not name.startswith("vxdb.owner."))
+        self.assertGreater(len(changing), 20)
+        for name in changing:
+            self.assertIsNotNone(methods[name].live, name)
+            help = self.fake.dispatch("system.methodHelp", (name,))
+            self.assertIn("Reply: ", help, name)
+        for name, args in sorted(SETTERS.items()):
+            reply = self.answer(self.fake.call(name, name="web1", **args))
+            self.assertTrue(reply.startswith((APPLIED_NOW, NEXT_START)),
+                            (name, reply))
