@@ -328,6 +328,22 @@ class KernelInterfaceTestsMixin:
         self.assertGreaterEqual(counts[running], 0)
 
     @inlineCallbacks
+    def test_cgroupItems(self):
+        """
+        A cgroup file of a running VPS can be written and read back; a
+        stopped VPS has none (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        yield self.call("setCgroupItem", name, "pids.max", "123")
+        self.assertEqual((yield self.call("cgroupItem", name,
+                                          "pids.max")).strip(), "123")
+        yield self.call("hardStop", name)
+        yield self.assertFailure(self.call("setCgroupItem", name, "pids.max",
+                                           "7"), KernelError)
+        yield self.assertFailure(self.call("cgroupItem", name, "pids.max"),
+                                 KernelError)
+
+    @inlineCallbacks
     def test_kill(self):
         """
         Signal 0 reaches every process (vpid 0) or init (vpid 1); another

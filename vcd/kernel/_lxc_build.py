@@ -66,6 +66,8 @@ struct lxc_container {
     char *(*config_file_name)(struct lxc_container *c);
     int (*get_cgroup_item)(struct lxc_container *c, const char *subsys,
                            char *retv, int inlen);
+    bool (*set_cgroup_item)(struct lxc_container *c, const char *subsys,
+                            const char *value);
 
     /* Stopping: no fork, safe on the thread pool. */
     bool (*stop)(struct lxc_container *c);

@@ -73,6 +73,8 @@ class FakeVPS:
     @ivar config: the configuration text the last start wrote, or None if
         it was never started.
     @ivar root: the L{vcd.kernel.idmap.RootSpec} the last start was given.
+    @ivar cgroup: the cgroup files written since its last start (key to
+        value).
     @ivar running: whether it runs.
     @ivar processes: a dict from vpid to L{FakeProcess}, while it runs.
     @ivar domainname: its NIS domain name (C{"(none)"} after a start).
@@ -91,6 +93,7 @@ class FakeVPS:
         self.name = name
         self.config = None
         self.root = None
+        self.cgroup = {}
         self.running = False
         self.processes = {}
         self.domainname = "(none)"
@@ -215,6 +218,7 @@ class FakeKernel:
         vps.processes = {1: FakeProcess(1, self._nextPid)}
         vps._nextVpid = 1
         vps.domainname = "(none)"
+        vps.cgroup = {}
         vps.startedAt = self.reactor.seconds()
         return defer.succeed(self._nextPid)
 
@@ -375,6 +379,28 @@ class FakeKernel:
             name: sum(1 for p in self._vpses[name].processes.values()
                       if p.state in "RD")
             for name in names if self._isRunning(name)})
+
+    def cgroupItem(self, name, key):
+        """
+        See L{IVPSKernel.cgroupItem}: what L{setCgroupItem} wrote since
+        the start (or C{"max"}).
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        return defer.succeed(vps.cgroup.get(key, "max"))
+
+    def setCgroupItem(self, name, key, value):
+        """
+        See L{IVPSKernel.setCgroupItem}: recorded in L{FakeVPS.cgroup}.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        vps.cgroup[key] = value
+        return defer.succeed(None)
 
     def kill(self, name, vpid, signum):
         """

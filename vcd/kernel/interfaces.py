@@ -127,3 +127,22 @@ class IVPSKernel(Interface):
             or failing with L{vcd.kernel.errors.KernelError} if the VPS is not
             running or has no process C{vpid}.
         """
+
+    def cgroupItem(name, key):
+        """
+        Read a cgroup file of the running VPS (C{key} as LXC names it:
+        C{"memory.max"} on cgroup v2, C{"memory.limit_in_bytes"} on v1).
+
+        @return: a Deferred firing with its text, or failing with
+            L{vcd.kernel.errors.KernelError} if the VPS does not run or the
+            file cannot be read.
+        """
+
+    def setCgroupItem(name, key, value):
+        """
+        Write a cgroup file of the running VPS: a live change of a limit.
+
+        @return: a Deferred firing with None, or failing with
+            L{vcd.kernel.errors.KernelError} if the VPS does not run or the
+            kernel refuses the value.
+        """

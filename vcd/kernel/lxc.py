@@ -97,6 +97,46 @@ def initPid(lxcpath, name):
         lib.lxc_container_put(c)
 
 
+def cgroupItem(lxcpath, name, key):
+    """
+    Read cgroup file C{key} (for example C{"memory.max"}) of a running
+    container. Blocking; no fork.
+
+    @raise KernelError: if it does not run or the file cannot be read.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            raise KernelError("%s is not running" % (name,))
+        size = c.get_cgroup_item(c, key.encode(), ffi.NULL, 0)
+        if size < 0:
+            raise KernelError("%s: cannot read cgroup %s" % (name, key))
+        buffer = ffi.new("char[]", size + 1)
+        if c.get_cgroup_item(c, key.encode(), buffer, size + 1) < 0:
+            raise KernelError("%s: cannot read cgroup %s" % (name, key))
+        return ffi.string(buffer).decode("utf-8", "replace")
+    finally:
+        lib.lxc_container_put(c)
+
+
+def setCgroupItem(lxcpath, name, key, value):
+    """
+    Write C{value} to cgroup file C{key} of a running container. Blocking;
+    no fork.
+
+    @raise KernelError: if it does not run or the kernel refuses it.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            raise KernelError("%s is not running" % (name,))
+        if not c.set_cgroup_item(c, key.encode(), value.encode()):
+            raise KernelError("%s: the kernel refused %s = %s"
+                              % (name, key, value))
+    finally:
+        lib.lxc_container_put(c)
+
+
 def activeTaskCounts(lxcpath, names):
     """
     Count the runnable and uninterruptible tasks of each running container
@@ -288,3 +328,15 @@ class LXCKernel:
         See L{IVPSKernel.kill}.
         """
         return self._inPool(signalVps, self.lxcpath, name, vpid, signum)
+
+    def cgroupItem(self, name, key):
+        """
+        See L{IVPSKernel.cgroupItem}.
+        """
+        return self._inPool(cgroupItem, self.lxcpath, name, key)
+
+    def setCgroupItem(self, name, key, value):
+        """
+        See L{IVPSKernel.setCgroupItem}.
+        """
+        return self._inPool(setCgroupItem, self.lxcpath, name, key, value)
