@@ -25,7 +25,11 @@ SETTINGS = {"listen": "listen", "datadir": "datadir",
             "timeout": "timeout", "maxbody": "maxBodySize",
             "httpserver": "httpServer", "exectimeout": "execTimeout",
             "execoutput": "execOutputCap", "startcheck": "startCheck",
-            "logfile": "logfile", "pidfile": "pidfile"}
+            "logfile": "logfile", "pidfile": "pidfile",
+            "maxbodytotal": "maxBodyTotal",
+            "maxconnections": "maxConnections",
+            "maxperaddress": "maxPerAddress",
+            "headtimeout": "headTimeout", "minbodyrate": "minBodyRate"}
 
 
 class ExampleConfigurationTests(unittest.TestCase):
