@@ -333,6 +333,8 @@ class LeanHTTPChannel(protocol.Protocol):
         self._producing = False
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
+        self._scheduled = None
+        self._buffer = bytearray()  # freed now, not when collected
         self._releaseBody()
         self.site.limits.release(self.clientAddress)
         self.clientAddress = None

@@ -6,8 +6,10 @@ have: a cap on the body size (413) checked before the body is read, no
 chunked bodies and no POST without a Content-Length (411), the caps of
 L{vcd.api.connectionlimits.ConnectionLimits} on connections and on all
 bodies at once (503), and deadlines for a request's head and body (408).
-Its channel already reads little ahead of the request being answered and
-stops while the client leaves answers unread.
+Its channel already reads little ahead of the request being answered;
+L{CappedChannel} makes it stop reading whenever the client leaves answers
+unread (twisted.web's does not while it is answering a request, so a
+pipelining client that reads nothing made it buffer answers without end).
 
 It costs more CPU per request than the lean channel; it is there for
 setups that want the server everyone else runs (C{httpserver = twisted}).
@@ -44,9 +46,15 @@ class CappedChannel(http.HTTPChannel):
         self._deadline = None
 
     def dataReceived(self, data):
+        if self._abort is not None:
+            return  # refused: nothing more is read
         if not self._answering and self._deadline is None:
             self._setDeadline(self.site.limits.headTimeout, self._tooSlow)
         http.HTTPChannel.dataReceived(self, data)
+
+    def rawDataReceived(self, data):
+        if self._abort is None:
+            http.HTTPChannel.rawDataReceived(self, data)
 
     def expectBody(self, length):
         """
@@ -64,6 +72,16 @@ class CappedChannel(http.HTTPChannel):
         self._answering = False
         http.HTTPChannel.requestDone(self, request)
 
+    def pauseProducing(self):
+        """
+        The transport's buffer is full: besides what twisted.web's channel
+        does, stop reading even while a request is being answered (the
+        transport is read again when the answers are read, or when the
+        request in hand is done and the client has read).
+        """
+        http.HTTPChannel.pauseProducing(self)
+        self.transport.pauseProducing()
+
     def _tooSlow(self):
         self._deadline = None
         self.refuse(408, b"request not received in time\n")
@@ -79,12 +97,15 @@ class CappedChannel(http.HTTPChannel):
         self._answering = True
         self.transport.write(plainResponse(code, text))
         self.loseConnection()
+        self.clearLineBuffer()  # what was read after the head
         self._abort = self.callLater(self.abortTimeout, self.forceAbortClient)
 
     def connectionLost(self, reason):
         self._cancelDeadline()
         if self._abort is not None and self._abort.active():
             self._abort.cancel()
+        self._abort = None
+        self.clearLineBuffer()
         self.site.limits.release(self.clientAddress)
         self.clientAddress = None
         http.HTTPChannel.connectionLost(self, reason)
