@@ -9,7 +9,7 @@ transport and clock; L{tests.test_hostileclients} measures a real daemon.
 
 import resource
 
-from twisted.internet.address import IPv4Address, UNIXAddress
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
@@ -286,6 +286,31 @@ class TwistedLimitsTests(LimitsMixin, unittest.TestCase):
     """
 
     siteFactory = CappedSite
+
+
+class AddressTests(unittest.TestCase):
+    """
+    What L{ConnectionLimits} counts a client as.
+    """
+
+    def test_ipv6By64(self):
+        """
+        IPv6 clients are counted by /64 (a host gets a /64 and may use all
+        of it); an IPv4 address mapped into IPv6 counts as itself.
+        """
+        limits = ConnectionLimits(maxPerAddress=2)
+        six = lambda host: IPv6Address("TCP", host, 40000)
+        self.assertTrue(limits.admit(six("2001:db8::1")))
+        self.assertTrue(limits.admit(six("2001:db8::ffff:2")))
+        self.assertFalse(limits.admit(six("2001:db8::3")))
+        self.assertTrue(limits.admit(six("2001:db8:0:1::1")))
+        self.assertTrue(limits.admit(six("::ffff:192.0.2.1")))
+        self.assertTrue(limits.admit(six("::ffff:192.0.2.2")))
+        self.assertTrue(limits.admit(tcp("192.0.2.1")))
+        self.assertFalse(limits.admit(tcp("192.0.2.1")))
+        limits.release(six("2001:db8::1"))
+        self.assertTrue(limits.admit(six("2001:db8::3")))
+        self.assertEqual(limits.connections, 6)
 
 
 class FileLimitTests(unittest.TestCase):

@@ -11,6 +11,7 @@ through whatever TCP clients do. The descriptors they and the daemon need
 are kept out of the TCP connections' share (L{FD_RESERVE}).
 """
 
+import ipaddress
 import resource
 
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -58,11 +59,20 @@ def raiseFileLimit(setrlimit=resource.setrlimit,
 
 def _host(address):
     """
-    @return: the client's host for a TCP peer address, None for any other
-        kind of connection (not counted).
+    @return: what a TCP client is counted as: its IPv4 address, or the /64
+        its IPv6 address is in (one host's usual share); None for any
+        other kind of connection (not counted).
     """
-    if isinstance(address, (IPv4Address, IPv6Address)):
+    if isinstance(address, IPv4Address):
         return address.host
+    if isinstance(address, IPv6Address):
+        try:
+            host = ipaddress.IPv6Address(address.host.split("%", 1)[0])
+        except ValueError:
+            return address.host
+        if host.ipv4_mapped is not None:
+            return str(host.ipv4_mapped)
+        return str(ipaddress.IPv6Network((host, 64), strict=False))
     return None
 
 
@@ -76,7 +86,8 @@ class ConnectionLimits:
     L{releaseBody} when the request is answered or its connection lost.
 
     @ivar maxConnections: TCP connections at once, in total.
-    @ivar maxPerAddress: TCP connections at once from one client address.
+    @ivar maxPerAddress: TCP connections at once from one client address
+        (for IPv6, one /64).
     @ivar maxBodyTotal: bytes of request bodies held at once.
     @ivar headTimeout: seconds from a request's first byte to the end of
         its head.
