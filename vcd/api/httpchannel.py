@@ -51,6 +51,8 @@ READ_AHEAD = 16384
 _REFUSED = object()
 #: The deadlines' phases whose expiry aborts the connection.
 _ABORTING = ("write", "closing")
+#: The phase without a deadline.
+_HOLD = "hold"
 
 
 @implementer(IHalfCloseableProtocol, IPushProducer)
@@ -90,16 +92,28 @@ class LeanHTTPChannel(protocol.Protocol):
         """
         Start the deadline of C{phase} (idle, head, body, write, closing)
         unless it is already running; C{seconds} defaults to the site's
-        idle timeout.
+        idle timeout. One timer serves every phase, moved rather than
+        replaced.
         """
         if phase == self._phase:
             return
-        self._disarm()
+        self._phase = phase
         if seconds is None:
             seconds = getattr(self.site, "timeOut", None)
-        if seconds:
-            self._phase = phase
+        timer = self._timer
+        if not seconds:
+            self._disarm()
+        elif timer is not None and timer.active():
+            timer.reset(seconds)
+        else:
             self._timer = self.site.reactor.callLater(seconds, self._expired)
+
+    def _hold(self):
+        """
+        No deadline for now (a request is being answered, or is about to
+        be looked at): the timer, if it fires, only starts again.
+        """
+        self._phase = _HOLD
 
     def _disarm(self):
         if self._timer is not None and self._timer.active():
@@ -108,7 +122,9 @@ class LeanHTTPChannel(protocol.Protocol):
 
     def _expired(self):
         phase, self._timer, self._phase = self._phase, None, None
-        if phase == "idle":
+        if phase == _HOLD:
+            self._arm(_HOLD)
+        elif phase == "idle":
             self._close()
         elif phase in _ABORTING:
             self.transport.abortConnection()
@@ -174,9 +190,9 @@ class LeanHTTPChannel(protocol.Protocol):
                     return
                 self._head, self._reserved = head, reserved
                 self._continued = False
-                self._arm("body", limits.bodyDeadline(head[4]))
             method, uri, version, headers, length = self._head
             if len(self._buffer) < length:
+                self._arm("body", limits.bodyDeadline(length))
                 # Wait for the whole body; a client that asked (curl does,
                 # for larger bodies) is told to send it.
                 if not self._continued and headers.get(
@@ -190,7 +206,7 @@ class LeanHTTPChannel(protocol.Protocol):
             connection = headers.get(b"connection", b"").lower()
             self._keepAlive = (connection != b"close" if version == b"HTTP/1.1"
                                else connection == b"keep-alive")
-            self._disarm()
+            self._hold()
             request = LeanRequest(self, method, uri, version, headers, body)
             self._current = request
             self._render(request)
@@ -275,7 +291,7 @@ class LeanHTTPChannel(protocol.Protocol):
         """
         self._writeFull = False
         if self._phase == "write":
-            self._disarm()
+            self._hold()
         if self._current is None:
             self._next()
         else:
