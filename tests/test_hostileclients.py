@@ -13,7 +13,6 @@ Loopback only; every loop bounded in count and time.
 import errno
 import os
 import select
-import socket
 import time
 import xmlrpc.client
 
@@ -105,6 +104,78 @@ class HostileMixin:
         for s in sockets:
             s.close()
 
+    def pump(self, daemon, streams):
+        """
+        Send on each socket, without blocking, what its stream gives until
+        it has all gone, the daemon closed the connection, or the daemon
+        reads nothing for L{STALL} seconds (120 s at most in all).
+
+        @param streams: {socket: (data, total)}: C{data} (a memoryview) is
+            sent over and over, C{total} bytes in all.
+        @return: the bytes sent on each socket, and the daemon's highest
+            memory seen meanwhile.
+        """
+        sent = dict.fromkeys(streams, 0)
+        pending = set(streams)
+        for s in pending:
+            s.setblocking(False)
+        peak = daemon.rss()
+        end = time.monotonic() + 120
+        while pending and time.monotonic() < end:
+            _, writable, _ = select.select([], list(pending), [], STALL)
+            if not writable:
+                break  # the daemon reads no more
+            for s in writable:
+                data, total = streams[s]
+                offset = sent[s] % len(data)
+                try:
+                    sent[s] += s.send(
+                        data[offset:offset + min(len(data) - offset,
+                                                 total - sent[s])])
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    self.assertIn(e.errno, (errno.EPIPE, errno.ECONNRESET))
+                    pending.discard(s)
+                    continue
+                if sent[s] == total:
+                    pending.discard(s)
+            peak = max(peak, daemon.rss())
+        return sent, peak
+
+    def flood(self, daemon, connections, total):
+        """
+        Pipeline C{total} bytes of system.listMethods on each of
+        C{connections} connections, never reading; check that the daemon's
+        memory stays within L{GROWTH_BOUND} meanwhile, and comes back once
+        they close.
+
+        @return: the bytes sent on each connection.
+        """
+        before = daemon.rss()
+        request = pipelinedRequest("system.listMethods")
+        chunk = memoryview(request * (MB // len(request)))
+        sockets = [daemon.connect() for _ in range(connections)]
+        self.addCleanup(self.closeAll, sockets)
+        sent, peak = self.pump(daemon, {s: (chunk, total) for s in sockets})
+        self.assertIsInstance(daemon.call("system.listMethods"), list)
+        peak = max(peak, daemon.rss())
+        log.info("{server}: flood of {sent} MB on {connections} connections:"
+                 " memory {before} -> {peak} MB", server=self.httpServer,
+                 sent=sum(sent.values()) // MB, connections=connections,
+                 before=before // MB, peak=peak // MB)
+        self.assertLess(peak - before, GROWTH_BOUND,
+                        "%d MB sent, memory %d -> %d MB" % (
+                            sum(sent.values()) // MB, before // MB,
+                            peak // MB))
+        self.closeAll(sockets)
+        poll(lambda: daemon.rss() < before + RETURN_BOUND, 30,
+             "memory back after close (%d MB before)" % (before // MB,))
+        log.info("{server}: flood closed: memory {after} MB",
+                 server=self.httpServer, after=daemon.rss() // MB)
+        self.assertIsInstance(daemon.call("system.listMethods"), list)
+        return list(sent.values())
+
     def test_pipelinedFloodNeverRead(self):
         """
         40 MB of pipelined system.listMethods that the client never reads:
@@ -113,38 +184,16 @@ class HostileMixin:
         connection closes; other clients are answered meanwhile.
         """
         daemon = self.startDaemon()
-        before = daemon.rss()
-        request = pipelinedRequest("system.listMethods")
-        chunk = memoryview(request * (MB // len(request)))
-        total = 40 * MB
-        s = daemon.connect()
-        self.addCleanup(s.close)
-        s.settimeout(STALL)
-        sent, offset, peak = 0, 0, before
-        end = time.monotonic() + 120
-        try:
-            while sent < total and time.monotonic() < end:
-                n = s.send(chunk[offset:])
-                sent += n
-                offset = (offset + n) % len(chunk)
-                peak = max(peak, daemon.rss())
-        except socket.timeout:
-            pass
-        self.assertIsInstance(daemon.call("system.listMethods"), list)
-        peak = max(peak, daemon.rss())
-        log.info("{server}: flood of {sent} MB: memory {before} -> {peak} MB",
-                 server=self.httpServer, sent=sent // MB,
-                 before=before // MB, peak=peak // MB)
-        self.assertLess(sent, total, "the daemon read all of the flood")
-        self.assertLess(peak - before, GROWTH_BOUND,
-                        "%d MB sent, memory %d -> %d MB" % (
-                            sent // MB, before // MB, peak // MB))
-        s.close()
-        poll(lambda: daemon.rss() < before + RETURN_BOUND, 30,
-             "memory back after close (%d MB before)" % (before // MB,))
-        log.info("{server}: flood closed: memory {after} MB",
-                 server=self.httpServer, after=daemon.rss() // MB)
-        self.assertIsInstance(daemon.call("system.listMethods"), list)
+        [sent] = self.flood(daemon, 1, 40 * MB)
+        self.assertLess(sent, 40 * MB, "the daemon read all of the flood")
+
+    def test_pipelinedFloodsFromManyConnections(self):
+        """
+        20 connections each pipelining up to 8 MB never read: the bound
+        holds for all of them together.
+        """
+        daemon = self.startDaemon()
+        self.flood(daemon, 20, 8 * MB)
 
     def test_incompleteBodies(self):
         """
@@ -159,32 +208,10 @@ class HostileMixin:
         head = (b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
                 b"Content-Length: %d\r\n\r\n" % (MB,))
         payload = memoryview(head + b"<" * (MB - 1))
-        sockets = []
+        sockets = [daemon.connect() for _ in range(600)]
         self.addCleanup(self.closeAll, sockets)
-        pending = {}
-        peak = before
-        for i in range(600):
-            s = daemon.connect()
-            s.setblocking(False)
-            sockets.append(s)
-            pending[s] = 0
-        end = time.monotonic() + 120
-        while pending and time.monotonic() < end:
-            _, writable, _ = select.select([], list(pending), [], STALL)
-            if not writable:
-                break  # nobody reads any more
-            for s in writable:
-                try:
-                    pending[s] += s.send(payload[pending[s]:])
-                except BlockingIOError:
-                    continue
-                except OSError as e:
-                    self.assertIn(e.errno, (errno.EPIPE, errno.ECONNRESET))
-                    del pending[s]
-                    continue
-                if pending[s] == len(payload):
-                    del pending[s]
-            peak = max(peak, daemon.rss())
+        _, peak = self.pump(daemon, {s: (payload, len(payload))
+                                     for s in sockets})
         # The refused are closed; those admitted wait for their last byte.
         poll(lambda: sum(not isClosed(s) for s in sockets) <= 16, 60,
              "only the bodies that fit are kept")

@@ -35,6 +35,9 @@ class CappedChannel(http.HTTPChannel):
     _deadline = None
     _abort = None
     _answering = False
+    _writeFull = False
+    _held = None  # an answered request whose end waits for the client
+    _stalled = None  # the abort while the client reads nothing
 
     def _setDeadline(self, seconds, expired):
         self._cancelDeadline()
@@ -68,19 +71,49 @@ class CappedChannel(http.HTTPChannel):
         self._answering = True
         http.HTTPChannel.allContentReceived(self)
 
-    def requestDone(self, request):
-        self._answering = False
-        http.HTTPChannel.requestDone(self, request)
-
     def pauseProducing(self):
         """
         The transport's buffer is full: besides what twisted.web's channel
-        does, stop reading even while a request is being answered (the
-        transport is read again when the answers are read, or when the
-        request in hand is done and the client has read).
+        does, stop reading even while a request is being answered, and
+        answer no further pipelined request (see L{requestDone}) until the
+        client reads; one that reads nothing for C{timeOut} seconds is cut
+        off.
         """
         http.HTTPChannel.pauseProducing(self)
         self.transport.pauseProducing()
+        self._writeFull = True
+        if self._stalled is None and self.timeOut:
+            self._stalled = self.callLater(self.timeOut,
+                                           self.forceAbortClient)
+
+    def resumeProducing(self):
+        """
+        The client read what was sent: go on, with the request whose end
+        was held back, if any.
+        """
+        self._writeFull = False
+        self._cancelStalled()
+        http.HTTPChannel.resumeProducing(self)
+        held, self._held = self._held, None
+        if held is not None:
+            self.requestDone(held)
+
+    def _cancelStalled(self):
+        if self._stalled is not None and self._stalled.active():
+            self._stalled.cancel()
+        self._stalled = None
+
+    def requestDone(self, request):
+        """
+        A request is answered. twisted.web's channel then handles what was
+        pipelined after it at once, however full the transport: while it
+        is full, that waits until the client reads.
+        """
+        if self._writeFull:
+            self._held = request
+            return
+        self._answering = False
+        http.HTTPChannel.requestDone(self, request)
 
     def _tooSlow(self):
         self._deadline = None
@@ -102,6 +135,7 @@ class CappedChannel(http.HTTPChannel):
 
     def connectionLost(self, reason):
         self._cancelDeadline()
+        self._cancelStalled()
         if self._abort is not None and self._abort.active():
             self._abort.cancel()
         self._abort = None
