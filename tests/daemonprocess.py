@@ -8,7 +8,7 @@ reactor.
 
 import http.client
 import os
-import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -67,17 +67,20 @@ class DaemonProcess:
             f.write("[vcd]\n")
             for key, value in self.settings.items():
                 f.write("%s = %s\n" % (key, value))
-        limit = self.fileLimit
-
-        def lowerLimit():
-            if limit is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+        command = [twistd, "-n", "--pidfile=", "vcd", "--config", config]
+        if self.fileLimit is not None:
+            prlimit = shutil.which("prlimit")
+            if prlimit is None:
+                raise AssertionError("prlimit missing: apt-get install"
+                                     " util-linux")
+            # prlimit sets the limit and becomes the daemon (exec).
+            command = [prlimit, "--nofile=%d:%d" % self.fileLimit, "--"
+                       ] + command
         with open(self.logPath, "wb") as out:
             self.process = subprocess.Popen(
-                [twistd, "-n", "--pidfile=", "vcd", "--config", config],
-                cwd=self.base, env=dict(os.environ, PYTHONPATH=ROOT),
+                command, cwd=self.base, env=dict(os.environ, PYTHONPATH=ROOT),
                 stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, preexec_fn=lowerLimit)
+                stderr=subprocess.STDOUT)
         end = time.monotonic() + deadline
         while True:
             try:
