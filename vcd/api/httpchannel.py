@@ -23,9 +23,10 @@ until the answer is sent; answers are not made while the client leaves
 them unread (the channel is its transport's producer, paused while the
 transport's buffer is full). Every state but answering has a deadline:
 idle (the site's C{timeOut}), a head (the limits' C{headTimeout} from its
-first byte), a body (L{ConnectionLimits.bodyDeadline}) and a client that
-reads nothing or a connection that does not close (C{timeOut} again, then
-it is aborted).
+first byte), a body (L{ConnectionLimits.bodyDeadline}), and a full
+transport the client does not drain or a connection that does not close
+(C{timeOut} again, then it is aborted: an answer must be read within
+C{timeOut} seconds).
 """
 
 from twisted.internet import protocol
@@ -278,8 +279,8 @@ class LeanHTTPChannel(protocol.Protocol):
     def pauseProducing(self):
         """
         The transport's buffer is full: no more answers, nothing more read
-        until the client reads; a client that reads nothing for the idle
-        timeout is cut off.
+        until the client has read it all; a client that has not within the
+        idle timeout is cut off.
         """
         self._writeFull = True
         self._arm("write")

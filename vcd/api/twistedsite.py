@@ -37,7 +37,7 @@ class CappedChannel(http.HTTPChannel):
     _answering = False
     _writeFull = False
     _held = None  # an answered request whose end waits for the client
-    _stalled = None  # the abort while the client reads nothing
+    _stalled = None  # the abort while the transport is full
 
     def _setDeadline(self, seconds, expired):
         self._cancelDeadline()
@@ -76,8 +76,8 @@ class CappedChannel(http.HTTPChannel):
         The transport's buffer is full: besides what twisted.web's channel
         does, stop reading even while a request is being answered, and
         answer no further pipelined request (see L{requestDone}) until the
-        client reads; one that reads nothing for C{timeOut} seconds is cut
-        off.
+        client has read it all; one that has not within C{timeOut} seconds
+        is cut off.
         """
         http.HTTPChannel.pauseProducing(self)
         self.transport.pauseProducing()
