@@ -26,7 +26,11 @@ SETTINGS = {"listen": "listen", "datadir": "datadir",
             "httpserver": "httpServer", "exectimeout": "execTimeout",
             "execoutput": "execOutputCap", "startcheck": "startCheck",
             "logfile": "logfile", "pidfile": "pidfile",
-            "bcapceiling": "bcapCeiling"}
+            "bcapceiling": "bcapCeiling",
+            "maxbodytotal": "maxBodyTotal",
+            "maxconnections": "maxConnections",
+            "maxperaddress": "maxPerAddress",
+            "headtimeout": "headTimeout", "minbodyrate": "minBodyRate"}
 
 
 class ExampleConfigurationTests(unittest.TestCase):

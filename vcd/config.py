@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_config -*-
 """
 The daemon's configuration: the INI file (section C{[vcd]}, the original's
-keys plus C{listen}, C{maxbody} and C{httpserver}) under the command-line
-options, which win.
+keys plus C{listen}, C{maxbody}, C{httpserver} and the limits on what
+clients may hold) under the command-line options, which win.
 """
 
 import configparser
@@ -25,6 +25,19 @@ DEFAULT_HTTP_SERVER = "lean"
 DEFAULT_IDLE_TIMEOUT = 30
 #: The largest request body, in bytes (key C{maxbody}).
 DEFAULT_MAX_BODY = 1024 * 1024
+#: Bytes of all request bodies being received or answered at once (key
+#: C{maxbodytotal}); a request whose body does not fit gets 503.
+DEFAULT_MAX_BODY_TOTAL = 64 * 1024 * 1024
+#: TCP connections at once, in total and per client address (keys
+#: C{maxconnections}, C{maxperaddress}); more are closed when accepted.
+DEFAULT_MAX_CONNECTIONS = 1024
+DEFAULT_MAX_PER_ADDRESS = 64
+#: Seconds from a request's first byte to the end of its head (key
+#: C{headtimeout}); also the grace a body gets before C{minbodyrate}.
+DEFAULT_HEAD_TIMEOUT = 10
+#: The slowest a request body may arrive, in bytes a second (key
+#: C{minbodyrate}).
+DEFAULT_MIN_BODY_RATE = 16384
 #: Seconds C{vx.exec} may run (key C{exectimeout}).
 DEFAULT_EXEC_TIMEOUT = 60
 #: Bytes of C{vx.exec} output kept (key C{execoutput}).
@@ -68,6 +81,15 @@ class Configuration:
     @ivar bcapCeiling: the system capabilities callers without the admin
         flag may give a VPS (key C{bcapceiling};
         L{vcd.vps.capceiling}), a frozenset.
+    @ivar maxBodyTotal: the bytes of all request bodies held at once.
+    @ivar maxConnections: the TCP connections served at once (fewer if the
+        file descriptor limit is lower, see
+        L{vcd.api.connectionlimits.ConnectionLimits}).
+    @ivar maxPerAddress: the TCP connections served at once per client
+        address.
+    @ivar headTimeout: the seconds a request's head may take.
+    @ivar minBodyRate: the slowest a request body may arrive, in bytes a
+        second.
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
@@ -78,7 +100,12 @@ class Configuration:
                  execOutputCap=DEFAULT_EXEC_OUTPUT,
                  startCheck=DEFAULT_START_CHECK_MS / 1000.0,
                  configFile=None, httpServer=DEFAULT_HTTP_SERVER,
-                 bcapCeiling=DEFAULT_BCAP_CEILING):
+                 bcapCeiling=DEFAULT_BCAP_CEILING,
+                 maxBodyTotal=DEFAULT_MAX_BODY_TOTAL,
+                 maxConnections=DEFAULT_MAX_CONNECTIONS,
+                 maxPerAddress=DEFAULT_MAX_PER_ADDRESS,
+                 headTimeout=DEFAULT_HEAD_TIMEOUT,
+                 minBodyRate=DEFAULT_MIN_BODY_RATE):
         self.listen = list(listen)
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
@@ -96,16 +123,26 @@ class Configuration:
         self.configFile = configFile
         self.httpServer = httpServer
         self.bcapCeiling = frozenset(bcapCeiling)
+        self.maxBodyTotal = maxBodyTotal
+        self.maxConnections = maxConnections
+        self.maxPerAddress = maxPerAddress
+        self.headTimeout = headTimeout
+        self.minBodyRate = minBodyRate
 
 
 _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
              "startcheck": (0, 10000),
              "maxbody": (1024, 1024 ** 3), "exectimeout": (1, 86400),
-             "execoutput": (1024, 1024 ** 3)}
+             "execoutput": (1024, 1024 ** 3),
+             "maxbodytotal": (1024, 64 * 1024 ** 3),
+             "maxconnections": (1, 1024 ** 2), "maxperaddress": (1, 1024 ** 2),
+             "headtimeout": (1, 3600), "minbodyrate": (1, 1024 ** 3)}
 _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
                "execoutput", "startcheck", "httpserver",
-               "bcapceiling"}
+               "bcapceiling", "maxbodytotal",
+               "maxconnections", "maxperaddress", "headtimeout",
+               "minbodyrate"}
 
 
 def readConfigFile(path, required):
@@ -216,6 +253,12 @@ def buildConfiguration(options):
         given = options.get(key)
         return given if given is not None else values.get(key, default)
 
+    maxBodySize = pick("maxbody", DEFAULT_MAX_BODY)
+    maxBodyTotal = values.get("maxbodytotal", DEFAULT_MAX_BODY_TOTAL)
+    if maxBodyTotal < maxBodySize:
+        raise ConfigurationError("maxbodytotal (%d) is below maxbody (%d):"
+                                 " the largest body could never be received"
+                                 % (maxBodyTotal, maxBodySize))
     return Configuration(
         listen=listen,
         datadir=pick("datadir", DEFAULT_DATADIR),
@@ -224,7 +267,7 @@ def buildConfiguration(options):
         timeout=values.get("timeout", DEFAULT_IDLE_TIMEOUT),
         logfile=values.get("logfile"),
         pidfile=values.get("pidfile"),
-        maxBodySize=pick("maxbody", DEFAULT_MAX_BODY),
+        maxBodySize=maxBodySize,
         execTimeout=values.get("exectimeout", DEFAULT_EXEC_TIMEOUT),
         execOutputCap=values.get("execoutput", DEFAULT_EXEC_OUTPUT),
         startCheck=values.get("startcheck",
@@ -232,4 +275,9 @@ def buildConfiguration(options):
         configFile=path or DEFAULT_CONFIG_FILE,
         httpServer=pick("httpserver", DEFAULT_HTTP_SERVER),
         bcapCeiling=values.get("bcapceiling", DEFAULT_BCAP_CEILING),
+        maxBodyTotal=maxBodyTotal,
+        maxConnections=values.get("maxconnections", DEFAULT_MAX_CONNECTIONS),
+        maxPerAddress=values.get("maxperaddress", DEFAULT_MAX_PER_ADDRESS),
+        headTimeout=values.get("headtimeout", DEFAULT_HEAD_TIMEOUT),
+        minBodyRate=values.get("minbodyrate", DEFAULT_MIN_BODY_RATE),
     )

@@ -18,6 +18,7 @@ from twisted.python.logfile import LogFile
 
 import vcd.methods
 from vcd.api.call import RequestCounters, Services
+from vcd.api.connectionlimits import ConnectionLimits, raiseFileLimit
 from vcd.config import (DEFAULT_DATADIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
                         ConfigurationError, buildConfiguration,
                         readConfigFile)
@@ -134,6 +135,7 @@ class VCDService(service.MultiService):
         self.site = makeSite(self.dispatcher, config.maxBodySize, reactor,
                              config.httpServer)
         self.site.timeOut = config.timeout
+        self.site.limits = ConnectionLimits.fromConfiguration(config)
         self.endpointServices = [
             self._child(strports.service(description, self.site,
                                          reactor=reactor))
@@ -186,6 +188,7 @@ class VCDService(service.MultiService):
         self._openLogFile()
         self._writePidFile()
         self._installSighup()
+        self.site.limits.fitFileLimit(raiseFileLimit())
         service.MultiService.startService(self)
         self.log.info("vcd methods: {count}", count=len(
             self.dispatcher.methods))
