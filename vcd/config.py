@@ -1,12 +1,14 @@
 # -*- test-case-name: tests.test_config -*-
 """
 The daemon's configuration: the INI file (section C{[vcd]}, the original's
-keys plus C{listen}, C{maxbody} and C{httpserver}) under the command-line
-options, which win.
+keys plus C{listen}, C{maxbody}, C{httpserver}, C{tlscert} and C{tlskey})
+under the command-line options, which win.
 """
 
 import configparser
 import os
+
+from vcd.tls import completeListener
 
 DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
 #: The original's address: where the daemon listens and the clients call.
@@ -56,6 +58,10 @@ class Configuration:
         init that exits within it makes the start a fault.
     @ivar httpServer: which HTTP server serves the API, one of
         L{HTTP_SERVERS}.
+    @ivar tlsCertificate: the PEM certificate of C{ssl:} listeners that
+        name none, or None.
+    @ivar tlsKey: its PEM private key, or None (then in the certificate's
+        file).
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
@@ -65,8 +71,17 @@ class Configuration:
                  execTimeout=DEFAULT_EXEC_TIMEOUT,
                  execOutputCap=DEFAULT_EXEC_OUTPUT,
                  startCheck=DEFAULT_START_CHECK_MS / 1000.0,
-                 configFile=None, httpServer=DEFAULT_HTTP_SERVER):
-        self.listen = list(listen)
+                 configFile=None, httpServer=DEFAULT_HTTP_SERVER,
+                 tlsCertificate=None, tlsKey=None):
+        self.tlsCertificate = tlsCertificate and os.path.abspath(
+            tlsCertificate)
+        self.tlsKey = tlsKey and os.path.abspath(tlsKey)
+        try:
+            self.listen = [completeListener(description,
+                                            self.tlsCertificate, self.tlsKey)
+                           for description in listen]
+        except ValueError as e:
+            raise ConfigurationError(str(e))
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
         self.vbasedir = os.path.abspath(vbasedir)
@@ -90,7 +105,8 @@ _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
              "execoutput": (1024, 1024 ** 3)}
 _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
-               "execoutput", "startcheck", "httpserver"}
+               "execoutput", "startcheck", "httpserver", "tlscert",
+               "tlskey"}
 
 
 def readConfigFile(path, required):
@@ -153,7 +169,7 @@ def buildConfiguration(options):
 
     @param options: a mapping with C{config}, C{listen} (a list, maybe
         empty), C{datadir}, C{vbasedir}, C{templatedir}, C{maxbody},
-        C{httpserver} (None when not given).
+        C{httpserver}, C{tlscert}, C{tlskey} (None when not given).
     """
     path = options.get("config")
     if options.get("httpserver") is not None:
@@ -190,4 +206,6 @@ def buildConfiguration(options):
                               DEFAULT_START_CHECK_MS) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,
         httpServer=pick("httpserver", DEFAULT_HTTP_SERVER),
+        tlsCertificate=pick("tlscert", None),
+        tlsKey=pick("tlskey", None),
     )

@@ -5,6 +5,7 @@ C{twistd vcd}: options and the service tree.
     twistd -n vcd [--config FILE] [--listen ENDPOINT]... [--datadir DIR]
                   [--vbasedir DIR] [--templatedir DIR] [--max-body BYTES]
                   [--http-server lean|twisted]
+                  [--tls-cert PEM] [--tls-key PEM]
 """
 
 import os
@@ -34,6 +35,7 @@ from vcd.vps.templates import TemplateStore
 from vcd.faults import VCDFault
 from vcd.helpersocket import HelperSocket
 from vcd.threadpoolservice import ThreadPoolService
+from vcd.tls import checkListeners
 from vcd.vxdb import groups, registry
 from vcd.vxdb.database import VXDB
 
@@ -58,6 +60,11 @@ class Options(usage.Options):
                                  " (default %d)" % (DEFAULT_MAX_BODY,), int],
         ["http-server", None, None, "HTTP server: lean (vcd's own, the"
                                     " default) or twisted (twisted.web's)"],
+        ["tls-cert", None, None, "PEM certificate of the ssl: listeners"
+                                 " that name none (config key tlscert)"],
+        ["tls-key", None, None, "PEM private key of that certificate"
+                                " (config key tlskey; default: in the"
+                                " certificate's file)"],
     ]
 
     def __init__(self):
@@ -80,8 +87,11 @@ class Options(usage.Options):
                 "datadir": self["datadir"], "vbasedir": self["vbasedir"],
                 "templatedir": self["templatedir"],
                 "maxbody": self["max-body"],
-                "httpserver": self["http-server"]})
-        except ConfigurationError as e:
+                "httpserver": self["http-server"],
+                "tlscert": self["tls-cert"], "tlskey": self["tls-key"]})
+            from twisted.internet import reactor
+            checkListeners(reactor, self.configuration.listen)
+        except (ConfigurationError, ValueError) as e:
             raise usage.UsageError(str(e))
 
 

@@ -32,6 +32,11 @@ options:
   -H HOST     daemon host (default %(host)s)
   -p PORT     daemon port (default %(port)d)
   -u USER     user name (default %(user)s)
+  --tls       call https:// (config 'tls = yes'; implied by the next two)
+  --cafile FILE  verify the daemon's certificate against these CAs
+              (config 'cafile'; default the system's)
+  --pin SHA256   the daemon's certificate must have this SHA-256
+              fingerprint (config 'pin'; without a CA file, the only check)
   --json      print the result as JSON
   -h, --help  show this help; '<command> -h' shows one command
 password: $VCC_PASSWORD, else 'pass' of the config file, else a prompt
@@ -108,7 +113,7 @@ class Tool:
             argv = sys.argv[1:]
         try:
             options, words = getopt.getopt(
-                list(argv), "c:H:p:u:h", ["json", "help"])
+                list(argv), "c:H:p:u:h", ["json", "help", "tls", "cafile=", "pin="])
         except getopt.GetoptError as e:
             return self.fail(io, str(e), self.usage())
         options = dict(options)
@@ -148,7 +153,9 @@ class Tool:
         """
         return loadSettings(configPath=options.get("-c"),
                             host=options.get("-H"), port=options.get("-p"),
-                            user=options.get("-u"))
+                            user=options.get("-u"), tls="--tls" in options,
+                            cafile=options.get("--cafile"),
+                            pin=options.get("--pin"))
 
     def call(self, settings, method, arguments, io):
         """
