@@ -28,7 +28,7 @@ from vcd.kernel.lxcconfig import HostPaths
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
 from vcd.api.namespaces import loadNamespaces
-from vcd.vps.provision import recoverInterrupted
+from vcd.vps.recovery import recoverInterrupted
 from vcd.vps.stops import RequestedStops
 from vcd.api.resource import makeSite
 from vcd.vps.templates import TemplateStore
@@ -179,8 +179,14 @@ class VCDService(service.MultiService):
                                        self.helper.hookCommand(),
                                        parts.features.cgroupLayout)
         self.db.open()
-        for line in recoverInterrupted(self.db, config.vbasedir,
-                                       config.datadir):
+        try:
+            lines = recoverInterrupted(self.db, config.vbasedir,
+                                       config.datadir, config.lxcpath)
+        except Exception:
+            # Whatever it is, the daemon starts: the API can fix the rest.
+            self.log.failure("crash recovery failed")
+            lines = []
+        for line in lines:
             self.log.warn("crash recovery: {line}", line=line)
         self._openLogFile()
         self._writePidFile()
