@@ -15,7 +15,7 @@ import os
 import signal
 import time
 
-from vcd.kernel.cgroups import removeEmptyCgroups
+from vcd.kernel.cgroups import releaseCgroups
 from vcd.vps.crashsafe import removeEntry
 from vcd.vps.mountuse import mountsUnder
 from vcd.vps.rootfs import stagingPath
@@ -69,23 +69,23 @@ def removeOutside(lxcpath, name, vdir):
     """
     Remove what the stopped VPS C{name} has outside its directory C{vdir}
     (which may be None): a staging sibling of C{vdir}, its LXC directory
-    and the empty cgroups its runs left.
+    and the cgroups its runs left.
 
     @raise LeftoverBusy: if something is mounted in its LXC directory.
     """
     if vdir:
         removeEntry(stagingPath(vdir))
     removeLxcDirectory(lxcpath, name)
-    removeEmptyCgroups(name)
+    releaseCgroups(name)
 
 
 def renameOutside(lxcpath, name, newname):
     """
     After VPS C{name} was renamed C{newname}: move its LXC directory, and
-    remove the empty cgroups named after C{name}.
+    remove the cgroups named after C{name}.
     """
     moveLxcDirectory(lxcpath, name, newname)
-    removeEmptyCgroups(name)
+    releaseCgroups(name)
 
 
 def _isUnder(path, directories):

@@ -175,7 +175,7 @@ def removeVps(call, name):
             yield services.db.transact(roots.setState, xid, "ready")
             raise VCDFault(MEINVAL, "refusing to remove %s: %s" % (vdir, e))
     try:
-        # Its LXC directory and the empty cgroups its last runs left go
+        # Its LXC directory and the cgroups its last runs left go
         # before its rows: a crash until then leaves it removing, for the
         # recovery to finish.
         yield services.filesystem(removeOutside, services.config.lxcpath,

@@ -17,7 +17,7 @@ C{vx.create} with C{force} rebuilds it.
 
 import os
 
-from vcd.kernel.cgroups import removeEmptyCgroups
+from vcd.kernel.cgroups import releaseCgroups
 from vcd.vps import rootfs
 from vcd.vps.crashsafe import removeEntry
 from vcd.vps.leftovers import killWriters, removeLxcDirectory
@@ -65,7 +65,7 @@ def _finish(db, vbasedir, lxcpath, vps):
         rootfs.removeRoot(vps.vdir, vbasedir)
         rootfs.discardPartial(vps.vdir)
     removeLxcDirectory(lxcpath, vps.name)
-    removeEmptyCgroups(vps.name)
+    releaseCgroups(vps.name)
     db.transactNow(roots.forget, vps.xid)
     return "%s: discarded an interrupted %s" % (
         vps.name, "creation" if vps.state == "creating" else "removal")
@@ -139,7 +139,7 @@ def _sweepLxcDirectories(db, lxcpath, isRunning):
                             % (name,))
                 continue
             removeLxcDirectory(lxcpath, name)
-            removeEmptyCgroups(name)
+            releaseCgroups(name)
         except Exception as e:
             done.append("could not remove the LXC directory of %s: %s"
                         % (name, e))
