@@ -16,12 +16,12 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from tests.harness import DaemonTestCase
+from tests import test_crash_consistency
 from tests.test_crash_consistency import _insertVps
 from tests.test_vx_methods import VpsHelpers
 from vcd.faults import MEEXIST
 from vcd.vps.leftovers import killWriters
 from vcd.vps.rootfs import STAGING_PREFIX
-from vcd.vxdb.connection import openVXDB, runTransaction
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -176,12 +176,7 @@ class RecoveryNeverStopsStartTests(VpsHelpers, DaemonTestCase):
     marked broken, and the daemon starts.
     """
 
-    def writeRows(self, function, *args):
-        connection = openVXDB(self.config.vxdbPath)
-        try:
-            runTransaction(connection, function, *args)
-        finally:
-            connection.close()
+    writeRows = test_crash_consistency.RecoveryTests.writeRows
 
     def mountTmpfs(self, path):
         os.makedirs(path, exist_ok=True)

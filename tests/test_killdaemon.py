@@ -26,6 +26,7 @@ import xmlrpc.client
 from twisted.trial import unittest
 
 from tests.harness import ADMIN_PASSWORD, busyboxTemplate, setPassword
+from tests.test_crashkill import _alive
 from tests.running import containerCgroups, monitorPids
 from vcd.faults import MENOVPS
 from vcd.vps.rootfs import STAGING_PREFIX, TRASH_PREFIX
@@ -65,14 +66,6 @@ def _descendants(pid):
         if not more:
             return found
         found |= more
-
-
-def _alive(pid):
-    try:
-        with open("/proc/%d/stat" % (pid,)) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _usersOf(base):
