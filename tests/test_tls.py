@@ -12,6 +12,7 @@ the code under test.
 import configparser
 import io
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -31,6 +32,9 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _openssl(*argv):
+    if shutil.which("openssl") is None:
+        raise AssertionError("the openssl command is missing: apt-get"
+                             " install openssl")
     result = subprocess.run(("openssl",) + argv, capture_output=True,
                             text=True)
     if result.returncode != 0:

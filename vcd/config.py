@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_config -*-
+# -*- test-case-name: tests.test_config,tests.test_tls -*-
 """
 The daemon's configuration: the INI file (section C{[vcd]}, the original's
 keys plus C{listen}, C{maxbody}, C{httpserver}, C{tlscert} and C{tlskey})

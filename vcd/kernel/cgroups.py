@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_kernel_interface,tests.test_vx_methods -*-
+# -*- test-case-name: tests.test_kernel_interface,tests.test_vx_methods,tests.test_killdaemon -*-
 """
 The cgroups LXC leaves behind a container: removed after every start (by
 the kernel worker, once idle) and when a VPS is removed.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake -*-
+# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake,tests.test_crashkill -*-
 """
 The C{vx} namespace: general maintenance (manual chapter 12): creating,
 removing and renaming VPSes, the template list, and running them (start,

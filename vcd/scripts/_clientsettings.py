@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clients -*-
+# -*- test-case-name: tests.test_clients,tests.test_tls -*-
 """
 Where the clients connect and as whom: the defaults, the client
 configuration file (section C{[vcc]}) and the password sources.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rootfs -*-
+# -*- test-case-name: tests.test_rootfs,tests.test_crashkill -*-
 """
 Extracting a template cache (a tar archive of a root filesystem) safely.
 
