@@ -26,7 +26,7 @@ from tests.harness import ADMIN_PASSWORD, DaemonTestCase
 from vcd.config import Configuration, ConfigurationError
 from vcd.scripts import vcc, vce
 from vcd.tap import Options
-from vcd.tls import completeListener
+from vcd.tls import checkListeners, completeListener
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -191,6 +191,7 @@ class HTTPSClientTests(DaemonTestCase):
         listen = Configuration(listen=["ssl:0:interface=127.0.0.1"],
                                tlsCertificate=self.cert,
                                tlsKey=key).listen[0]
+        checkListeners(reactor, [listen])  # says what to install
         endpoint = endpoints.serverFromString(reactor, listen)
 
         def listening(port):
@@ -221,10 +222,12 @@ class HTTPSClientTests(DaemonTestCase):
 
     @defer.inlineCallbacks
     def test_wrongCA(self):
+        requests = self.daemon.parts.counters.requests
         code, out, err = yield self.run_(vcc, "127.0.0.1", "--cafile",
                                          self.otherCA, "list")
         self.assertEqual(code, 2)
         self.assertIn("CERTIFICATE_VERIFY_FAILED", err)
+        self.assertEqual(self.daemon.parts.counters.requests, requests)
         # Without a CA file the system's CAs do not know the test CA.
         code, out, err = yield self.run_(vcc, "127.0.0.1", "--tls", "list")
         self.assertEqual(code, 2)
@@ -257,10 +260,14 @@ class HTTPSClientTests(DaemonTestCase):
                                          "--cafile", self.ca, "templates")
         self.assertEqual((code, err), (0, ""))
         wrong = fingerprint(self.ca)
+        requests = self.daemon.parts.counters.requests
+        self.assertGreaterEqual(requests, 3)  # the calls above counted
         code, out, err = yield self.run_(vcc, "127.0.0.1", "--pin", wrong,
                                          "list")
         self.assertEqual(code, 2)
         self.assertIn("not the pinned", err)
+        # Refused before anything (the password) was sent.
+        self.assertEqual(self.daemon.parts.counters.requests, requests)
         code, out, err = yield self.run_(vcc, "127.0.0.1", "--pin", bare,
                                          "--cafile", self.otherCA, "list")
         self.assertEqual(code, 2)
