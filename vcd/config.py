@@ -1,14 +1,16 @@
-# -*- test-case-name: tests.test_config -*-
+# -*- test-case-name: tests.test_config,tests.test_tls -*-
 """
 The daemon's configuration: the INI file (section C{[vcd]}, the original's
-keys plus C{listen}, C{maxbody}, C{httpserver} and the limits on what
-clients may hold) under the command-line options, which win.
+keys plus C{listen}, C{maxbody}, C{httpserver}, C{tlscert}, C{tlskey} and
+the limits on what clients may hold) under the command-line options, which
+win.
 """
 
 import configparser
 import os
 
 from vcd.names import HOST_GLOBAL_BCAPS, KNOWN
+from vcd.tls import completeListener
 
 DEFAULT_CONFIG_FILE = "/etc/vcd/vcd.conf"
 #: The original's address: where the daemon listens and the clients call.
@@ -90,6 +92,10 @@ class Configuration:
     @ivar headTimeout: the seconds a request's head may take.
     @ivar minBodyRate: the slowest a request body may arrive, in bytes a
         second.
+    @ivar tlsCertificate: the PEM certificate of C{ssl:} listeners that
+        name none, or None.
+    @ivar tlsKey: its PEM private key, or None (then in the certificate's
+        file).
     """
 
     def __init__(self, listen=(DEFAULT_LISTEN,), datadir=DEFAULT_DATADIR,
@@ -105,8 +111,17 @@ class Configuration:
                  maxConnections=DEFAULT_MAX_CONNECTIONS,
                  maxPerAddress=DEFAULT_MAX_PER_ADDRESS,
                  headTimeout=DEFAULT_HEAD_TIMEOUT,
-                 minBodyRate=DEFAULT_MIN_BODY_RATE):
-        self.listen = list(listen)
+                 minBodyRate=DEFAULT_MIN_BODY_RATE,
+                 tlsCertificate=None, tlsKey=None):
+        self.tlsCertificate = tlsCertificate and os.path.abspath(
+            tlsCertificate)
+        self.tlsKey = tlsKey and os.path.abspath(tlsKey)
+        try:
+            self.listen = [completeListener(description,
+                                            self.tlsCertificate, self.tlsKey)
+                           for description in listen]
+        except ValueError as e:
+            raise ConfigurationError(str(e))
         self.datadir = os.path.abspath(datadir)
         self.vxdbPath = os.path.join(self.datadir, "vxdb")
         self.vbasedir = os.path.abspath(vbasedir)
@@ -142,7 +157,7 @@ _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "execoutput", "startcheck", "httpserver",
                "bcapceiling", "maxbodytotal",
                "maxconnections", "maxperaddress", "headtimeout",
-               "minbodyrate"}
+               "minbodyrate", "tlscert", "tlskey"}
 
 
 def readConfigFile(path, required):
@@ -231,7 +246,7 @@ def buildConfiguration(options):
 
     @param options: a mapping with C{config}, C{listen} (a list, maybe
         empty), C{datadir}, C{vbasedir}, C{templatedir}, C{maxbody},
-        C{httpserver} (None when not given).
+        C{httpserver}, C{tlscert}, C{tlskey} (None when not given).
     """
     path = options.get("config")
     if options.get("httpserver") is not None:
@@ -280,4 +295,6 @@ def buildConfiguration(options):
         maxPerAddress=values.get("maxperaddress", DEFAULT_MAX_PER_ADDRESS),
         headTimeout=values.get("headtimeout", DEFAULT_HEAD_TIMEOUT),
         minBodyRate=values.get("minbodyrate", DEFAULT_MIN_BODY_RATE),
+        tlsCertificate=pick("tlscert", None),
+        tlsKey=pick("tlskey", None),
     )

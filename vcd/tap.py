@@ -5,6 +5,7 @@ C{twistd vcd}: options and the service tree.
     twistd -n vcd [--config FILE] [--listen ENDPOINT]... [--datadir DIR]
                   [--vbasedir DIR] [--templatedir DIR] [--max-body BYTES]
                   [--http-server lean|twisted]
+                  [--tls-cert PEM] [--tls-key PEM]
 """
 
 import os
@@ -30,13 +31,14 @@ from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
 from vcd.api.namespaces import loadNamespaces
 from vcd.vps.mountpolicy import auditStoredMounts
-from vcd.vps.provision import recoverInterrupted
+from vcd.vps.recovery import recoverInterrupted
 from vcd.vps.stops import RequestedStops
 from vcd.api.resource import makeSite
 from vcd.vps.templates import TemplateStore
 from vcd.faults import VCDFault
 from vcd.helpersocket import HelperSocket
 from vcd.threadpoolservice import ThreadPoolService
+from vcd.tls import checkListeners
 from vcd.vxdb import groups, registry, userns
 from vcd.vxdb.database import VXDB
 
@@ -61,6 +63,11 @@ class Options(usage.Options):
                                  " (default %d)" % (DEFAULT_MAX_BODY,), int],
         ["http-server", None, None, "HTTP server: lean (vcd's own, the"
                                     " default) or twisted (twisted.web's)"],
+        ["tls-cert", None, None, "PEM certificate of the ssl: listeners"
+                                 " that name none (config key tlscert)"],
+        ["tls-key", None, None, "PEM private key of that certificate"
+                                " (config key tlskey; default: in the"
+                                " certificate's file)"],
     ]
 
     def __init__(self):
@@ -83,8 +90,11 @@ class Options(usage.Options):
                 "datadir": self["datadir"], "vbasedir": self["vbasedir"],
                 "templatedir": self["templatedir"],
                 "maxbody": self["max-body"],
-                "httpserver": self["http-server"]})
-        except ConfigurationError as e:
+                "httpserver": self["http-server"],
+                "tlscert": self["tls-cert"], "tlskey": self["tls-key"]})
+            from twisted.internet import reactor
+            checkListeners(reactor, self.configuration.listen)
+        except (ConfigurationError, ValueError) as e:
             raise usage.UsageError(str(e))
 
 
@@ -178,8 +188,14 @@ class VCDService(service.MultiService):
             seccomp=(writeSeccompProfile(config.lxcpath)
                      if parts.features.seccomp else None))
         self.db.open()
-        for line in recoverInterrupted(self.db, config.vbasedir,
-                                       config.datadir):
+        try:
+            lines = recoverInterrupted(self.db, config.vbasedir,
+                                       config.datadir, config.lxcpath)
+        except Exception:
+            # Whatever it is, the daemon starts: the API can fix the rest.
+            self.log.failure("crash recovery failed")
+            lines = []
+        for line in lines:
             self.log.warn("crash recovery: {line}", line=line)
         self._migrateToUserNamespaces()
         for line in auditStoredMounts(self.db, (config.vbasedir,

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_kernel_interface,tests.test_vx_methods -*-
+# -*- test-case-name: tests.test_kernel_interface,tests.test_vx_methods,tests.test_killdaemon -*-
 """
 The cgroups LXC leaves behind a container: removed after every start (by
 the kernel worker, once idle) and when a VPS is removed.
@@ -7,6 +7,25 @@ the kernel worker, once idle) and when a VPS is removed.
 import os
 
 from vcd.kernel.hostfeatures import cgroupMounts
+
+
+def _containerCgroups(name, kinds=("monitor", "payload")):
+    """
+    Yield C{(mount point, path)} of the cgroups LXC made for container
+    C{name} (C{lxc.KIND.NAME} and its numbered successors, for each of
+    C{kinds}) at the top of every hierarchy.
+    """
+    prefixes = tuple("lxc.%s.%s" % (kind, name) for kind in kinds)
+    for mountpoint, _, _ in cgroupMounts():
+        try:
+            entries = os.listdir(mountpoint)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry in prefixes or any(
+                    entry.startswith(p + "-") and entry[len(p) + 1:].isdigit()
+                    for p in prefixes):
+                yield mountpoint, os.path.join(mountpoint, entry)
 
 
 def removeEmptyCgroups(name):
@@ -19,17 +38,36 @@ def removeEmptyCgroups(name):
     Also the after-work of every start: liblxc cannot remove its monitor's
     cgroup while the monitor is in it, and numbers the next one on.
     """
-    prefixes = ("lxc.monitor.%s" % (name,), "lxc.payload.%s" % (name,))
-    for mountpoint, _, _ in cgroupMounts():
+    for _, path in _containerCgroups(name):
         try:
-            entries = os.listdir(mountpoint)
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def releaseCgroups(name):
+    """
+    Remove the cgroups of container C{name}, which is stopped for good
+    (its VPS is removed or renamed): first move what is left in its
+    monitor cgroups to the top of their hierarchy, then remove the empty
+    ones (see L{removeEmptyCgroups}).
+
+    liblxc's daemonized start moves the process that called it (the
+    kernel worker) into C{lxc.monitor.NAME} with the monitor, and it stays
+    there after the container stopped, keeping that cgroup from being
+    removed.
+    """
+    for mountpoint, path in _containerCgroups(name, ("monitor",)):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                pids = f.read().split()
         except OSError:
             continue
-        for entry in entries:
-            if entry in prefixes or any(
-                    entry.startswith(p + "-") and entry[len(p) + 1:].isdigit()
-                    for p in prefixes):
-                try:
-                    os.rmdir(os.path.join(mountpoint, entry))
-                except OSError:
-                    pass
+        for pid in pids:
+            try:
+                with open(os.path.join(mountpoint, "cgroup.procs"),
+                          "w") as f:
+                    f.write(pid)
+            except OSError:
+                pass  # gone meanwhile
+    removeEmptyCgroups(name)

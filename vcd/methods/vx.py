@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake -*-
+# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake,tests.test_crashkill -*-
 """
 The C{vx} namespace: general maintenance (manual chapter 12): creating,
 removing and renaming VPSes, the template list, and running them (start,
@@ -7,6 +7,7 @@ stop, restart, reboot, exec, kill, status, load).
 
 from zope.interface import implementer
 from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.plugin import IPlugin
 
 from vcd.methods.userns import describe
@@ -17,9 +18,13 @@ from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.errors import KernelError
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_CREATE, OWNER_NONE, OWNER_VPS, Method, Param
+from vcd.vps.leftovers import renameOutside
 from vcd.vps.provision import createVps, removeVps
+from vcd.vxdb import roots
 from vcd.vxdb.registry import renameVps
 from vcd.api.families import nameParam
+
+log = Logger()
 
 
 def _forCaller(call, d):
@@ -60,6 +65,15 @@ def _renameLocked(call, args):
         raise VCDFault(MERUNNING, "a container called %r is running"
                        % (newname,))
     yield services.db.transact(renameVps, call.vps.xid, newname)
+    # Its LXC directory (configuration, logs) follows it; a crash before
+    # leaves the old one to the recovery's sweep, a failure to the next
+    # start, which writes a new one.
+    try:
+        yield services.filesystem(renameOutside, services.config.lxcpath,
+                                  name, newname)
+    except OSError:
+        log.failure("moving the LXC directory of {name} to {newname}",
+                    name=name, newname=newname)
 
 
 def _describe(template):
@@ -118,6 +132,8 @@ def _kill(call, args):
 @defer.inlineCallbacks
 def _status(call, args):
     status = yield call.services.kernel.status(args["name"])
+    status["rootstate"], _ = yield call.services.db.read(
+        roots.rootState, call.vps.xid)
     loads = call.services.loads.load(args["name"])
     status.update(load1m=loads["1m"], load5m=loads["5m"],
                   load15m=loads["15m"])
@@ -162,7 +178,8 @@ class VXNamespace:
                " row.", run=_remove, lock=True),
         Method("vx.rename", "CREATE", OWNER_VPS, [
             nameParam(), Param("newname", A.vpsName(), doc="New name")],
-            "nil", "Rename a stopped virtual server (VXDB only).",
+            "nil", "Rename a stopped virtual server (VXDB and its LXC"
+            " directory).",
             run=_rename, lock=True),
         Method("vx.templates", "CREATE", OWNER_NONE, [
             Param("name", A.templateName(allowEmpty=True), "",
@@ -193,9 +210,11 @@ class VXNamespace:
             "nil", "Send a signal to processes of a virtual server.",
             run=_kill),
         _nameOnly("vx.status", "INIT", "Running, process count, uptime,"
-                  " thread counts and load of a virtual server, and its"
-                  " kind (unprivileged or privileged, as configured: it"
-                  " applies from the next start).", _status,
+                  " thread counts and load of a virtual server, its kind"
+                  " (unprivileged or privileged, as configured: it applies"
+                  " from the next start), and the state of its files"
+                  " (rootstate: ready, or broken when a failed rebuild or"
+                  " the crash recovery left them incomplete).", _status,
                   returns="struct"),
         _nameOnly("vx.load", "INFO", "Load average (1m, 5m, 15m) of a"
                   " virtual server, as the kernel computes the host's.",

@@ -55,8 +55,8 @@ class Tool:
                             help="show this help and exit")
         parser.add_argument("-c", metavar="FILE", dest="config", default=S,
                             help="client configuration: section [vcc] with"
-                            " host, port, user, pass (default ~/.vcc.conf,"
-                            " then /etc/vcd/vcc.conf)")
+                            " host, port, user, pass, tls, cafile, pin"
+                            " (default ~/.vcc.conf, then /etc/vcd/vcc.conf)")
         parser.add_argument("-H", metavar="HOST", dest="host", default=S,
                             help="daemon host (default %s)" % (DEFAULT_HOST,))
         parser.add_argument("-p", metavar="PORT", dest="port", default=S,
@@ -65,6 +65,17 @@ class Tool:
                             help="user name (default %s)" % (DEFAULT_USER,))
         parser.add_argument("--json", action="store_true", default=S,
                             help="print the result as JSON")
+        parser.add_argument("--tls", action="store_true", default=S,
+                            help="call https:// (config 'tls = yes';"
+                            " implied by --cafile and --pin)")
+        parser.add_argument("--cafile", metavar="FILE", default=S,
+                            help="verify the daemon's certificate against"
+                            " these CAs (config 'cafile'; default the"
+                            " system's)")
+        parser.add_argument("--pin", metavar="SHA256", default=S,
+                            help="the daemon's certificate must have this"
+                            " SHA-256 fingerprint (config 'pin'; without a"
+                            " CA file, the only check)")
 
     def parser(self):
         """

@@ -72,7 +72,9 @@ class Session:
             options = self.options
             self._settings = loadSettings(
                 configPath=options.get("config"), host=options.get("host"),
-                port=options.get("port"), user=options.get("user"))
+                port=options.get("port"), user=options.get("user"),
+                tls=options.get("tls", False), cafile=options.get("cafile"),
+                pin=options.get("pin"))
         return self._settings
 
     def call(self, method, arguments):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rootfs -*-
+# -*- test-case-name: tests.test_rootfs,tests.test_crashkill -*-
 """
 Extracting a template cache (a tar archive of a root filesystem) safely.
 
@@ -19,10 +19,21 @@ absolute and C{..} symlinks as placeholders that become symlinks only after
 all other members are written, so even a check missed here cannot make it
 write outside the staging directory. Absolute symlink targets are allowed:
 inside the VPS they resolve within its own root.
+
+The extraction dies with the daemon: tar runs in a process group of its own
+(with the decompressor it starts) under a parent-death signal (SIGKILL,
+set by C{setpriv --pdeathsig} before tar is executed). Linux sends that
+signal when the I{thread} that forked the child exits, so
+L{extractCache} must be called from a thread that lives as long as the
+extraction (a thread-pool thread blocked in it does). The crash recovery
+kills whatever still writes into a staging directory anyway (see
+L{vcd.vps.leftovers}), for the moment between the fork and the
+C{prctl} in which a dying daemon would leave tar unsignalled.
 """
 
 import errno
 import os
+import shutil
 import subprocess
 import tarfile
 
@@ -99,17 +110,17 @@ def extractCache(cache, dest):
     checkArchive(cache)
     if os.listdir(dest):
         raise OSError(errno.ENOTEMPTY, "extraction target is not empty", dest)
-    try:
-        result = subprocess.run(
-            ["tar", "--extract", "--file", cache, "--directory", dest,
-             "--numeric-owner", "--same-owner", "--same-permissions",
-             "--xattrs", "--xattrs-include=*", "--delay-directory-restore"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, close_fds=True)
-    except FileNotFoundError as e:
-        raise OSError(errno.ENOENT,
-                      "GNU tar is needed to extract templates "
-                      "(Debian package tar)") from e
+    for program, package in (("tar", "tar"), ("setpriv", "util-linux")):
+        if shutil.which(program) is None:
+            raise OSError(errno.ENOENT, "%s is needed to extract templates"
+                          " (Debian package %s)" % (program, package))
+    result = subprocess.run(
+        ["setpriv", "--pdeathsig", "KILL", "--",
+         "tar", "--extract", "--file", cache, "--directory", dest,
+         "--numeric-owner", "--same-owner", "--same-permissions",
+         "--xattrs", "--xattrs-include=*", "--delay-directory-restore"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, close_fds=True, process_group=0)
     if result.returncode != 0:
         raise OSError(
             "tar failed extracting %r (exit %d): %s"

@@ -6,9 +6,10 @@ database does not know.
 
 The protocol: a VPS row is written in state C{creating} (or C{removing})
 before any file is touched, and set to C{ready} (or deleted) only after the
-filesystem work is complete. At start-up, L{recoverInterrupted} finishes
-what a crash interrupted: a VPS still C{creating} is discarded (files and
-rows), a VPS still C{removing} is removed.
+filesystem work is complete. At start-up,
+L{vcd.vps.recovery.recoverInterrupted} finishes what a crash interrupted:
+a VPS still C{creating} is discarded (files and rows), a VPS still
+C{removing} is removed.
 """
 
 import os
@@ -19,7 +20,7 @@ from twisted.logger import Logger
 from vcd.vps import rootfs
 from vcd.faults import (MEEXIST, MEINVAL, MEPERM, MERUNNING, MESYS, VCDFault,
                         invalid)
-from vcd.kernel.cgroups import removeEmptyCgroups
+from vcd.vps.leftovers import removeOutside
 from vcd.names import KNOWN
 from vcd.kernel.idmap import IDS_PER_VPS
 from vcd.vxdb import roots, userns
@@ -179,58 +180,19 @@ def removeVps(call, name):
         except ValueError as e:
             yield services.db.transact(roots.setState, xid, "ready")
             raise VCDFault(MEINVAL, "refusing to remove %s: %s" % (vdir, e))
-    yield services.db.transact(roots.forget, xid)
     try:
-        # The empty cgroups its last runs left (its monitor's cannot be
-        # removed while the monitor lives) go with it.
-        yield services.filesystem(removeEmptyCgroups, name)
-    except OSError:
-        log.failure("removing the cgroups of {name}", name=name)
+        # Its LXC directory and the cgroups its last runs left go
+        # before its rows: a crash until then leaves it removing, for the
+        # recovery to finish.
+        yield services.filesystem(removeOutside, services.config.lxcpath,
+                                  name, vdir)
+    except OSError as e:
+        yield services.db.transact(roots.setState, xid, "broken")
+        raise VCDFault(MEEXIST, "what %r has outside its directory cannot"
+                       " be removed (%s); manual check is needed"
+                       % (name, e))
+    yield services.db.transact(roots.forget, xid)
     log.info("{user} removed {name}", user=call.user.name, name=name)
-
-
-def recoverInterrupted(db, vbasedir, datadir):
-    """
-    Finish what a crash interrupted (blocking; at start-up, before the
-    daemon serves): discard VPSes left C{creating}, remove those left
-    C{removing}, and sweep staging leftovers under C{vbasedir}.
-
-    @return: a list of lines saying what was done.
-    """
-    done = []
-    for xid, name, vdir, state in db.transactNow(roots.interrupted):
-        try:
-            if state in ("creating", "rebuilding"):
-                rootfs.discardPartial(vdir, includeVdir=True)
-            else:
-                rootfs.removeRoot(vdir, vbasedir)
-        except (OSError, ValueError) as e:
-            done.append("%s: could not clean %s: %s" % (name, vdir, e))
-            continue
-        if state == "rebuilding":
-            db.transactNow(roots.setState, xid, "broken")
-            done.append("%s: an interrupted rebuild left it broken (its"
-                        " configuration is kept; rebuild it)" % (name,))
-            continue
-        db.transactNow(roots.forget, xid)
-        done.append("%s: discarded an interrupted %s" % (
-            name, "creation" if state == "creating" else "removal"))
-    for directory in _stagingDirectories(vbasedir, datadir,
-                                         db.transactNow(roots.allVdirs)):
-        for entry in rootfs.sweepStaging(directory):
-            done.append("removed leftover %s" % (os.path.join(directory,
-                                                              entry),))
-    return done
-
-
-def _stagingDirectories(vbasedir, datadir, vdirs):
-    """
-    The directories where staging leftovers may lie: the base directory,
-    the shared lower layers, and the parent of every VPS directory.
-    """
-    directories = {vbasedir, os.path.join(datadir, "lower")}
-    directories.update(os.path.dirname(vdir) for vdir in vdirs)
-    return sorted(directories)
 
 
 def _kind(copy):

@@ -1,0 +1,149 @@
+# -*- test-case-name: tests.test_crash_consistency,tests.test_crashkill -*-
+"""
+The daemon's crash recovery at start-up, before it serves: finish what a
+crash interrupted (see L{vcd.vps.provision}'s protocol) and sweep what it
+left, without ever keeping the daemon from starting.
+
+In order: kill what still writes into a staging or trash directory or
+into the directory of an interrupted VPS (a killed daemon's tar, see
+L{vcd.vps.leftovers.killWriters}); discard each VPS left C{creating},
+remove each left C{removing}, mark each left C{rebuilding} C{broken}; sweep
+the staging and trash leftovers; remove the LXC directories of names VXDB
+does not know and whose container does not run. What cannot be cleaned is
+logged, and an interrupted VPS that could not be cleaned is marked
+C{broken}: C{vx.status} shows it (C{rootstate}), C{vx.remove} removes it,
+C{vx.create} with C{force} rebuilds it.
+"""
+
+import os
+
+from vcd.kernel.cgroups import releaseCgroups
+from vcd.vps import rootfs
+from vcd.vps.crashsafe import removeEntry
+from vcd.vps.leftovers import killWriters, removeLxcDirectory
+from vcd.vxdb import registry, roots
+
+
+def stagingDirectories(vbasedir, datadir, vdirs):
+    """
+    The directories where staging leftovers may lie: the base directory,
+    the shared lower layers, and the parent of every VPS directory.
+    """
+    directories = {vbasedir, os.path.join(datadir, "lower")}
+    directories.update(os.path.dirname(vdir) for vdir in vdirs)
+    return sorted(directories)
+
+
+def _leftoverEntries(directories):
+    entries = []
+    for directory in directories:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        entries.extend(
+            os.path.join(directory, name) for name in sorted(names)
+            if name.startswith(rootfs.STAGING_PREFIX)
+            or name.startswith(rootfs.TRASH_PREFIX))
+    return entries
+
+
+def _finish(db, vbasedir, lxcpath, vps):
+    """
+    Finish one interrupted VPS.
+
+    @return: a line saying what was done.
+    """
+    if vps.state == "rebuilding":
+        rootfs.discardPartial(vps.vdir, includeVdir=True)
+        db.transactNow(roots.setState, vps.xid, "broken")
+        return ("%s: an interrupted rebuild left it broken (its"
+                " configuration is kept; rebuild it)" % (vps.name,))
+    if vps.state == "creating":
+        rootfs.discardPartial(vps.vdir, includeVdir=True)
+    else:
+        rootfs.removeRoot(vps.vdir, vbasedir)
+        rootfs.discardPartial(vps.vdir)
+    removeLxcDirectory(lxcpath, vps.name)
+    releaseCgroups(vps.name)
+    db.transactNow(roots.forget, vps.xid)
+    return "%s: discarded an interrupted %s" % (
+        vps.name, "creation" if vps.state == "creating" else "removal")
+
+
+def _containerRunning(lxcpath, name):
+    from vcd.kernel.lxc import containerRunning
+    return containerRunning(lxcpath, name)
+
+
+def recoverInterrupted(db, vbasedir, datadir, lxcpath,
+                       isRunning=_containerRunning):
+    """
+    Recover from a crash (blocking; at start-up, before the daemon serves).
+    Never raises for what it finds: each problem becomes a line.
+
+    @param isRunning: C{isRunning(lxcpath, name)}, whether a container
+        runs.
+    @return: a list of lines saying what was done or could not be.
+    """
+    done = []
+    interrupted = db.transactNow(roots.interrupted)
+    directories = stagingDirectories(vbasedir, datadir,
+                                     db.transactNow(roots.allVdirs))
+    try:
+        killed = killWriters(_leftoverEntries(directories)
+                             + [vps.vdir for vps in interrupted])
+    except OSError as e:
+        done.append("could not stop what writes into staging"
+                    " directories: %s" % (e,))
+    else:
+        if killed:
+            done.append("killed processes left writing into staging"
+                        " directories: %s" % (" ".join(map(str, killed)),))
+    for vps in interrupted:
+        try:
+            done.append(_finish(db, vbasedir, lxcpath, vps))
+        except Exception as e:
+            try:
+                db.transactNow(roots.setState, vps.xid, "broken")
+            except Exception as stateError:
+                e = "%s; and marking it broken failed: %s" % (e, stateError)
+            done.append("%s: could not clean %s (%s): %s; it is marked"
+                        " broken: remove it (vx.remove) or rebuild it"
+                        " (vx.create force)" % (vps.name, vps.vdir,
+                                                vps.state, e))
+    for path in _leftoverEntries(directories):
+        try:
+            removeEntry(path)
+        except Exception as e:
+            done.append("could not remove leftover %s: %s" % (path, e))
+        else:
+            done.append("removed leftover %s" % (path,))
+    done.extend(_sweepLxcDirectories(db, lxcpath, isRunning))
+    return done
+
+
+def _sweepLxcDirectories(db, lxcpath, isRunning):
+    try:
+        names = sorted(os.listdir(lxcpath))
+    except OSError:
+        return []
+    known = set(db.transactNow(registry.vpsNames))
+    done = []
+    for name in names:
+        if name in known:
+            continue
+        try:
+            if isRunning(lxcpath, name):
+                done.append("container %s runs but is no VPS; left alone"
+                            % (name,))
+                continue
+            removeLxcDirectory(lxcpath, name)
+            releaseCgroups(name)
+        except Exception as e:
+            done.append("could not remove the LXC directory of %s: %s"
+                        % (name, e))
+        else:
+            done.append("removed the LXC directory of %s, which is no VPS"
+                        % (name,))
+    return done
