@@ -286,5 +286,9 @@ class LxcDirectoryTests(VpsHelpers, DaemonTestCase):
         self.fakeLxcDir("known")
         self.fakeLxcDir("orphan")
         yield self.startDaemon()
-        self.assertEqual(os.listdir(self.config.lxcpath), ["known"])
+        lxcpath = self.config.lxcpath
+        self.assertEqual([name for name in os.listdir(lxcpath)
+                          if os.path.isdir(os.path.join(lxcpath, name))],
+                         ["known"])
+        self.assertTrue(os.path.isfile(os.path.join(lxcpath, "vcd.seccomp")))
 

@@ -131,8 +131,9 @@ def _sweepLxcDirectories(db, lxcpath, isRunning):
     known = set(db.transactNow(registry.vpsNames))
     done = []
     for name in names:
-        if name in known:
-            continue
+        path = os.path.join(lxcpath, name)
+        if name in known or os.path.islink(path) or not os.path.isdir(path):
+            continue  # the daemon's own files (its seccomp profile)
         try:
             if isRunning(lxcpath, name):
                 done.append("container %s runs but is no VPS; left alone"
