@@ -161,7 +161,7 @@ class FakeDaemon:
         Set the password of an existing user (as vxpasswd does).
         """
         self.db.transactNow(users.setPassword, username,
-                            whirlpoolHex(password))
+                            self.db.key.verifier(whirlpoolHex(password)))
 
     def addUser(self, username, password, caps=(), admin=False):
         """
@@ -170,7 +170,8 @@ class FakeDaemon:
         @return: its uid.
         """
         def add(cursor):
-            uid = users.addUser(cursor, username, whirlpoolHex(password),
+            uid = users.addUser(cursor, username,
+                                self.db.key.verifier(whirlpoolHex(password)),
                                 admin)
             for cap in caps:
                 users.grantCap(cursor, uid, cap)

@@ -15,6 +15,7 @@ from vcd.config import Configuration
 from vcd.scripts import vtemplate
 from vcd.tap import VCDService
 from vcd.vxdb.connection import openVXDB, runTransaction
+from vcd.vxdb.credentials import loadKey
 from vcd.vxdb import users
 from vcd.vxdb.whirlpool import whirlpoolHex
 
@@ -213,6 +214,6 @@ def setPassword(path, username, password):
     connection = openVXDB(path)
     try:
         runTransaction(connection, users.setPassword, username,
-                       whirlpoolHex(password))
+                       loadKey(path).verifier(whirlpoolHex(password)))
     finally:
         connection.close()

@@ -63,6 +63,8 @@ def _hostinfo(call, cursor, args):
 
 
 def _userStruct(user):
+    # The manual's "password hash" is the stored verifier: no credential
+    # (see vcd.vxdb.credentials).
     return {"username": user.name, "uid": user.uid, "password": user.password,
             "admin": user.admin}
 
@@ -74,17 +76,21 @@ def _userGet(call, cursor, args):
     return [_userStruct(user) for user in users.listUsers(cursor)]
 
 
+def _verifier(call, password):
+    return call.services.db.key.verifier(passwordDigest(password))
+
+
 def _userSet(call, cursor, args):
     username, password = args["username"], args["password"]
     uid = users.findUid(cursor, username)
     if uid is None:
         if not password:
             raise invalid("password", "a new user needs a password")
-        users.addUser(cursor, username, passwordDigest(password),
+        users.addUser(cursor, username, _verifier(call, password),
                       args["admin"])
     else:
         if password:
-            users.setPassword(cursor, username, passwordDigest(password))
+            users.setPassword(cursor, username, _verifier(call, password))
         if args["admin"] is not None:
             users.setAdmin(cursor, uid, args["admin"])
 

@@ -2,8 +2,9 @@
 """
 vxpasswd <vxdb file> <username> [<password>]
 
-Create the VXDB with its seed data if it does not exist, then set the
-password of a user (from the argument, else a prompt on a terminal, else
+Create the VXDB with its seed data (and the key its password verifiers
+are made with, beside it) if it does not exist, then set the password of a
+user (from the argument, else a prompt on a terminal, else
 one line of standard input). Run locally, as root.
 """
 
@@ -11,6 +12,7 @@ import getpass
 import sys
 
 from vcd.vxdb.connection import openVXDB, runTransaction
+from vcd.vxdb.credentials import KeyFileError, loadKey
 from vcd.vxdb.users import setPassword
 from vcd.vxdb.whirlpool import passwordDigest
 
@@ -53,8 +55,12 @@ def main(argv=None, stdin=None, stderr=None):
         return 1
     connection = openVXDB(path)
     try:
+        key = loadKey(path)
         changed = runTransaction(connection, setPassword, username,
-                                 passwordDigest(password))
+                                 key.verifier(passwordDigest(password)))
+    except KeyFileError as e:
+        stderr.write("vxpasswd: %s\n" % (e,))
+        return 1
     finally:
         connection.close()
     if not changed:

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_dispatch_fake,tests.test_permissions -*-
 """
-What every call's checks read: users with their digests and capabilities,
+What every call's checks read: users with their password verifiers and
+capabilities,
 VPS names and ownerships. Two views of it with one interface:
 L{QueryAccess} asks SQL inside the caller's transaction; L{AccessSnapshot}
 is an in-memory copy for the read-only connection, rebuilt whenever
@@ -13,17 +14,22 @@ from vcd.vxdb import registry, users
 class QueryAccess:
     """
     The checks' reads, done with SQL on a cursor.
+
+    @ivar key: the L{vcd.vxdb.credentials.CredentialKey} passwords are
+        checked with.
     """
 
-    def __init__(self, cursor):
+    def __init__(self, cursor, key):
         self.cursor = cursor
+        self.key = key
 
     def authenticate(self, username, password):
         """
         @return: the L{users.User}, or None (unknown user or wrong
             password alike).
         """
-        return users.authenticate(self.cursor, username, password)
+        return users.authenticate(self.cursor, username, password,
+                                  self.key)
 
     def findVps(self, name):
         """
@@ -43,13 +49,15 @@ class AccessSnapshot:
     The checks' reads from an in-memory copy of the tables.
     """
 
-    def __init__(self, cursor):
+    def __init__(self, cursor, key):
+        self.key = key
         caps = {}
         for uid, cap in cursor.execute("SELECT uid, cap FROM user_caps"):
             caps.setdefault(uid, set()).add(cap)
         self.users = {
-            name: (uid, name, digest, admin, frozenset(caps.get(uid, ())))
-            for uid, name, digest, admin in cursor.execute(
+            name: (uid, name, verifier, admin,
+                   frozenset(caps.get(uid, ())))
+            for uid, name, verifier, admin in cursor.execute(
                 "SELECT uid, name, password, admin FROM user")}
         self.vpses = {name: registry.VPS(xid, name) for xid, name in
                       cursor.execute("SELECT xid, name FROM xid_name_map")}
@@ -60,7 +68,8 @@ class AccessSnapshot:
         """
         See L{QueryAccess.authenticate}.
         """
-        return users.checkPassword(self.users.get(username), password)
+        return users.checkPassword(self.users.get(username), password,
+                                   self.key)
 
     def findVps(self, name):
         """
@@ -82,12 +91,16 @@ class SnapshotCache:
     changes), and after a write by another process (vxpasswd), which
     C{PRAGMA data_version} reveals; that is asked at most every
     L{EXTERNAL_CHECK} seconds.
+
+    @ivar key: the L{vcd.vxdb.credentials.CredentialKey} the snapshots
+        check passwords with.
     """
 
     #: How stale the snapshot may be towards writes of other processes.
     EXTERNAL_CHECK = 1.0
 
-    def __init__(self):
+    def __init__(self, key):
+        self.key = key
         self._version = None
         self._generation = None
         self._checked = None
@@ -117,7 +130,7 @@ class SnapshotCache:
                 # is of exactly that version.
                 (version,) = cursor.execute(
                     "PRAGMA data_version").fetchone()
-                snapshot = AccessSnapshot(cursor)
+                snapshot = AccessSnapshot(cursor, self.key)
             finally:
                 if ownTransaction:
                     connection.execute("COMMIT")
