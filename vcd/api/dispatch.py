@@ -3,9 +3,11 @@
 The dispatcher: from a parsed request to a method's result.
 
 It enforces, once for every method whatever plugin declared it: the shape
-of the two params, the argument declarations, authentication, the
-capability, the owner rule and the per-VPS lock; and it turns every error
-into a fault with one of the manual's codes.
+of the two params, the argument declarations, authentication (throttled by
+the L{vcd.api.interfaces.ILoginThrottle}; the vshelper user only on the
+daemon's Unix socket for it), the capability, the owner rule and the
+per-VPS lock; and it turns every error into a fault with one of the
+manual's codes.
 """
 
 import sqlite3
@@ -21,6 +23,7 @@ from vcd.api.call import Call
 from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.api.interfaces import IMethodNamespace
+from vcd.helpersocket import HELPER_USER
 from vcd.vxdb import registry
 from vcd.vxdb.database import ReaderBusy
 
@@ -36,6 +39,14 @@ class AuthenticationFailed(VCDFault):
     def __init__(self, username):
         VCDFault.__init__(self, MEAUTH, "unauthorized")
         self.username = username
+
+
+class LoginRefused(AuthenticationFailed):
+    """
+    MEAUTH, for a call refused before its password was checked: its
+    address has too many throttled logins waiting (see
+    L{vcd.api.interfaces.ILoginThrottle.admit}).
+    """
 
 
 def collectMethods(namespaces, problems=None):
@@ -110,6 +121,8 @@ class Dispatcher:
             self.services.counters.nomethod += 1
             raise VCDFault(MENOMETHOD, "method %r not found" % (methodName,))
         username, password = _credentials(params)
+        if not self.services.throttle.admit(clientAddress):
+            raise LoginRefused(username)
         if len(params) > 2:
             raise VCDFault(MEINVAL, "%s takes two params, the"
                            " {username, password} struct and the argument"
@@ -142,7 +155,7 @@ class Dispatcher:
         """
         access = self.services.db.access(cursor)
         user = access.authenticate(username, password)
-        if user is None:
+        if user is None or not self._mayLogInHere(user, clientAddress):
             raise AuthenticationFailed(username)
         if method.capability is not None \
                 and method.capability not in user.caps:
@@ -155,8 +168,21 @@ class Dispatcher:
             return call, method.transaction(call, cursor, args)
         return call, None
 
+    def _mayLogInHere(self, user, clientAddress):
+        """
+        The vshelper user (any holder of HELPER) logs in only on the
+        daemon's Unix socket for it.
+        """
+        if user.name != HELPER_USER and "HELPER" not in user.caps:
+            return True
+        helperSocket = self.services.helperSocket
+        localSocket = getattr(clientAddress, "localSocket", None)
+        return (helperSocket is not None and localSocket is not None
+                and localSocket() == helperSocket)
+
     def _afterChecks(self, checked, method, args):
         call, result = checked
+        self.services.throttle.succeeded(call.clientAddress, call.user.name)
         if method.run is None:
             return result
         if not method.lock:
@@ -167,12 +193,12 @@ class Dispatcher:
         counters = self.services.counters
         counters.faults += 1
         error = failure.value
+        if isinstance(error, LoginRefused):
+            return error
         if isinstance(error, AuthenticationFailed):
             counters.flogins += 1
-            self.log.warn("failed login for user {username!r} from {client}"
-                          " calling {method}", username=error.username,
-                          client=clientAddress, method=methodName)
-            return error
+            return self.services.throttle.failed(clientAddress,
+                                                 error.username, error)
         if isinstance(error, VCDFault):
             return error
         if isinstance(error, sqlite3.Error):

@@ -32,6 +32,9 @@ def _status(call, cursor, args):
         "uptime": int(services.reactor.seconds() - counters.startedAt),
         "requests": counters.requests,
         "flogins": counters.flogins,
+        "throttled_logins": services.throttle.delayed,
+        "unchecked_logins": services.throttle.unchecked,
+        "throttled_addresses": services.throttle.throttledAddresses,
         "nomethod": counters.nomethod,
         "faults": counters.faults,
         "vservers": countVpses(cursor),
@@ -150,8 +153,9 @@ class DaemonNamespace:
                "Check a username and password.", transaction=_login,
                readOnly=True),
         Method("vcd.status", "INFO", OWNER_NONE, [], "struct",
-               "Daemon statistics: uptime, requests, failed logins, unknown"
-               " methods and more.", transaction=_status,
+               "Daemon statistics: uptime, requests, failed logins (and how"
+               " many were answered late, or refused unchecked, by the"
+               " login throttle), unknown methods and more.", transaction=_status,
                readOnly=True),
         Method("vcd.hostinfo", "INFO", OWNER_NONE, [], "struct",
                "Host facts, and which knobs this host accepts and why.",
