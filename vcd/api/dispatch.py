@@ -170,10 +170,10 @@ class Dispatcher:
 
     def _mayLogInHere(self, user, clientAddress):
         """
-        The vshelper user (any holder of HELPER) logs in only on the
-        daemon's Unix socket for it.
+        The vshelper user logs in only on the daemon's Unix socket for it
+        (whose secret it has; HELPER cannot be granted over the API).
         """
-        if user.name != HELPER_USER and "HELPER" not in user.caps:
+        if user.name != HELPER_USER:
             return True
         helperSocket = self.services.helperSocket
         localSocket = getattr(clientAddress, "localSocket", None)
