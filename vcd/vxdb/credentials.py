@@ -12,6 +12,7 @@ VXDB, or the verifier C{vcd.user.get} shows, logs nobody in, and without the
 key it cannot even be tested against guessed passwords.
 """
 
+import functools
 import hashlib
 import hmac
 import os
@@ -65,7 +66,9 @@ class CredentialKey:
     def __init__(self, key):
         if len(key) < 16:
             raise ValueError("a credential key needs at least 16 bytes")
-        self._key = key
+        # HMAC's keyed state, copied for each MAC (cheaper than keying
+        # anew: authentication runs on every call).
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
         self.keyId = hashlib.sha256(b"vcd credential key id\0" + key) \
             .hexdigest()[:8]
         # Checked against when the stored value is no verifier of this key,
@@ -73,9 +76,9 @@ class CredentialKey:
         self._dummySalt = bytes(_SALT_BYTES)
 
     def _mac(self, salt, digest):
-        return hmac.digest(self._key, salt + digest.encode("utf-8",
-                                                           "replace"),
-                           "sha256")
+        mac = self._keyed.copy()
+        mac.update(salt + digest.encode("utf-8", "replace"))
+        return mac.digest()
 
     def verifier(self, digest):
         """
@@ -104,16 +107,28 @@ class CredentialKey:
             C{digest}; never for a bare digest, a locked password or
             anything else.
         """
-        fields = stored.split("$")
-        valid = (len(fields) == 4 and fields[0] == SCHEME
-                 and fields[1] == self.keyId)
-        try:
-            salt = bytes.fromhex(fields[2]) if valid else self._dummySalt
-            expected = bytes.fromhex(fields[3]) if valid else b""
-        except ValueError:
-            valid, salt, expected = False, self._dummySalt, b""
+        keyId, salt, expected = _parse(stored)
+        valid = keyId == self.keyId
+        if not valid:
+            salt, expected = self._dummySalt, b""
         mac = self._mac(salt, digest.lower())
         return hmac.compare_digest(mac, expected) and valid
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(stored):
+    """
+    @return: C{(key id, salt, MAC)} of a verifier, or C{(None, None,
+        None)} for anything else (a verifier is no credential: it may be
+        kept in memory).
+    """
+    fields = stored.split("$")
+    if len(fields) != 4 or fields[0] != SCHEME:
+        return None, None, None
+    try:
+        return fields[1], bytes.fromhex(fields[2]), bytes.fromhex(fields[3])
+    except ValueError:
+        return None, None, None
 
 
 def keyPath(vxdbPath):
