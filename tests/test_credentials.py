@@ -37,6 +37,21 @@ def storedPasswords(vxdbPath):
         connection.close()
 
 
+@defer.inlineCallbacks
+def startLogged(case):
+    """
+    Start the daemon of a L{DaemonTestCase}; fire with the log events of
+    its start.
+    """
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        yield case.startDaemon()
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    return events
+
+
 class CredentialKeyTests(unittest.TestCase):
     """
     L{CredentialKey}: verifiers are salted, keyed, and match only the
@@ -194,12 +209,7 @@ class StoredCredentialTests(DaemonTestCase):
         shutil.copy(self.config.vxdbPath, os.path.join(elsewhere, "vxdb"))
         self.config.datadir = elsewhere
         self.config.vxdbPath = os.path.join(elsewhere, "vxdb")
-        events = []
-        globalLogPublisher.addObserver(events.append)
-        try:
-            yield self.startDaemon()
-        finally:
-            globalLogPublisher.removeObserver(events.append)
+        events = yield startLogged(self)
         for username, password in (("admin", ADMIN_PASSWORD),
                                    ("bob", PASSWORD)):
             yield self.assertFault(MEAUTH, self.client(
@@ -234,12 +244,8 @@ class MigrationTests(DaemonTestCase):
                            " (?, ?, ?)", ("bob", whirlpoolHex(PASSWORD), 0))
         connection.close()
         self.assertFalse(os.path.exists(keyPath(self.config.vxdbPath)))
-        self.events = []
-        globalLogPublisher.addObserver(self.events.append)
-        try:
-            return self.startDaemon()
-        finally:
-            globalLogPublisher.removeObserver(self.events.append)
+        d = startLogged(self)
+        return d.addCallback(lambda events: setattr(self, "events", events))
 
     @defer.inlineCallbacks
     def test_oldPasswordsLogIn(self):
@@ -268,12 +274,7 @@ class MigrationTests(DaemonTestCase):
     def test_secondStartConvertsNothing(self):
         yield self.stopDaemon()
         before = storedPasswords(self.config.vxdbPath)
-        events = []
-        globalLogPublisher.addObserver(events.append)
-        try:
-            yield self.startDaemon()
-        finally:
-            globalLogPublisher.removeObserver(events.append)
+        events = yield startLogged(self)
         after = storedPasswords(self.config.vxdbPath)
         self.assertEqual(after["bob"], before["bob"])
         self.assertEqual([e for e in events if "salted verifiers" in
