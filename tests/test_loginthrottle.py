@@ -5,12 +5,15 @@ it (a burst of wrong passwords is throttled while another address logs in
 at once), and the vshelper user's only way in, through the fake daemon.
 """
 
+import time
+
 from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.logger import Logger
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
+from tests.harness import DaemonTestCase
 from tests.fakedaemon import (ADMIN_PASSWORD, CLIENT, HELPER_CLIENT,
                               HELPER_SECRET, FakeDaemonMixin)
 from vcd.api.call import ClientAddress
@@ -244,3 +247,27 @@ class DispatcherThrottleTests(FakeDaemonMixin, unittest.TestCase):
         self.assertEqual(overTCP.faultString, wrong.faultString)
         self.assertIsNone(self.successResultOf(self.login(
             "vshelper", HELPER_SECRET, HELPER_CLIENT)))
+
+
+class ServedThrottleTests(DaemonTestCase):
+    """
+    The daemon's throttle over HTTP: a late fault is a fault, and
+    C{vcd.status} counts it.
+    """
+
+    @defer.inlineCallbacks
+    def test_lateFaultOverHTTP(self):
+        self.daemon.parts.throttle.baseDelay = 0.5
+        wrong = self.client("admin", "not-the-password")
+        for _ in range(LoginThrottle.allowance):
+            yield self.assertFault(MEAUTH, wrong.call("vcd.login"))
+        started = time.monotonic()
+        yield self.assertFault(MEAUTH, wrong.call("vcd.login"))
+        # The reactor's timer fires no earlier than asked (a little slack
+        # for the two clocks).
+        self.assertGreaterEqual(time.monotonic() - started, 0.4)
+        status = yield self.admin.call("vcd.status")
+        self.assertEqual((status["flogins"], status["throttled_logins"],
+                          status["throttled_addresses"],
+                          status["unchecked_logins"]),
+                         (LoginThrottle.allowance + 1, 1, 1, 0))

@@ -128,6 +128,8 @@ class Dispatcher:
                            " {username, password} struct and the argument"
                            " struct; %d given" % (method.name, len(params)))
         args = method.parseArguments(_argumentStruct(method, params))
+        # Known here, on the reactor thread, which owns the connection.
+        loginHere = self._mayLogInHere(username, clientAddress)
         db = self.services.db
         # Authentication and owner checks only read: a run method (whose
         # body comes after) or a read-only body needs no trip to the
@@ -135,27 +137,31 @@ class Dispatcher:
         if method.readOnly or method.run is not None:
             try:
                 checked = db.readNow(self._checkAndTransact, method,
-                                     username, password, args, clientAddress)
+                                     username, password, args, clientAddress,
+                                     loginHere)
             except ReaderBusy:
                 pass
             else:
                 return self._afterChecks(checked, method, args)
         d = db.transact(self._checkAndTransact, method, username, password,
-                        args, clientAddress)
+                        args, clientAddress, loginHere)
         d.addCallback(self._afterChecks, method, args)
         return d
 
     def _checkAndTransact(self, cursor, method, username, password, args,
-                          clientAddress):
+                          clientAddress, loginHere):
         """
         On the database thread (or the read-only connection, for a
         read-only call): authenticate, check the capability and the
         owner rule, and run a transaction method's body, all in one
         transaction.
+
+        @param loginHere: whether C{username} may log in where the call
+            came from (the password is checked all the same).
         """
         access = self.services.db.access(cursor)
         user = access.authenticate(username, password)
-        if user is None or not self._mayLogInHere(user, clientAddress):
+        if user is None or not loginHere:
             raise AuthenticationFailed(username)
         if method.capability is not None \
                 and method.capability not in user.caps:
@@ -168,12 +174,12 @@ class Dispatcher:
             return call, method.transaction(call, cursor, args)
         return call, None
 
-    def _mayLogInHere(self, user, clientAddress):
+    def _mayLogInHere(self, username, clientAddress):
         """
         The vshelper user logs in only on the daemon's Unix socket for it
         (whose secret it has; HELPER cannot be granted over the API).
         """
-        if user.name != HELPER_USER:
+        if username != HELPER_USER:
             return True
         helperSocket = self.services.helperSocket
         localSocket = getattr(clientAddress, "localSocket", None)

@@ -137,14 +137,15 @@ class LoginThrottle(service.Service):
         See L{ILoginThrottle.failed}.
         """
         now = self.reactor.seconds()
+        username = username[:64]
         key = addressKey(clientAddress)
         address = self._track(self._addresses, key, now)
-        user = self._track(self._users, username[:64], now)
+        user = self._track(self._users, username, now)
         address.failures += 1
         user.failures += 1
         if username not in address.usernames \
                 and len(address.usernames) < self._namedUsers:
-            address.usernames.append(username[:64])
+            address.usernames.append(username)
         if address.failures == 1:
             self.log.warn("failed login for user {username!r} from {client};"
                           " more failures from {address} are logged when"
