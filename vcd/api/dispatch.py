@@ -100,8 +100,11 @@ class Dispatcher:
         answered without a Deferred).
 
         @param params: the tuple of XML-RPC params.
+        @param clientAddress: where the call came from, an
+            L{vcd.api.interfaces.IClientAddress}.
         @return: the result or a L{VCDFault}, or a Deferred firing with
-            either (it never fails).
+            either (it never fails; a failed login's fault may come late,
+            see L{vcd.api.interfaces.ILoginThrottle}).
         """
         self.services.counters.requests += 1
         try:
