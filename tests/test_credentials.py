@@ -179,6 +179,24 @@ class StoredCredentialTests(DaemonTestCase):
             "bob", ENCODED_PREFIX + whirlpoolHex(PASSWORD + "x")).call(
                 "vcd.login"))
 
+    @defer.inlineCallbacks
+    def test_rememberedLoginForgottenOnChange(self):
+        """
+        A password verified once (and remembered for the next calls) stops
+        working as soon as it is changed, or its user removed.
+        """
+        bob = yield self.makeUser("bob", PASSWORD)
+        for _ in range(3):
+            self.assertIsNone((yield bob.call("vcd.login")))
+        yield self.admin.call("vcd.user.set", username="bob",
+                              password=PASSWORD + "-new")
+        yield self.assertFault(MEAUTH, bob.call("vcd.login"))
+        newBob = self.client("bob", PASSWORD + "-new")
+        self.assertIsNone((yield newBob.call("vcd.login")))
+        self.assertIsNone((yield newBob.call("vcd.login")))
+        yield self.admin.call("vcd.user.remove", username="bob")
+        yield self.assertFault(MEAUTH, newBob.call("vcd.login"))
+
     def test_keyFileOutsideVXDB(self):
         path = keyPath(self.config.vxdbPath)
         self.assertEqual(os.path.dirname(path), self.config.datadir)

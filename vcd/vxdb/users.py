@@ -179,6 +179,14 @@ def checkPassword(row, password, key):
     matches = key.matches(stored, passwordDigest(password))
     if row is None or not matches:
         return None
+    return userOf(row)
+
+
+def userOf(row):
+    """
+    @param row: C{(uid, name, verifier, admin, caps)}.
+    @return: the L{User} of a user row whose password was verified.
+    """
     return User(row[0], row[1], bool(row[3]), row[4])
 
 
