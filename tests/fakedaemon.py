@@ -23,7 +23,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 import vcd.methods
-from vcd.api.call import RequestCounters, Services
+from vcd.api.call import ClientAddress, RequestCounters, Services
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.api.namespaces import loadNamespaces
 from vcd.config import Configuration
@@ -45,7 +45,10 @@ HOOK = "/usr/bin/vshelper --socket /nonexistent"
 #: A memory filesystem for scratch directories, if the host has one.
 SHM = "/dev/shm"
 #: The client address calls are made from.
-CLIENT = "127.0.0.1:40000"
+CLIENT = ClientAddress("127.0.0.1", 40000)
+#: The daemon's Unix socket for vshelper, and a client address on it.
+HELPER_SOCKET = "/nonexistent/vcd.sock"
+HELPER_CLIENT = ClientAddress("unix", localSocket=HELPER_SOCKET)
 
 
 class InlineVXDB(VXDB):
@@ -127,7 +130,7 @@ class FakeDaemon:
             filesystem=self._filesystem, loads=self.loads,
             hostPaths=HostPaths(self.config.lxcpath, HOOK, "v2",
                                 apparmor=False, seccomp=False),
-            stops=RequestedStops(self.clock))
+            stops=RequestedStops(self.clock), helperSocket=HELPER_SOCKET)
         namespaces, problems = loadNamespaces(vcd.methods)
         if problems:
             raise AssertionError("namespace plugin problems: %r"
@@ -172,7 +175,7 @@ class FakeDaemon:
         Set the password of an existing user (as vxpasswd does).
         """
         self.db.transactNow(users.setPassword, username,
-                            whirlpoolHex(password))
+                            self.db.key.verifier(whirlpoolHex(password)))
 
     def addUser(self, username, password, caps=(), admin=False):
         """
@@ -181,7 +184,8 @@ class FakeDaemon:
         @return: its uid.
         """
         def add(cursor):
-            uid = users.addUser(cursor, username, whirlpoolHex(password),
+            uid = users.addUser(cursor, username,
+                                self.db.key.verifier(whirlpoolHex(password)),
                                 admin)
             for cap in caps:
                 users.grantCap(cursor, uid, cap)
@@ -230,13 +234,14 @@ class FakeDaemon:
 
     # -- calls -------------------------------------------------------------
 
-    def dispatch(self, method, params):
+    def dispatch(self, method, params, client=CLIENT):
         """
-        Hand raw params to the dispatcher, as the wire does.
+        Hand raw params to the dispatcher, as the wire does, from
+        C{client} (an L{vcd.api.interfaces.IClientAddress}).
 
         @return: what L{Dispatcher.dispatch} returns.
         """
-        return self.dispatcher.dispatch(method, params, CLIENT)
+        return self.dispatcher.dispatch(method, params, client)
 
     def call(self, method, username="admin", password=ADMIN_PASSWORD, /,
              **args):
@@ -255,9 +260,13 @@ class FakeDaemon:
 
     def helper(self, method, **args):
         """
-        Call a C{helper.*} method as vshelper does.
+        Call a C{helper.*} method as vshelper does, on the daemon's Unix
+        socket for it.
         """
-        return self.call(method, "vshelper", HELPER_SECRET, **args)
+        params = ({"username": "vshelper", "password": HELPER_SECRET},
+                  args)
+        return defer.maybeDeferred(self.dispatch, method, params,
+                                   HELPER_CLIENT)
 
 
 def scratchDirectory(testCase):

@@ -13,8 +13,10 @@ from twisted.trial import unittest
 
 from vcd.config import Configuration
 from vcd.scripts import vtemplate
+from vcd.scripts.vshelper import UnixTransport
 from vcd.tap import VCDService
 from vcd.vxdb.connection import openVXDB, runTransaction
+from vcd.vxdb.credentials import loadKey
 from vcd.vxdb import users
 from vcd.vxdb.whirlpool import whirlpoolHex
 
@@ -64,10 +66,11 @@ class Client:
     keeps serving.
     """
 
-    def __init__(self, url, username, password):
+    def __init__(self, url, username, password, transport=None):
         self.url = url
         self.username = username
         self.password = password
+        self.transport = transport
 
     def _blocking(self, method, args, raw):
         params = ({"username": self.username, "password": self.password},)
@@ -77,7 +80,8 @@ class Client:
             params = raw
         # Close the connection whatever happens: after a fault the client
         # would keep it alive and leave the reactor dirty.
-        with xmlrpc.client.ServerProxy(self.url, allow_none=True) as proxy:
+        with xmlrpc.client.ServerProxy(self.url, allow_none=True,
+                                       transport=self.transport) as proxy:
             try:
                 return getattr(proxy, method)(*params)
             except xmlrpc.client.Fault as f:
@@ -176,6 +180,14 @@ class DaemonTestCase(unittest.TestCase):
         """
         return Client(self.url, username, password)
 
+    def helperClient(self, username, password):
+        """
+        A L{Client} on the daemon's Unix socket for vshelper, as vshelper
+        connects.
+        """
+        return Client("http://localhost/RPC2", username, password,
+                      UnixTransport(self.daemon.helperSocket))
+
     @defer.inlineCallbacks
     def assertFault(self, code, deferred, contains=None):
         """
@@ -227,6 +239,6 @@ def setPassword(path, username, password):
     connection = openVXDB(path)
     try:
         runTransaction(connection, users.setPassword, username,
-                       whirlpoolHex(password))
+                       loadKey(path).verifier(whirlpoolHex(password)))
     finally:
         connection.close()

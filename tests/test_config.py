@@ -15,6 +15,8 @@ from vcd.config import ConfigurationError, buildConfiguration
 from vcd.scripts import vxpasswd
 from vcd.tap import Options
 from vcd.vxdb.connection import openVXDB
+from vcd.vxdb.credentials import loadKey
+from vcd.vxdb.whirlpool import whirlpoolHex
 
 
 def _options(**given):
@@ -151,7 +153,8 @@ class VxpasswdTests(unittest.TestCase):
         db = openVXDB(path)
         users = dict(db.execute("SELECT name, password FROM user"))
         self.assertEqual(sorted(users), ["admin", "vshelper"])
-        self.assertEqual(len(users["admin"]), 128)
+        self.assertTrue(loadKey(path).matches(users["admin"],
+                                              whirlpoolHex("secret-123")))
         self.assertEqual(users["vshelper"], "!")
         caps = [c for (c,) in db.execute(
             "SELECT cap FROM user_caps JOIN user USING (uid) WHERE"

@@ -109,9 +109,14 @@ class UserTests(DaemonTestCase):
     def test_getOne(self):
         user = yield self.admin.call("vcd.user.get", username="admin")
         self.assertEqual(user, {"username": "admin", "uid": user["uid"],
-                                "password": whirlpoolHex(ADMIN_PASSWORD),
+                                "password": user["password"],
                                 "admin": True})
         self.assertIsInstance(user["uid"], int)
+        # The manual's "password hash" is the salted, keyed verifier of the
+        # WHIRLPOOL digest, not the digest (which would log in).
+        self.assertNotIn(whirlpoolHex(ADMIN_PASSWORD), user["password"])
+        self.assertTrue(self.daemon.db.key.matches(
+            user["password"], whirlpoolHex(ADMIN_PASSWORD)))
 
     @defer.inlineCallbacks
     def test_getAll(self):
@@ -121,7 +126,8 @@ class UserTests(DaemonTestCase):
         self.assertEqual([u["username"] for u in users],
                          ["admin", "bob", "vshelper"])
         bob = [u for u in users if u["username"] == "bob"][0]
-        self.assertEqual(bob["password"], whirlpoolHex(PASSWORD))
+        self.assertTrue(self.daemon.db.key.matches(bob["password"],
+                                                   whirlpoolHex(PASSWORD)))
         self.assertIs(bob["admin"], False)
         self.assertEqual(len({u["uid"] for u in users}), 3)
         # A missing member means "all" as well.
@@ -163,11 +169,12 @@ class UserTests(DaemonTestCase):
     @defer.inlineCallbacks
     def test_setChangesAdminFlagKeepingPassword(self):
         bob = yield self.makeUser("bob", PASSWORD)
+        before = yield self.admin.call("vcd.user.get", username="bob")
         yield self.admin.call("vcd.user.set", username="bob", password="",
                               admin=True)
         user = yield self.admin.call("vcd.user.get", username="bob")
         self.assertIs(user["admin"], True)
-        self.assertEqual(user["password"], whirlpoolHex(PASSWORD))
+        self.assertEqual(user["password"], before["password"])
         # The old password still works.
         self.assertIsNone((yield bob.call("vcd.login")))
         # A missing password member keeps it as well.

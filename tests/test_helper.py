@@ -13,9 +13,9 @@ import stat
 
 from twisted.internet import defer, threads
 
-from tests.harness import DaemonTestCase
+from tests.harness import ADMIN_PASSWORD, DaemonTestCase
 from tests.running import RunningHelpers, pause
-from vcd.faults import MENOVPS, MEPERM
+from vcd.faults import MEAUTH, MENOVPS, MEPERM
 from vcd.scripts import vshelper
 
 HELPER_METHODS = ("helper.startup", "helper.netup", "helper.restart",
@@ -54,10 +54,34 @@ class HelperTests(RunningHelpers, DaemonTestCase):
         xid = yield self.admin.call("vxdb.xid.get", name=name)
         for method in HELPER_METHODS:
             yield self.assertFault(MEPERM, self.admin.call(method, xid=xid))
-        helper = self.client("vshelper", self.secret())
+        helper = self.helperClient("vshelper", self.secret())
         for method in ("helper.startup", "helper.netup"):
             self.assertIsNone((yield helper.call(method, xid=xid)))
             yield self.assertFault(MENOVPS, helper.call(method, xid=xid + 1))
+
+    @defer.inlineCallbacks
+    def test_onlyOnTheUnixSocket(self):
+        """
+        The vshelper user logs in only on the daemon's Unix socket for it;
+        over TCP its right secret gets the fault of a wrong password.
+        """
+        secret = self.secret()
+        self.assertIsNone((yield self.helperClient("vshelper", secret).call(
+            "vcd.login")))
+        overTCP = yield self.assertFault(MEAUTH, self.client(
+            "vshelper", secret).call("vcd.login"))
+        wrong = yield self.assertFault(MEAUTH, self.client(
+            "vshelper", secret + "x").call("vcd.login"))
+        self.assertEqual(overTCP.message, wrong.message)
+        name = yield self.newVps()
+        xid = yield self.admin.call("vxdb.xid.get", name=name)
+        yield self.assertFault(MEAUTH, self.client("vshelper", secret).call(
+            "helper.startup", xid=xid))
+        self.assertIsNone((yield self.helperClient("vshelper", secret).call(
+            "helper.startup", xid=xid)))
+        # Other users may use the Unix socket too.
+        self.assertIsNone((yield self.helperClient(
+            "admin", ADMIN_PASSWORD).call("vcd.login")))
 
     @defer.inlineCallbacks
     def test_secret(self):

@@ -8,7 +8,7 @@ import sys
 
 from twisted.trial import unittest
 
-from vcd.vxdb.whirlpool import (ENCODED_PREFIX, digestsEqual, passwordDigest,
+from vcd.vxdb.whirlpool import (ENCODED_PREFIX, passwordDigest,
                                 whirlpoolHex)
 
 # The ISO/IEC 10118-3 test vectors of WHIRLPOOL (the final, 2003 version),
@@ -53,10 +53,6 @@ class WhirlpoolTests(unittest.TestCase):
         self.assertEqual(passwordDigest("abc"), VECTORS[2][1].lower())
         self.assertEqual(passwordDigest(ENCODED_PREFIX + VECTORS[1][1]),
                          VECTORS[1][1].lower())
-
-    def test_digestsEqual(self):
-        self.assertTrue(digestsEqual(VECTORS[0][1], VECTORS[0][1]))
-        self.assertFalse(digestsEqual(VECTORS[0][1], VECTORS[1][1]))
 
     def test_noKernelLayer(self):
         """

@@ -73,7 +73,7 @@ class HelperSocket(service.Service):
 
     def _setSecret(self):
         """
-        Create the secret if it is missing and store its digest as the
+        Create the secret if it is missing and store its verifier as the
         vshelper user's password.
         """
         path = self.secretFile
@@ -90,8 +90,9 @@ class HelperSocket(service.Service):
                 f.write(secret + "\n")
             os.rename(path + ".new", path)
         os.chmod(path, 0o600)
+        self.db.open()
         self.db.transactNow(users.setPassword, HELPER_USER,
-                            whirlpoolHex(secret))
+                            self.db.key.verifier(whirlpoolHex(secret)))
 
     def startService(self):
         service.Service.startService(self)

@@ -24,6 +24,7 @@ from vcd.config import (DEFAULT_DATADIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
                         ConfigurationError, buildConfiguration,
                         readConfigFile)
 from vcd.api.dispatch import Dispatcher, collectMethods
+from vcd.api.loginthrottle import LoginThrottle
 from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.idmap import IDS_PER_VPS
 from vcd.kernel.lxcconfig import HostPaths, writeSeccompProfile
@@ -102,8 +103,8 @@ class VCDService(service.MultiService):
     """
     The daemon: a L{service.MultiService} whose children are declared here,
     where they are made: VXDB, the kernel layer's and the filesystem's
-    thread pools, the kernel worker, the load sampler, the listening
-    endpoints and vshelper's Unix socket. Constructing it does no I/O;
+    thread pools, the kernel worker, the load sampler, the login throttle,
+    the listening endpoints and vshelper's Unix socket. Constructing it does no I/O;
     start-up work happens in L{startService}.
 
     @ivar parts: the daemon's parts the methods see, a L{Services}
@@ -139,7 +140,8 @@ class VCDService(service.MultiService):
             templates=TemplateStore(config.templatedir),
             filesystem=self.filesystemPool.run,
             loads=self._child(LoadTracker(self._sampleLoads, reactor)),
-            pluginProblems=problems, stops=RequestedStops(reactor))
+            pluginProblems=problems, stops=RequestedStops(reactor),
+            throttle=self._child(LoginThrottle(reactor)))
         self.dispatcher = Dispatcher(collectMethods(namespaces, problems),
                                      self.parts)
         self.site = makeSite(self.dispatcher, config.maxBodySize, reactor,
@@ -152,6 +154,7 @@ class VCDService(service.MultiService):
             for description in config.listen]
         self.helper = self._child(HelperSocket(config.datadir, self.site,
                                                self.db, reactor))
+        self.parts.helperSocket = self.helper.path
         self._logFile = None
 
     def _child(self, child):

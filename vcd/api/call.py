@@ -3,7 +3,11 @@
 What a method body sees: the authenticated call and the daemon's services.
 """
 
+from zope.interface import implementer
+
+from vcd.api.interfaces import IClientAddress
 from vcd.api.locks import VPSLocks
+from vcd.api.loginthrottle import LoginThrottle
 
 
 class Services:
@@ -28,11 +32,15 @@ class Services:
         string each.
     @ivar stops: the L{vcd.vps.stops.RequestedStops}, the stops asked
         through the API whose post-stop hook has not reported yet.
+    @ivar throttle: the L{vcd.api.interfaces.ILoginThrottle}.
+    @ivar helperSocket: the path of the daemon's Unix socket for vshelper
+        (the only way in for the vshelper user), or None.
     """
 
     def __init__(self, reactor, db, kernel, features, config, counters,
                  templates=None, filesystem=None, locks=None, loads=None,
-                 hostPaths=None, pluginProblems=(), stops=None):
+                 hostPaths=None, pluginProblems=(), stops=None,
+                 throttle=None, helperSocket=None):
         self.reactor = reactor
         self.db = db
         self.kernel = kernel
@@ -46,6 +54,9 @@ class Services:
         self.hostPaths = hostPaths
         self.pluginProblems = list(pluginProblems)
         self.stops = stops
+        self.throttle = (throttle if throttle is not None
+                         else LoginThrottle(reactor))
+        self.helperSocket = helperSocket
 
 
 class Call:
@@ -66,6 +77,28 @@ class Call:
         self.vps = vps
         self.services = services
         self.clientAddress = clientAddress
+
+
+@implementer(IClientAddress)
+class ClientAddress:
+    """
+    A client address given as values (for callers other than the HTTP
+    site, and tests).
+    """
+
+    def __init__(self, host, port=0, localSocket=None):
+        self.host = host
+        self.port = port
+        self._localSocket = localSocket
+
+    def localSocket(self):
+        """
+        See L{IClientAddress.localSocket}.
+        """
+        return self._localSocket
+
+    def __str__(self):
+        return "%s:%s" % (self.host, self.port)
 
 
 class RequestCounters:

@@ -3,9 +3,11 @@
 The dispatcher: from a parsed request to a method's result.
 
 It enforces, once for every method whatever plugin declared it: the shape
-of the two params, the argument declarations, authentication, the
-capability, the owner rule and the per-VPS lock; and it turns every error
-into a fault with one of the manual's codes.
+of the two params, the argument declarations, authentication (throttled by
+the L{vcd.api.interfaces.ILoginThrottle}; the vshelper user only on the
+daemon's Unix socket for it), the capability, the owner rule and the
+per-VPS lock; and it turns every error into a fault with one of the
+manual's codes.
 """
 
 import sqlite3
@@ -21,6 +23,7 @@ from vcd.api.call import Call
 from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.api.interfaces import IMethodNamespace
+from vcd.helpersocket import HELPER_USER
 from vcd.vxdb import registry
 from vcd.vxdb.database import ReaderBusy
 
@@ -36,6 +39,14 @@ class AuthenticationFailed(VCDFault):
     def __init__(self, username):
         VCDFault.__init__(self, MEAUTH, "unauthorized")
         self.username = username
+
+
+class LoginRefused(AuthenticationFailed):
+    """
+    MEAUTH, for a call refused before its password was checked: its
+    address has too many throttled logins waiting (see
+    L{vcd.api.interfaces.ILoginThrottle.admit}).
+    """
 
 
 def collectMethods(namespaces, problems=None):
@@ -89,8 +100,11 @@ class Dispatcher:
         answered without a Deferred).
 
         @param params: the tuple of XML-RPC params.
+        @param clientAddress: where the call came from, an
+            L{vcd.api.interfaces.IClientAddress}.
         @return: the result or a L{VCDFault}, or a Deferred firing with
-            either (it never fails).
+            either (it never fails; a failed login's fault may come late,
+            see L{vcd.api.interfaces.ILoginThrottle}).
         """
         self.services.counters.requests += 1
         try:
@@ -110,11 +124,15 @@ class Dispatcher:
             self.services.counters.nomethod += 1
             raise VCDFault(MENOMETHOD, "method %r not found" % (methodName,))
         username, password = _credentials(params)
+        if not self.services.throttle.admit(clientAddress):
+            raise LoginRefused(username)
         if len(params) > 2:
             raise VCDFault(MEINVAL, "%s takes two params, the"
                            " {username, password} struct and the argument"
                            " struct; %d given" % (method.name, len(params)))
         args = method.parseArguments(_argumentStruct(method, params))
+        # Known here, on the reactor thread, which owns the connection.
+        loginHere = self._mayLogInHere(username, clientAddress)
         db = self.services.db
         # Authentication and owner checks only read: a run method (whose
         # body comes after) or a read-only body needs no trip to the
@@ -122,27 +140,31 @@ class Dispatcher:
         if method.readOnly or method.run is not None:
             try:
                 checked = db.readNow(self._checkAndTransact, method,
-                                     username, password, args, clientAddress)
+                                     username, password, args, clientAddress,
+                                     loginHere)
             except ReaderBusy:
                 pass
             else:
                 return self._afterChecks(checked, method, args)
         d = db.transact(self._checkAndTransact, method, username, password,
-                        args, clientAddress)
+                        args, clientAddress, loginHere)
         d.addCallback(self._afterChecks, method, args)
         return d
 
     def _checkAndTransact(self, cursor, method, username, password, args,
-                          clientAddress):
+                          clientAddress, loginHere):
         """
         On the database thread (or the read-only connection, for a
         read-only call): authenticate, check the capability and the
         owner rule, and run a transaction method's body, all in one
         transaction.
+
+        @param loginHere: whether C{username} may log in where the call
+            came from (the password is checked all the same).
         """
         access = self.services.db.access(cursor)
         user = access.authenticate(username, password)
-        if user is None:
+        if user is None or not loginHere:
             raise AuthenticationFailed(username)
         if method.capability is not None \
                 and method.capability not in user.caps:
@@ -155,8 +177,21 @@ class Dispatcher:
             return call, method.transaction(call, cursor, args)
         return call, None
 
+    def _mayLogInHere(self, username, clientAddress):
+        """
+        The vshelper user logs in only on the daemon's Unix socket for it
+        (whose secret it has; HELPER cannot be granted over the API).
+        """
+        if username != HELPER_USER:
+            return True
+        helperSocket = self.services.helperSocket
+        localSocket = getattr(clientAddress, "localSocket", None)
+        return (helperSocket is not None and localSocket is not None
+                and localSocket() == helperSocket)
+
     def _afterChecks(self, checked, method, args):
         call, result = checked
+        self.services.throttle.succeeded(call.clientAddress, call.user.name)
         if method.run is None:
             if method.live is not None:
                 return method.live(call, args)
@@ -169,12 +204,12 @@ class Dispatcher:
         counters = self.services.counters
         counters.faults += 1
         error = failure.value
+        if isinstance(error, LoginRefused):
+            return error
         if isinstance(error, AuthenticationFailed):
             counters.flogins += 1
-            self.log.warn("failed login for user {username!r} from {client}"
-                          " calling {method}", username=error.username,
-                          client=clientAddress, method=methodName)
-            return error
+            return self.services.throttle.failed(clientAddress,
+                                                 error.username, error)
         if isinstance(error, VCDFault):
             return error
         if isinstance(error, sqlite3.Error):

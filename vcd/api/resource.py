@@ -6,14 +6,17 @@ server, L{vcd.api.httpchannel} or L{vcd.api.twistedsite}, before anything
 is read or parsed).
 """
 
+import os
 import re
 import xmlrpc.client
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import http, resource, server
+from zope.interface import implementer
 
 from vcd.api.httpchannel import LeanSite
+from vcd.api.interfaces import IClientAddress
 from vcd.api.twistedsite import CappedSite
 from vcd.api.xmlrpcparse import MalformedRequest, parseRequest
 from vcd.config import DEFAULT_HTTP_SERVER, DEFAULT_MAX_BODY
@@ -121,6 +124,7 @@ class RPC2(resource.Resource):
         return content.encode("utf-8")
 
 
+@implementer(IClientAddress)
 class PeerAddress:
     """
     The client's address, formatted only when a log line needs it.
@@ -128,6 +132,21 @@ class PeerAddress:
 
     def __init__(self, request):
         self._request = request
+
+    @property
+    def host(self):
+        """
+        See L{IClientAddress.host}.
+        """
+        return getattr(self._request.getClientAddress(), "host", "unix")
+
+    def localSocket(self):
+        """
+        See L{IClientAddress.localSocket}.
+        """
+        name = getattr(self._request.channel.transport.getHost(), "name",
+                       None)
+        return os.fsdecode(name) if name else None
 
     def __str__(self):
         client = self._request.getClientAddress()

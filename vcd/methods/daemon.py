@@ -32,6 +32,9 @@ def _status(call, cursor, args):
         "uptime": int(services.reactor.seconds() - counters.startedAt),
         "requests": counters.requests,
         "flogins": counters.flogins,
+        "throttled_logins": services.throttle.delayed,
+        "unchecked_logins": services.throttle.unchecked,
+        "throttled_addresses": services.throttle.throttledAddresses,
         "nomethod": counters.nomethod,
         "faults": counters.faults,
         "vservers": countVpses(cursor),
@@ -70,6 +73,8 @@ def _hostinfo(call, cursor, args):
 
 
 def _userStruct(user):
+    # The manual's "password hash" is the stored verifier: no credential
+    # (see vcd.vxdb.credentials).
     return {"username": user.name, "uid": user.uid, "password": user.password,
             "admin": user.admin}
 
@@ -81,17 +86,21 @@ def _userGet(call, cursor, args):
     return [_userStruct(user) for user in users.listUsers(cursor)]
 
 
+def _verifier(call, password):
+    return call.services.db.key.verifier(passwordDigest(password))
+
+
 def _userSet(call, cursor, args):
     username, password = args["username"], args["password"]
     uid = users.findUid(cursor, username)
     if uid is None:
         if not password:
             raise invalid("password", "a new user needs a password")
-        users.addUser(cursor, username, passwordDigest(password),
+        users.addUser(cursor, username, _verifier(call, password),
                       args["admin"])
     else:
         if password:
-            users.setPassword(cursor, username, passwordDigest(password))
+            users.setPassword(cursor, username, _verifier(call, password))
         if args["admin"] is not None:
             users.setAdmin(cursor, uid, args["admin"])
 
@@ -151,8 +160,9 @@ class DaemonNamespace:
                "Check a username and password.", transaction=_login,
                readOnly=True),
         Method("vcd.status", "INFO", OWNER_NONE, [], "struct",
-               "Daemon statistics: uptime, requests, failed logins, unknown"
-               " methods and more.", transaction=_status,
+               "Daemon statistics: uptime, requests, failed logins (and how"
+               " many were answered late, or refused unchecked, by the"
+               " login throttle), unknown methods and more.", transaction=_status,
                readOnly=True),
         Method("vcd.hostinfo", "INFO", OWNER_NONE, [], "struct",
                "Host facts, and which knobs this host accepts and why.",

@@ -11,6 +11,7 @@ from vcd.scripts._clienterrors import UsageError
 from vcd.scripts._manpage import parserPage
 from vcd.scripts._parser import Finished, Parser, helpOption, manOption
 from vcd.vxdb.connection import openVXDB, runTransaction
+from vcd.vxdb.credentials import KeyFileError, loadKey
 from vcd.vxdb.users import setPassword
 from vcd.vxdb.whirlpool import passwordDigest
 
@@ -18,7 +19,8 @@ SUMMARY = """\
 vxpasswd: set the password of a VServer Control Daemon user.
 
 Creates the VXDB with its seed data (the users admin and vshelper, the
-group onboot) if it does not exist, then sets the password of a user:
+group onboot, and the key its password verifiers are made with, beside
+it) if it does not exist, then sets the password of a user:
 the argument, else a prompt on a terminal, else one line of standard
 input. Passwords have at least 8 characters. Run locally, as root.
 Exit status: 0 done, 1 no such user or a bad password, 2 usage.
@@ -87,8 +89,12 @@ def main(argv=None, stdin=None, stderr=None, stdout=None):
         return 1
     connection = openVXDB(path)
     try:
+        key = loadKey(path)
         changed = runTransaction(connection, setPassword, username,
-                                 passwordDigest(password))
+                                 key.verifier(passwordDigest(password)))
+    except KeyFileError as e:
+        stderr.write("vxpasswd: %s\n" % (e,))
+        return 1
     finally:
         connection.close()
     if not changed:

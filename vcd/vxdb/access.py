@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_dispatch_fake,tests.test_permissions -*-
 """
-What every call's checks read: users with their digests and capabilities,
+What every call's checks read: users with their password verifiers and
+capabilities,
 VPS names and ownerships. Two views of it with one interface:
 L{QueryAccess} asks SQL inside the caller's transaction; L{AccessSnapshot}
 is an in-memory copy for the read-only connection, rebuilt whenever
@@ -8,22 +9,40 @@ C{PRAGMA data_version} says another connection (the daemon's writer, or
 vxpasswd) committed a change.
 """
 
+import hashlib
+import hmac
+import secrets
+
 from vcd.vxdb import registry, users
+
+#: Keys this process's fingerprints of verified passwords (see
+#: L{AccessSnapshot.authenticate}); never stored.
+_FINGERPRINT_KEY = secrets.token_bytes(32)
+
+
+def _fingerprint(password):
+    return hashlib.blake2b(password.encode("utf-8", "surrogatepass"),
+                           key=_FINGERPRINT_KEY, digest_size=32).digest()
 
 class QueryAccess:
     """
     The checks' reads, done with SQL on a cursor.
+
+    @ivar key: the L{vcd.vxdb.credentials.CredentialKey} passwords are
+        checked with.
     """
 
-    def __init__(self, cursor):
+    def __init__(self, cursor, key):
         self.cursor = cursor
+        self.key = key
 
     def authenticate(self, username, password):
         """
         @return: the L{users.User}, or None (unknown user or wrong
             password alike).
         """
-        return users.authenticate(self.cursor, username, password)
+        return users.authenticate(self.cursor, username, password,
+                                  self.key)
 
     def findVps(self, name):
         """
@@ -41,15 +60,28 @@ class QueryAccess:
 class AccessSnapshot:
     """
     The checks' reads from an in-memory copy of the tables.
+
+    It remembers, per username, a fingerprint of the password last
+    verified for it (keyed with a secret of this process's, so it is no
+    credential and cannot be tested offline), so that a client calling
+    again costs one keyed hash rather than WHIRLPOOL and the verifier's
+    HMAC. A new snapshot, made after any change to the users, starts
+    with none.
     """
 
-    def __init__(self, cursor):
+    #: The most usernames whose verified password is remembered.
+    MAX_VERIFIED = 10000
+
+    def __init__(self, cursor, key):
+        self.key = key
+        self._verified = {}
         caps = {}
         for uid, cap in cursor.execute("SELECT uid, cap FROM user_caps"):
             caps.setdefault(uid, set()).add(cap)
         self.users = {
-            name: (uid, name, digest, admin, frozenset(caps.get(uid, ())))
-            for uid, name, digest, admin in cursor.execute(
+            name: (uid, name, verifier, admin,
+                   frozenset(caps.get(uid, ())))
+            for uid, name, verifier, admin in cursor.execute(
                 "SELECT uid, name, password, admin FROM user")}
         self.vpses = {name: registry.VPS(xid, name) for xid, name in
                       cursor.execute("SELECT xid, name FROM xid_name_map")}
@@ -60,7 +92,16 @@ class AccessSnapshot:
         """
         See L{QueryAccess.authenticate}.
         """
-        return users.checkPassword(self.users.get(username), password)
+        row = self.users.get(username)
+        if row is not None and isinstance(password, str):
+            known = self._verified.get(username)
+            if known is not None and hmac.compare_digest(
+                    known, _fingerprint(password)):
+                return users.userOf(row)
+        user = users.checkPassword(row, password, self.key)
+        if user is not None and len(self._verified) < self.MAX_VERIFIED:
+            self._verified[username] = _fingerprint(password)
+        return user
 
     def findVps(self, name):
         """
@@ -82,12 +123,16 @@ class SnapshotCache:
     changes), and after a write by another process (vxpasswd), which
     C{PRAGMA data_version} reveals; that is asked at most every
     L{EXTERNAL_CHECK} seconds.
+
+    @ivar key: the L{vcd.vxdb.credentials.CredentialKey} the snapshots
+        check passwords with.
     """
 
     #: How stale the snapshot may be towards writes of other processes.
     EXTERNAL_CHECK = 1.0
 
-    def __init__(self):
+    def __init__(self, key):
+        self.key = key
         self._version = None
         self._generation = None
         self._checked = None
@@ -117,7 +162,7 @@ class SnapshotCache:
                 # is of exactly that version.
                 (version,) = cursor.execute(
                     "PRAGMA data_version").fetchone()
-                snapshot = AccessSnapshot(cursor)
+                snapshot = AccessSnapshot(cursor, self.key)
             finally:
                 if ownTransaction:
                     connection.execute("COMMIT")

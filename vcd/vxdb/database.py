@@ -10,10 +10,13 @@ import sqlite3
 from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from vcd.vxdb import users
 from vcd.vxdb.access import QueryAccess, SnapshotCache
 from vcd.vxdb.connection import openVXDB, runTransaction
+from vcd.vxdb.credentials import keyPath, loadKey
 
 
 class ReaderBusy(Exception):
@@ -31,7 +34,11 @@ class VXDB(service.Service):
     transaction. Hand only plain data back.
 
     @ivar path: the database file.
+    @ivar key: the L{vcd.vxdb.credentials.CredentialKey} password
+        verifiers are made and checked with (None until opened).
     """
+
+    log = Logger()
 
     #: How long a read on the reactor thread may wait for a lock before it
     #: is handed to the database thread instead (WAL readers rarely wait).
@@ -43,16 +50,36 @@ class VXDB(service.Service):
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="vxdb")
         self._connection = None
         self._reader = None
-        self._snapshots = SnapshotCache()
+        self._snapshots = None
+        self.key = None
         #: Counts the daemon's own write transactions.
         self.generation = 0
 
     def open(self):
         """
-        Open and migrate the database (blocking; at start-up only).
+        Open and migrate the database (blocking; at start-up only), read
+        (or create) the credential key and turn the bare password digests
+        VXDB may still hold into verifiers.
         """
         if self._connection is None:
             self._connection = openVXDB(self.path)
+        if self.key is None:
+            self.key = loadKey(self.path)
+            self._snapshots = SnapshotCache(self.key)
+            converted, foreign = runTransaction(
+                self._connection, users.upgradeDigests, self.key)
+            if converted:
+                self.log.warn(
+                    "VXDB: the stored password digests of {count} users"
+                    " ({names}) are now salted verifiers keyed with"
+                    " {keyFile}", count=len(converted),
+                    names=", ".join(converted), keyFile=keyPath(self.path))
+            if foreign:
+                self.log.error(
+                    "VXDB: the passwords of {names} were made with another"
+                    " key than {keyFile} (was it replaced?): they cannot log"
+                    " in until their password is set again (vxpasswd)",
+                    names=", ".join(foreign), keyFile=keyPath(self.path))
         if self._reader is None:
             reader = sqlite3.connect(self.path, isolation_level=None,
                                      check_same_thread=False)
@@ -103,7 +130,7 @@ class VXDB(service.Service):
         if self._reader is not None and cursor.connection is self._reader:
             return self._snapshots.current(cursor, self.generation,
                                            self._reactor.seconds())
-        return QueryAccess(cursor)
+        return QueryAccess(cursor, self.key)
 
     def readNow(self, function, *args, **kwargs):
         """

@@ -2,21 +2,19 @@
 """
 Users, their passwords and their daemon capabilities, and authentication,
 each function taking a cursor inside the caller's transaction. Passwords
-are stored as the digests L{vcd.vxdb.whirlpool} computes; callers hand
-digests in.
+are stored as verifiers (L{vcd.vxdb.credentials}) of the digests
+L{vcd.vxdb.whirlpool} computes; callers hand verifiers in.
 """
 
 from collections import namedtuple
 
 from vcd.faults import MENOUSER, VCDFault
-from vcd.vxdb.whirlpool import digestsEqual, passwordDigest
+from vcd.vxdb.credentials import isBareDigest, isVerifier
+from vcd.vxdb.schema import LOCKED_PASSWORD
+from vcd.vxdb.whirlpool import passwordDigest
 
 #: An authenticated caller.
 User = namedtuple("User", "uid name admin caps")
-
-#: Compared against when the user does not exist, so that a wrong user
-#: costs what a wrong password costs.
-_NO_DIGEST = "!" * 128
 
 #: A user row.
 UserRecord = namedtuple("UserRecord", "uid name password admin")
@@ -62,26 +60,62 @@ def countUsers(cursor):
     return count
 
 
-def addUser(cursor, username, digest, admin):
+def _storable(verifier):
     """
-    Add a user with password digest C{digest}.
+    Refuse to store anything but a verifier or the locked password: a bare
+    digest in VXDB would be a credential again.
+    """
+    if not (verifier == LOCKED_PASSWORD or isVerifier(verifier)):
+        raise ValueError("VXDB stores password verifiers"
+                         " (CredentialKey.verifier), not %r..."
+                         % (verifier[:8],))
+    return verifier
+
+
+def addUser(cursor, username, verifier, admin):
+    """
+    Add a user whose password has the verifier C{verifier} (see
+    L{vcd.vxdb.credentials.CredentialKey.verifier}).
 
     @return: the new user's uid.
     """
     cursor.execute("INSERT INTO user (name, password, admin) VALUES"
-                   " (?, ?, ?)", (username, digest, int(bool(admin))))
+                   " (?, ?, ?)", (username, _storable(verifier),
+                                  int(bool(admin))))
     return cursor.lastrowid
 
 
-def setPassword(cursor, username, digest):
+def setPassword(cursor, username, verifier):
     """
-    Set the password digest of C{username}.
+    Set the password verifier of C{username} (see
+    L{vcd.vxdb.credentials.CredentialKey.verifier}).
 
     @return: whether there was such a user.
     """
     cursor.execute("UPDATE user SET password = ? WHERE name = ?",
-                   (digest, username))
+                   (_storable(verifier), username))
     return cursor.rowcount > 0
+
+
+def upgradeDigests(cursor, key):
+    """
+    Turn every bare WHIRLPOOL digest VXDB still holds (from before
+    verifiers, or written by an older vxpasswd) into a verifier of C{key}.
+
+    @return: C{(converted, foreign)}: the names of the users converted,
+        and of those whose verifier was made with another key (they
+        cannot log in until their password is set again).
+    """
+    converted, foreign = [], []
+    for uid, name, stored in cursor.execute(
+            "SELECT uid, name, password FROM user ORDER BY name").fetchall():
+        if isBareDigest(stored):
+            cursor.execute("UPDATE user SET password = ? WHERE uid = ?",
+                           (key.verifier(stored), uid))
+            converted.append(name)
+        elif isVerifier(stored) and not key.madeWithThisKey(stored):
+            foreign.append(name)
+    return converted, foreign
 
 
 def setAdmin(cursor, uid, admin):
@@ -130,29 +164,39 @@ def revokeCap(cursor, uid, cap, keep=()):
                    (uid, cap))
 
 
-def checkPassword(row, password):
+def checkPassword(row, password, key):
     """
     Check a password against a user row, in constant time whether or not
     the user exists.
 
-    @param row: C{(uid, name, digest, admin, caps)} or None.
+    @param row: C{(uid, name, verifier, admin, caps)} or None.
+    @param key: the L{vcd.vxdb.credentials.CredentialKey}.
     @return: a L{User} if C{password} matches, else None.
     """
-    stored = row[2] if row is not None else _NO_DIGEST
+    stored = row[2] if row is not None else LOCKED_PASSWORD
     if not isinstance(password, str):
         return None
-    matches = digestsEqual(passwordDigest(password), stored)
-    if row is None or not matches or len(stored) != 128:
+    matches = key.matches(stored, passwordDigest(password))
+    if row is None or not matches:
         return None
+    return userOf(row)
+
+
+def userOf(row):
+    """
+    @param row: C{(uid, name, verifier, admin, caps)}.
+    @return: the L{User} of a user row whose password was verified.
+    """
     return User(row[0], row[1], bool(row[3]), row[4])
 
 
-def authenticate(cursor, username, password):
+def authenticate(cursor, username, password, key):
     """
-    Check a username and password (clear text or C{WHIRLPOOLENC//}).
+    Check a username and password (clear text or C{WHIRLPOOLENC//} and the
+    WHIRLPOOL digest) against the user's verifier made with C{key}.
 
-    The digest is computed and compared in constant time whether or not the
-    user exists, so the answer says nothing about which was wrong.
+    The verifier is computed and compared in constant time whether or not
+    the user exists, so the answer says nothing about which was wrong.
 
     @return: a L{User}, or None.
     """
@@ -161,7 +205,7 @@ def authenticate(cursor, username, password):
         (username,)).fetchone()
     if row is not None:
         row = tuple(row) + (userCaps(cursor, row[0]),)
-    return checkPassword(row, password)
+    return checkPassword(row, password, key)
 
 
 def requireUser(cursor, username):

@@ -1,13 +1,12 @@
 # -*- test-case-name: tests.test_whirlpool -*-
 """
-WHIRLPOOL digests, as VXDB stores passwords (manual 3.5.2).
+WHIRLPOOL digests of passwords (manual 3.5.2), which VXDB keeps only as
+keyed verifiers (L{vcd.vxdb.credentials}).
 
 Python's hashlib lacks WHIRLPOOL under OpenSSL 3, but libcrypto still exports
 the one-shot C{WHIRLPOOL()} function; this module calls it through the cffi
 binding L{vcd.vxdb._whirlpool} (built from C{vcd/vxdb/_whirlpool_build.py}).
 """
-
-import hmac
 
 try:
     from vcd.vxdb._whirlpool import ffi as _ffi, lib as _lib
@@ -44,11 +43,3 @@ def passwordDigest(password):
     if password.startswith(ENCODED_PREFIX):
         return password[len(ENCODED_PREFIX):].lower()
     return whirlpoolHex(password)
-
-
-def digestsEqual(a, b):
-    """
-    Compare two hex digests in constant time.
-    """
-    return hmac.compare_digest(a.encode("ascii", "replace"),
-                               b.encode("ascii", "replace"))
