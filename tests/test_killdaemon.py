@@ -25,7 +25,8 @@ import xmlrpc.client
 
 from twisted.trial import unittest
 
-from tests.harness import ADMIN_PASSWORD, busyboxTemplate, setPassword
+from tests.harness import (ADMIN_PASSWORD, busyboxTemplate, searchableTemp,
+                           setPassword)
 from tests.test_crashkill import _alive
 from tests.running import containerCgroups, monitorPids
 from vcd.faults import MENOVPS
@@ -185,8 +186,7 @@ class KillDaemonTests(unittest.TestCase):
             if shutil.which(tool) is None:
                 self.fail("%s missing: apt-get install lxc tar util-linux"
                           % (tool,))
-        self.base = os.path.abspath(self.mktemp())
-        os.makedirs(self.base)
+        self.base = searchableTemp(self)
         self.data = os.path.join(self.base, "data")
         self.vbasedir = os.path.join(self.base, "vservers")
         self.lxcpath = os.path.join(self.data, "lxc")

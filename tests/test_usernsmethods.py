@@ -181,3 +181,23 @@ class SubordinateIdTests(unittest.TestCase):
     def test_intersect(self):
         self.assertEqual(intersect([(0, 100), (200, 100)], [(50, 200)]),
                          [(50, 50), (200, 50)])
+
+
+class SearchableTests(unittest.TestCase):
+    """
+    L{unsearchableAncestors}: where an unprivileged VPS's root would be
+    stopped on the way to its root filesystem.
+    """
+
+    def test_found(self):
+        import os
+        from vcd.kernel.idmap import unsearchableAncestors
+        base = os.path.abspath(self.mktemp())
+        closed = os.path.join(base, "closed")
+        os.makedirs(os.path.join(closed, "open"))
+        os.chmod(base, 0o711)
+        os.chmod(closed, 0o700)
+        found = unsearchableAncestors(os.path.join(closed, "open", "vps"))
+        self.assertIn(closed, found)
+        self.assertNotIn(base, found)
+        self.assertNotIn(os.path.join(closed, "open"), found)

@@ -26,7 +26,7 @@ from vcd.config import (DEFAULT_DATADIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.api.loginthrottle import LoginThrottle
 from vcd.kernel.hostfeatures import HostFeatures
-from vcd.kernel.idmap import IDS_PER_VPS
+from vcd.kernel.idmap import IDS_PER_VPS, unsearchableAncestors
 from vcd.kernel.lxcconfig import HostPaths, writeSeccompProfile
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
@@ -201,6 +201,13 @@ class VCDService(service.MultiService):
         for line in lines:
             self.log.warn("crash recovery: {line}", line=line)
         self._migrateToUserNamespaces()
+        for directory in (config.lxcpath, config.vbasedir):
+            for blocked in unsearchableAncestors(
+                    os.path.join(directory, "x")):
+                self.log.error(
+                    "unprivileged VPSes cannot start: their roots are under"
+                    " {blocked}, which other users cannot pass through"
+                    " (chmod o+x {blocked})", blocked=blocked)
         for line in auditStoredMounts(self.db, (config.vbasedir,
                                                 config.datadir)):
             self.log.warn("mount policy: {line}", line=line)

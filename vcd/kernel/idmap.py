@@ -338,3 +338,27 @@ def releaseRoot(spec, lxcpath, name):
     if spec.kind == "overlay":
         detach(mergedRoot(lxcpath, name))
 
+
+
+def unsearchableAncestors(path):
+    """
+    The directories on the way to C{path} that other users cannot pass
+    through (no search permission for others): the root of an unprivileged
+    VPS (a host id of its own) cannot reach its root filesystem under
+    them.
+
+    @return: their paths, outermost first.
+    """
+    blocked = []
+    path = os.path.abspath(path)
+    while True:
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                blocked.append(path)
+        except OSError:
+            pass
+    return sorted(blocked, key=len)
