@@ -15,6 +15,10 @@ What a built tree holds, and why (see C{docs/debian-boot.md}):
   - a C{/etc/resolv.conf} naming no name server (the build host's would
     leak into every VPS), and a C{/etc/hosts} with only the loopback
     names (C{libnss-myhostname} resolves the VPS's own name);
+  - the units that can never work in a user namespace masked: the
+    mounts of debugfs, tracefs and configfs, which no user namespace may
+    mount (they fail, and the boot is C{degraded}, once the VPS has
+    CAP_SYS_RAWIO, their only condition);
   - no logs, package lists, caches or backup files of the build, and
     every date (files, C{/etc/shadow}) at most the release date of the
     packages, so that the same packages give the same tree.
@@ -61,6 +65,11 @@ ExecStartPre=
 ExecStartPre=/usr/bin/ssh-keygen -A
 ExecStartPre=/usr/sbin/sshd -t
 """
+
+#: Units masked because they cannot work in a container (see the module
+#: docstring).
+MASKED_UNITS = ("sys-kernel-config.mount", "sys-kernel-debug.mount",
+                "sys-kernel-tracing.mount")
 
 #: Files and directories of the build itself, removed from the tree (glob
 #: patterns relative to the root).
@@ -252,6 +261,20 @@ def clampDates(root, epoch):
                 os.utime(path, (epoch, epoch), follow_symlinks=False)
 
 
+def maskUnits(root, units):
+    """
+    Mask the systemd C{units} in the tree C{root} (as C{systemctl mask}
+    does: a link to C{/dev/null} in C{/etc/systemd/system}).
+    """
+    directory = os.path.join(root, "etc/systemd/system")
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    for unit in units:
+        path = os.path.join(directory, unit)
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.symlink("/dev/null", path)
+
+
 def removeIdentity(root, epoch):
     """
     Strip the build host's identity and the build's leftovers from the
@@ -274,6 +297,7 @@ def removeIdentity(root, epoch):
         os.makedirs(dropins, mode=0o755, exist_ok=True)
         _write(os.path.join(dropins, "vcd-host-keys.conf"),
                SSH_HOST_KEYS_DROPIN)
+    maskUnits(root, MASKED_UNITS)
     _clampShadow(os.path.join(etc, "shadow"), epoch)
     clampDates(root, epoch)
 
