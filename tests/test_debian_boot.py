@@ -265,6 +265,23 @@ class DebianBootTests(RunningHelpers, DaemonTestCase):
             key)
 
     @defer.inlineCallbacks
+    def test_rebootAndStop(self):
+        """
+        vx.reboot (the template's C{/sbin/reboot}) brings systemd up again
+        in a new init; vx.stop (C{/sbin/poweroff}) stops the VPS without
+        the daemon having to stop it hard.
+        """
+        texts = self.captureLog()
+        name, state, failed = yield self.bootDebian()
+        status = yield self.status(name)
+        yield self.admin.call("vx.reboot", name=name)
+        yield self.waitRestarted(name, status["initpid"], timeout=60)
+        self.assertEqual((yield self.waitSystemd(name)), "running")
+        yield self.admin.call("vx.stop", name=name)
+        yield self.assertRunning(name, False)
+        self.assertEqual([t for t in texts if "stopping it hard" in t], [])
+
+    @defer.inlineCallbacks
     def test_unprivileged(self):
         """
         The Debian VPS runs in a user namespace of its own: root inside is
