@@ -187,10 +187,13 @@ def bootstrap(root, suite, mirror, packages, cacheDir=None):
     """
     command = [_debootstrap(), "--variant=minbase",
                "--include=" + ",".join(packages)]
+    what = "debootstrap from %s" % (mirror,)
     if cacheDir is not None:
-        command.append("--unpack-tarball=" + fetchPackages(
-            cacheDir, suite, mirror, packages))
-    _run(command + [suite, root, mirror], "debootstrap from %s" % (mirror,))
+        tarball = fetchPackages(cacheDir, suite, mirror, packages)
+        command.append("--unpack-tarball=" + tarball)
+        what = "debootstrap from %s (if it is damaged, remove it)" % (
+            tarball,)
+    _run(command + [suite, root, mirror], what)
 
 
 def releaseDate(root):
