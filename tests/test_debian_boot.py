@@ -268,15 +268,21 @@ class DebianBootTests(RunningHelpers, DaemonTestCase):
     def test_rebootAndStop(self):
         """
         vx.reboot (the template's C{/sbin/reboot}) brings systemd up again
-        in a new init; vx.stop (C{/sbin/poweroff}) stops the VPS without
-        the daemon having to stop it hard.
+        in a new init, named by the NODENAME VXDB holds by then; vx.stop
+        (C{/sbin/poweroff}) stops the VPS without the daemon having to
+        stop it hard.
         """
         texts = self.captureLog()
         name, state, failed = yield self.bootDebian()
         status = yield self.status(name)
+        nodename = "node-" + os.urandom(4).hex()
+        yield self.admin.call("vxdb.vx.uname.set", name=name,
+                              uname="NODENAME", value=nodename)
         yield self.admin.call("vx.reboot", name=name)
         yield self.waitRestarted(name, status["initpid"], timeout=60)
         self.assertEqual((yield self.waitSystemd(name)), "running")
+        self.assertEqual((yield self.execIn(name, "hostname")),
+                         nodename + "\n")
         yield self.admin.call("vx.stop", name=name)
         yield self.assertRunning(name, False)
         self.assertEqual([t for t in texts if "stopping it hard" in t], [])
