@@ -4,12 +4,16 @@ vtemplate: build and list VPS templates.
 
     vtemplate [--templatedir DIR] build busybox NAME [--description TEXT]
     vtemplate [--templatedir DIR] build debian NAME [--suite SUITE]
-              [--mirror URL] [--include PKGS] [--description TEXT]
+              [--mirror URL] [--include PKGS] [--cache-dir DIR]
+              [--description TEXT]
     vtemplate [--templatedir DIR] list
 
 A template is C{<NAME>.tar.gz} plus C{<NAME>.conf} (see L{vcd.vps.templates}).
 Both are written to temporary files and renamed into place, the
-configuration first, so a template appears complete or not at all.
+configuration first, so a template appears complete or not at all. A
+Debian template is built by L{vcd.vps.debianbuild}: the same packages (kept
+with C{--cache-dir}) give the same tarball, whose files are dated at most
+the packages' release date.
 """
 
 import argparse
@@ -22,12 +26,17 @@ import sys
 import tempfile
 
 from vcd.config import DEFAULT_DATADIR
-from vcd.vps.templates import (CACHE_SUFFIX, CONFIG_SUFFIX, Template,
-                               TemplateStore, validTemplateName)
+from vcd.vps import debianbuild
+from vcd.vps.templates import (CACHE_SUFFIX, CONFIG_SUFFIX, DEFAULT_BCAPS,
+                               Template, TemplateStore, validTemplateName)
 
 DEFAULT_TEMPLATEDIR = os.path.join(DEFAULT_DATADIR, "templates")
 DEFAULT_BUSYBOX = "/bin/busybox"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEFAULT_MIRROR = debianbuild.DEFAULT_MIRROR
+#: What systemd needs besides the default bounding set to boot in a user
+#: namespace: SYS_ADMIN (its mounts, the services' namespaces) and SETPCAP
+#: (dropping capabilities for its services). See docs/debian-boot.md.
+SYSTEMD_BCAPS = frozenset(["SYS_ADMIN", "SETPCAP"])
 
 INITTAB = """\
 # busybox init for a container: nothing on a tty (there may be none).
@@ -132,29 +141,6 @@ def populateBusybox(root, busybox, hostname):
     _write(os.path.join(etc, "hosts"), "127.0.0.1\tlocalhost\n")
 
 
-def populateDebian(root, suite, mirror, include):
-    """
-    Fill the empty directory C{root} with a minimal Debian system made by
-    C{debootstrap --variant=minbase}. Needs a reachable mirror.
-
-    @raise BuildError: if debootstrap is missing or fails.
-    """
-    if shutil.which("debootstrap") is None:
-        raise BuildError("debootstrap is missing: install the Debian package "
-                         "debootstrap")
-    command = ["debootstrap", "--variant=minbase"]
-    if include:
-        command.append("--include=" + include)
-    command += [suite, root, mirror]
-    result = subprocess.run(command, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        raise BuildError("debootstrap failed (exit %d)" % result.returncode)
-    shutil.rmtree(os.path.join(root, "var/cache/apt/archives"),
-                  ignore_errors=True)
-    os.makedirs(os.path.join(root, "var/cache/apt/archives/partial"),
-                exist_ok=True)
-
-
 def _tempName(templatedir, final):
     return os.path.join(templatedir, ".vcd-new.%s.%s" % (
         os.path.basename(final), secrets.token_hex(6)))
@@ -168,21 +154,30 @@ def _fsyncPath(path):
         os.close(fd)
 
 
-def writeTemplate(templatedir, template, root, ownerRoot):
+def writeTemplate(templatedir, template, root, ownerRoot, mtime=None):
     """
     Pack C{root} as the cache of C{template} and write its configuration,
     each through a temporary file renamed into place (configuration first).
+    The tarball depends only on the tree: names sorted, no access or change
+    times, no time stamp in the gzip header.
 
     @param ownerRoot: record every file as owned by root (for a tree built
         from scratch); otherwise keep the numeric owners on disk.
+    @param mtime: if given, record no file as newer than this (seconds
+        since the epoch).
     """
     cache = os.path.join(templatedir, template.name + CACHE_SUFFIX)
     config = os.path.join(templatedir, template.name + CONFIG_SUFFIX)
     tmpCache = _tempName(templatedir, cache)
     tmpConfig = _tempName(templatedir, config)
-    command = ["tar", "--create", "--gzip", "--file", tmpCache,
+    command = ["tar", "--create", "--use-compress-program=gzip -n",
+               "--file", tmpCache,
                "--directory", root, "--numeric-owner", "--sort=name",
-               "--xattrs", "--xattrs-include=*"]
+               "--xattrs", "--xattrs-include=*", "--format=posix",
+               "--pax-option=exthdr.name=%d/PaxHeaders/%f,"
+               "delete=atime,delete=ctime"]
+    if mtime is not None:
+        command += ["--mtime=@%d" % (mtime,), "--clamp-mtime"]
     if ownerRoot:
         command += ["--owner=0", "--group=0"]
     command.append(".")
@@ -202,12 +197,17 @@ def writeTemplate(templatedir, template, root, ownerRoot):
 
 
 def build(templatedir, kind, name, description, busybox=DEFAULT_BUSYBOX,
-          suite="bookworm", mirror=DEFAULT_MIRROR, include="systemd-sysv",
-          force=False):
+          suite=debianbuild.DEFAULT_SUITE, mirror=DEFAULT_MIRROR,
+          include=None, force=False, cacheDir=None):
     """
     Build a template called C{name} in C{templatedir}.
 
     @param kind: C{"busybox"} or C{"debian"}.
+    @param include: for Debian, the packages besides minbase (a
+        comma-separated string; C{None} for
+        L{debianbuild.DEFAULT_PACKAGES}).
+    @param cacheDir: for Debian, where the downloaded packages are kept
+        and found again (C{None}: not kept).
     @return: the L{Template} as now found in C{templatedir}.
     @raise BuildError: saying what went wrong.
     """
@@ -227,15 +227,25 @@ def build(templatedir, kind, name, description, busybox=DEFAULT_BUSYBOX,
             template = Template(
                 name, None,
                 description=description or "Minimal busybox system")
+            mtime = None
         elif kind == "debian":
-            populateDebian(root, suite, mirror, include)
+            mtime = debianbuild.buildDebian(root, suite, mirror, include,
+                                            cacheDir)
+            release = debianbuild.RELEASES.get(suite, suite)
             template = Template(
                 name, None,
-                description=description or "Debian %s (minbase)" % (suite,))
+                description=description or "Debian %s (%s) minbase with "
+                "systemd" % (release, suite),
+                distribution="debian", release=release,
+                date=debianbuild.isoDate(mtime), halt="/sbin/poweroff",
+                timeout=30, bcaps=DEFAULT_BCAPS | SYSTEMD_BCAPS)
         else:
             raise BuildError("unknown template kind %r" % (kind,))
-        writeTemplate(templatedir, template, root, ownerRoot=kind == "busybox")
+        writeTemplate(templatedir, template, root,
+                      ownerRoot=kind == "busybox", mtime=mtime)
     except subprocess.CalledProcessError as e:
+        raise BuildError(str(e)) from e
+    except debianbuild.DebianBuildError as e:
         raise BuildError(str(e)) from e
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -264,10 +274,15 @@ def _parser():
         else:
             sub.add_argument("--suite", default="bookworm")
             sub.add_argument("--mirror", default=DEFAULT_MIRROR)
-            sub.add_argument("--include", default="systemd-sysv",
-                             help="extra packages, comma-separated "
-                             "(default %(default)s, which provides "
-                             "/sbin/init)")
+            sub.add_argument("--include", default=",".join(
+                debianbuild.DEFAULT_PACKAGES),
+                             help="packages besides minbase, comma-separated"
+                             " (default %(default)s; systemd-sysv provides"
+                             " /sbin/init)")
+            sub.add_argument("--cache-dir", default=None,
+                             help="keep the downloaded packages here and "
+                             "build from them again (same packages, same "
+                             "template, no network)")
     commands.add_parser("list", help="list templates")
     return parser
 
@@ -281,14 +296,16 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "list":
         for template in TemplateStore(args.templatedir).list():
-            print("%s\t%s" % (template.name, template.description))
+            print("\t".join([template.name, template.description] + [
+                value for value in (template.distribution, template.release,
+                                    template.date) if value]))
         return 0
     options = {}
     if args.kind == "busybox":
         options["busybox"] = args.busybox
     else:
         options.update(suite=args.suite, mirror=args.mirror,
-                       include=args.include)
+                       include=args.include, cacheDir=args.cache_dir)
     try:
         template = build(args.templatedir, args.kind, args.name,
                          args.description, force=args.force, **options)

@@ -10,6 +10,9 @@ The configuration is INI with one section C{[template]}::
 
     [template]
     description = Minimal busybox system
+    distribution = debian
+    release = 12
+    date = 2025-11-15T09:00:00Z
     init = /sbin/init
     halt = /sbin/halt
     reboot = /sbin/reboot
@@ -96,6 +99,11 @@ class Template:
 
     @ivar name: the template's name.
     @ivar description: one line for people; C{""} if not configured.
+    @ivar distribution: the distribution it holds (C{"debian"}), or C{""}.
+    @ivar release: the distribution's release (C{"12"}), or C{""}.
+    @ivar date: when its contents were made (for a Debian template the
+        date of its packages' Release file, so the same packages give the
+        same date), ISO 8601 UTC; or C{""}.
     @ivar cachePath: the absolute path of the template cache tarball.
     @ivar init: the command starting the VPS.
     @ivar halt: the command halting the VPS from inside.
@@ -111,10 +119,14 @@ class Template:
                  halt=DEFAULT_HALT, reboot=DEFAULT_REBOOT,
                  timeout=DEFAULT_TIMEOUT, bcaps=DEFAULT_BCAPS,
                  ccaps=DEFAULT_CCAPS, flags=DEFAULT_FLAGS,
-                 mounts=DEFAULT_MOUNTS):
+                 mounts=DEFAULT_MOUNTS, distribution="", release="",
+                 date=""):
         self.name = name
         self.cachePath = cachePath
         self.description = description
+        self.distribution = distribution
+        self.release = release
+        self.date = date
         self.init = init
         self.halt = halt
         self.reboot = reboot
@@ -140,7 +152,8 @@ class Template:
             return cls(name, cachePath)
         section = parser["template"]
         kwargs = {}
-        for key in ("description", "init", "halt", "reboot"):
+        for key in ("description", "init", "halt", "reboot", "distribution",
+                    "release", "date"):
             if key in section:
                 kwargs[key] = section[key].strip()
         if "timeout" in section:
@@ -167,6 +180,11 @@ class Template:
             "\n" + " ".join(m) for m in self.mounts)
         parser["template"] = {
             "description": self.description,
+        }
+        for key in ("distribution", "release", "date"):
+            if getattr(self, key):
+                parser["template"][key] = getattr(self, key)
+        parser["template"].update({
             "init": self.init,
             "halt": self.halt,
             "reboot": self.reboot,
@@ -175,7 +193,7 @@ class Template:
             "ccaps": " ".join(sorted(self.ccaps)),
             "flags": " ".join(sorted(self.flags)),
             "mounts": mounts,
-        }
+        })
         out = io.StringIO()
         parser.write(out)
         return out.getvalue()
