@@ -15,8 +15,6 @@ alone then does.
 
 import re
 
-from twisted.internet import endpoints
-
 SSL_PREFIX = "ssl:"
 
 #: How to install what TLS needs, for the error message.
@@ -72,6 +70,9 @@ def checkListeners(reactor, descriptions):
     @raise ValueError: naming the first listener that cannot be used, and
         for TLS without pyOpenSSL, what to install.
     """
+    # Here, not at the top: vcd.config (which the clients and vshelper
+    # load) imports this module for completeListener alone.
+    from twisted.internet import endpoints
     for description in descriptions:
         try:
             endpoints.serverFromString(reactor, description)

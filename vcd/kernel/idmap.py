@@ -17,12 +17,13 @@ either
     option works only with a plain directory, so the daemon mounts the
     overlay itself at L{mergedRoot} and gives liblxc that directory.
 
-The overlay is mounted by a forked child whose file-system ids are the
-VPS's root (C{setfsuid(base)}): overlayfs does its own work (its work
+The overlay is mounted with the VPS's root as file-system ids
+(C{setfsuid(base)}, L{asRootOf}): overlayfs does its own work (its work
 directory, copy-up) with the mounter's credentials, and host root's id 0
-has no place in the idmapped layers. The same child creates the mount
-points of the VPS's mounts, one component at a time, never following a
-symbolic link, so nothing is ever created outside the VPS's root.
+has no place in the idmapped layers. The mount points of the VPS's mounts
+are made the same way, one component at a time, never following a
+symbolic link, so nothing is ever created outside the VPS's root. Each
+VPS's user namespace is kept open for its next start (L{UserNamespaces}).
 
 After the start the merged mount is detached from the host: the VPS's
 mount namespace keeps its own copy, and nothing stays mounted on the host
@@ -31,9 +32,9 @@ for a crash to leave behind.
 
 import errno
 import os
+from contextlib import contextmanager
 
 from vcd.kernel.binding import ffi, lib
-from vcd.kernel.worker.fork import callAndExit
 
 #: The ids each unprivileged VPS gets (a 16-bit range, as Incus and
 #: Proxmox give).
@@ -112,35 +113,6 @@ def _path(path):
     return path
 
 
-def _inChild(function, *args):
-    """
-    Call C{function(*args)} in a forked child and wait for it.
-
-    @raise OSError: with the child's message, if it failed.
-    """
-    readEnd, writeEnd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(readEnd)
-        finally:
-            callAndExit(writeEnd, function, *args)
-    os.close(writeEnd)
-    try:
-        message = b""
-        while True:
-            chunk = os.read(readEnd, 4096)
-            if not chunk or len(message) > 4096:
-                break
-            message += chunk
-    finally:
-        os.close(readEnd)
-    _, status = os.waitpid(pid, 0)
-    if status != 0:
-        raise OSError(errno.EIO, message.decode("utf-8", "replace")
-                      or "child died (status %d)" % (status,))
-
-
 def userNamespace(base, count):
     """
     A user namespace whose ids 0..C{count}-1 are host ids C{base}.. .
@@ -177,6 +149,35 @@ def userNamespace(base, count):
         os.waitpid(pid, 0)
 
 
+class UserNamespaces:
+    """
+    The user namespaces of the VPSes started, kept open (by descriptor) so
+    that a restart needs no new one: at most C{size}, the oldest closed
+    first.
+    """
+
+    def __init__(self, size=256):
+        self.size = size
+        self._open = {}
+
+    def get(self, base, count):
+        """
+        @return: a descriptor of a user namespace mapping C{count} ids from
+            host id C{base}; the cache owns it.
+        """
+        key = (base, count)
+        fd = self._open.pop(key, None)
+        if fd is None:
+            fd = userNamespace(base, count)
+            while len(self._open) >= self.size:
+                os.close(self._open.pop(next(iter(self._open))))
+        self._open[key] = fd
+        return fd
+
+
+_namespaces = UserNamespaces()
+
+
 def idmappedTree(path, usernsFd, readOnly):
     """
     A detached copy of the mount of directory C{path}, idmapped through the
@@ -210,23 +211,39 @@ def detach(path):
             _fail("umount2", path)
 
 
-def _becomeRootOf(spec):
+@contextmanager
+def asRootOf(spec):
     """
-    In a forked child: take the VPS's root as file-system ids, keeping the
-    capabilities (so overlayfs and the mount points see the VPS's root).
+    For the duration: take the VPS's root as this thread's file-system ids,
+    keeping the capabilities (SECBIT_NO_SETUID_FIXUP), so that overlayfs
+    (which works with its mounter's credentials) and the mount points see
+    the VPS's root; then back to root's, the securebits as they were. The
+    kernel worker is single-threaded, so nothing else runs meanwhile; the
+    processes it forks later inherit neither.
     """
     if spec.privileged:
+        yield
         return
     bits = lib.prctl(lib.PR_GET_SECUREBITS, 0, 0, 0, 0)
     if bits < 0 or lib.prctl(lib.PR_SET_SECUREBITS,
                              bits | lib.SECBIT_NO_SETUID_FIXUP, 0, 0, 0):
         _fail("prctl(PR_SET_SECUREBITS)")
-    lib.setfsgid(spec.idBase)
-    lib.setfsuid(spec.idBase)
+    try:
+        lib.setfsgid(spec.idBase)
+        lib.setfsuid(spec.idBase)
+        try:
+            # setfsuid answers the id in force (it cannot report errors).
+            if lib.setfsuid(spec.idBase) != spec.idBase:
+                raise OSError(errno.EPERM, "cannot take the VPS's ids")
+            yield
+        finally:
+            lib.setfsuid(0)
+            lib.setfsgid(0)
+    finally:
+        lib.prctl(lib.PR_SET_SECUREBITS, bits, 0, 0, 0)
 
 
 def _mountOverlay(spec, target, lowerFd, upperFd):
-    _becomeRootOf(spec)
     lower, upper, work = spec.paths
     if lowerFd is None:
         layers = (lower, upper, work)
@@ -235,10 +252,11 @@ def _mountOverlay(spec, target, lowerFd, upperFd):
                   "/proc/self/fd/%d/%s" % (upperFd, os.path.basename(upper)),
                   "/proc/self/fd/%d/%s" % (upperFd, os.path.basename(work)))
     options = "lowerdir=%s,upperdir=%s,workdir=%s" % layers
-    if lib.mount(b"overlay", _path(target), b"overlay", 0,
-                 options.encode()) != 0:
-        _fail("mount overlay", target)
-    makeMountPoints(target, spec.mountPoints)
+    with asRootOf(spec):
+        if lib.mount(b"overlay", _path(target), b"overlay", 0,
+                     options.encode()) != 0:
+            _fail("mount overlay", target)
+        makeMountPoints(target, spec.mountPoints)
 
 
 def makeMountPoints(root, destinations):
@@ -290,28 +308,26 @@ def prepareRoot(spec, lxcpath, name):
     admitRootOf(spec, os.path.join(lxcpath, name))
     if spec.kind == "copy":
         admitRootOf(spec, os.path.dirname(spec.paths[0]))
-        _inChild(_asRootOf, spec, spec.paths[0])
+        with asRootOf(spec):
+            makeMountPoints(spec.paths[0], spec.mountPoints)
         return
     target = mergedRoot(lxcpath, name)
     os.makedirs(target, mode=0o755, exist_ok=True)
     detach(target)  # a leftover of a crash between mount and start
     if spec.privileged:
-        _inChild(_mountOverlay, spec, target, None, None)
+        _mountOverlay(spec, target, None, None)
         return
-    usernsFd = userNamespace(spec.idBase, spec.idCount)
+    usernsFd = _namespaces.get(spec.idBase, spec.idCount)
+    lowerFd = idmappedTree(spec.paths[0], usernsFd, readOnly=True)
     try:
-        lowerFd = idmappedTree(spec.paths[0], usernsFd, readOnly=True)
+        upperFd = idmappedTree(os.path.dirname(spec.paths[1]), usernsFd,
+                               readOnly=False)
         try:
-            upperFd = idmappedTree(os.path.dirname(spec.paths[1]), usernsFd,
-                                   readOnly=False)
-            try:
-                _inChild(_mountOverlay, spec, target, lowerFd, upperFd)
-            finally:
-                os.close(upperFd)
+            _mountOverlay(spec, target, lowerFd, upperFd)
         finally:
-            os.close(lowerFd)
+            os.close(upperFd)
     finally:
-        os.close(usernsFd)
+        os.close(lowerFd)
 
 
 def admitRootOf(spec, directory):
@@ -323,11 +339,6 @@ def admitRootOf(spec, directory):
     """
     os.chown(directory, 0, spec.idBase)
     os.chmod(directory, 0o700 if spec.privileged else 0o710)
-
-
-def _asRootOf(spec, root):
-    _becomeRootOf(spec)
-    makeMountPoints(root, spec.mountPoints)
 
 
 def releaseRoot(spec, lxcpath, name):
