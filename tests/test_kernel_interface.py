@@ -29,6 +29,7 @@ from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fake import FakeKernel
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec
+from vcd.kernel.netdev import RECEIVE, TRANSMIT
 
 #: The host id of the root of the VPSes these tests start themselves: high
 #: in root's subordinate ids (./vcd-setup gives root 1000000 + 10 ** 9).
@@ -341,6 +342,25 @@ class KernelInterfaceTestsMixin:
         yield self.assertFailure(self.call("setCgroupItem", name, "pids.max",
                                            "7"), KernelError)
         yield self.assertFailure(self.call("cgroupItem", name, "pids.max"),
+                                 KernelError)
+
+    @inlineCallbacks
+    def test_interfaceCounters(self):
+        """
+        A running VPS's network namespace has its loopback, each counter
+        a non-negative int; a stopped VPS has none (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        counters = yield self.call("interfaceCounters", name)
+        self.assertIn("lo", [c.name for c in counters])
+        for c in counters:
+            self.assertEqual(set(c.received), set(RECEIVE))
+            self.assertEqual(set(c.sent), set(TRANSMIT))
+            for value in list(c.received.values()) + list(c.sent.values()):
+                self.assertIsInstance(value, int)
+                self.assertGreaterEqual(value, 0)
+        yield self.call("hardStop", name)
+        yield self.assertFailure(self.call("interfaceCounters", name),
                                  KernelError)
 
     @inlineCallbacks

@@ -35,6 +35,7 @@ from zope.interface import implementer
 from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fakecommands import COMMANDS
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.netdev import RECEIVE, TRANSMIT, InterfaceCounters
 
 #: Signals whose default action does not end a process.
 _HARMLESS = frozenset([0, signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH,
@@ -87,6 +88,8 @@ class FakeVPS:
         SIGKILL stops it.
     @ivar haltDelay: knob: seconds from a halt or reboot to the stop.
     @ivar refusesHardStop: knob: a hard stop leaves it running.
+    @ivar interfaces: knob: the L{InterfaceCounters} its network
+        namespace shows while it runs (its loopback, all zero).
     """
 
     def __init__(self, name):
@@ -103,6 +106,8 @@ class FakeVPS:
         self.ignoresHalt = False
         self.haltDelay = 1.0
         self.refusesHardStop = False
+        self.interfaces = [InterfaceCounters(
+            "lo", dict.fromkeys(RECEIVE, 0), dict.fromkeys(TRANSMIT, 0))]
         self._nextVpid = 1
         self._halting = None
         self._waiters = []
@@ -401,6 +406,16 @@ class FakeKernel:
             return defer.fail()
         vps.cgroup[key] = value
         return defer.succeed(None)
+
+    def interfaceCounters(self, name):
+        """
+        See L{IVPSKernel.interfaceCounters}: L{FakeVPS.interfaces}.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        return defer.succeed(list(vps.interfaces))
 
     def kill(self, name, vpid, signum):
         """

@@ -146,3 +146,13 @@ class IVPSKernel(Interface):
             L{vcd.kernel.errors.KernelError} if the VPS does not run or the
             kernel refuses the value.
         """
+
+    def interfaceCounters(name):
+        """
+        Read the kernel's counters of the network interfaces of the
+        running VPS (those of its own network namespace only).
+
+        @return: a Deferred firing with a list of
+            L{vcd.kernel.netdev.InterfaceCounters}, or failing with
+            L{vcd.kernel.errors.KernelError} if the VPS does not run.
+        """

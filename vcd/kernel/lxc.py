@@ -16,7 +16,7 @@ from twisted.internet import defer, task
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
-from vcd.kernel import procfs
+from vcd.kernel import netdev, procfs
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
@@ -25,7 +25,8 @@ from vcd.kernel.interfaces import IVPSKernel
 
 __all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
            "containerState", "containerRunning", "liblxcVersion", "hardStop",
-           "initPid", "activeTaskCounts", "vpsStatus", "signalVps"]
+           "initPid", "interfaceCounters", "activeTaskCounts", "vpsStatus",
+           "signalVps"]
 
 
 def containerState(lxcpath, name):
@@ -135,6 +136,23 @@ def setCgroupItem(lxcpath, name, key, value):
                               % (name, key, value))
     finally:
         lib.lxc_container_put(c)
+
+
+def interfaceCounters(lxcpath, name):
+    """
+    The counters of the network interfaces of a running container, from
+    its init's C{/proc/<pid>/net/dev}. Blocking; no fork.
+
+    @raise KernelError: if it does not run (or its init just exited).
+    """
+    pid = initPid(lxcpath, name)
+    if not pid:
+        raise KernelError("%s is not running" % (name,))
+    try:
+        return netdev.namespaceCounters(pid)
+    except OSError as e:
+        raise KernelError("%s: cannot read its interface counters: %s"
+                          % (name, e.strerror))
 
 
 def activeTaskCounts(lxcpath, names):
@@ -340,3 +358,9 @@ class LXCKernel:
         See L{IVPSKernel.setCgroupItem}.
         """
         return self._inPool(setCgroupItem, self.lxcpath, name, key, value)
+
+    def interfaceCounters(self, name):
+        """
+        See L{IVPSKernel.interfaceCounters}.
+        """
+        return self._inPool(interfaceCounters, self.lxcpath, name)
