@@ -171,6 +171,31 @@ class BetweenVpsTests(NetworkTestsMixin, DaemonTestCase):
         self.assertEqual(hostGlobals(), before)
 
 
+class HostInfoTests(DaemonTestCase):
+    """
+    vcd.hostinfo says how VPSes reach each other here.
+    """
+
+    @defer.inlineCallbacks
+    def test_network(self):
+        """
+        The settings made on each VPS's veth are listed; IPv6 forwarding
+        is said to be per interface exactly when this kernel has
+        force_forwarding.
+        """
+        network = (yield self.admin.call("vcd.hostinfo"))["network"]
+        self.assertIn("net.ipv4.conf.<veth>.forwarding=1",
+                      network["vethSettings"])
+        self.assertIn("loopback", network)
+        self.assertEqual(
+            "(force_forwarding)" in network["ipv6"],
+            os.path.exists("/proc/sys/net/ipv6/conf/default/"
+                           "force_forwarding"))
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            self.assertIn("left as it is: %s)" % (f.read().strip(),),
+                          network["ipv4"])
+
+
 class NetStatusTests(NetworkTestsMixin, DaemonTestCase):
     """
     vx.netstatus, from the kernel's counters.

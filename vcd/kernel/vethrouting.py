@@ -21,7 +21,9 @@ global C{net.ipv4.ip_forward} nor C{conf.all}/C{conf.default}):
     arriving on its veth), as a VServer could only use its own;
   - C{net.ipv6.conf.<veth>.force_forwarding = 1} where the kernel has it
     (Linux >= 6.17); older kernels forward IPv6 only with the host-global
-    C{net.ipv6.conf.all.forwarding}, which the daemon leaves alone.
+    C{net.ipv6.conf.all.forwarding}, which the daemon leaves alone. IPv6
+    between VPSes needs more than forwarding (proxy NDP entries for the
+    other VPSes' addresses, which nothing adds): it is not done.
 
 LXC runs L{UP_SCRIPT} on the host (C{lxc.net.0.script.up}) once the veth
 exists and before the VPS's init runs; a failure stops the start.
@@ -79,21 +81,25 @@ def detectNetwork(root="/"):
         root, "proc/sys/net/ipv6/conf/default/force_forwarding"))
     ipv6All = _read(root, "proc/sys/net/ipv6/conf/all/forwarding")
     if ipv6Forcing:
-        ipv6 = ("forwarded between VPS veths (force_forwarding); no proxy"
-                " NDP between VPSes: untested")
+        forwarding = "forwarded by each VPS's veth (force_forwarding)"
     elif ipv6All == "1":
-        ipv6 = ("forwarded (the host's net.ipv6.conf.all.forwarding is 1);"
-                " no proxy NDP between VPSes: untested")
+        forwarding = ("forwarded (the host's net.ipv6.conf.all.forwarding"
+                      " is 1)")
     else:
-        ipv6 = ("not forwarded between VPSes: this kernel has no"
-                " per-interface force_forwarding (Linux >= 6.17) and"
-                " net.ipv6.conf.all.forwarding, a host-global setting vcd"
-                " leaves alone, is 0")
+        forwarding = ("not forwarded: this kernel has no per-interface"
+                      " force_forwarding (Linux >= 6.17) and"
+                      " net.ipv6.conf.all.forwarding, a host-global setting"
+                      " vcd leaves alone, is 0")
+    ipv6 = ("untested between VPSes, and not expected to work: nothing"
+            " answers a VPS's neighbour solicitation for another VPS's"
+            " address (LXC's router mode adds no proxy NDP entries for"
+            " them); packets are %s" % (forwarding,))
     return {
         "loopback": "up in every VPS (lxc.net.0.flags = up)",
         "ipv4": "VPSes reach the host and each other on their addresses"
                 " (per-interface forwarding and proxy ARP on each VPS's"
-                " host-side veth; the host's ip_forward stays %s)"
+                " host-side veth; the host's ip_forward is left as it is:"
+                " %s)"
                 % (_read(root, "proc/sys/net/ipv4/ip_forward") or "?",),
         "ipv6": ipv6,
         "vethSettings": list(VETH_SETTINGS),
