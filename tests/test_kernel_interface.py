@@ -30,6 +30,7 @@ from vcd.kernel.fake import FakeKernel
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec
 from vcd.kernel.netdev import RECEIVE, TRANSMIT
+from vcd.kernel.liveaddress import NoNetworkDevice
 
 #: The host id of the root of the VPSes these tests start themselves: high
 #: in root's subordinate ids (./vcd-setup gives root 1000000 + 10 ** 9).
@@ -362,6 +363,22 @@ class KernelInterfaceTestsMixin:
         yield self.call("hardStop", name)
         yield self.assertFailure(self.call("interfaceCounters", name),
                                  KernelError)
+
+    @inlineCallbacks
+    def test_addressesWithoutDevice(self):
+        """
+        A VPS started without addresses has no eth0 to change
+        (NoNetworkDevice); a stopped VPS none at all (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        yield self.assertFailure(
+            self.call("setAddress", name, "198.18.0.9", 24, ""),
+            NoNetworkDevice)
+        yield self.assertFailure(self.call("removeAddress", name, None),
+                                 NoNetworkDevice)
+        yield self.call("hardStop", name)
+        yield self.assertFailure(
+            self.call("setAddress", name, "198.18.0.9", 24, ""), KernelError)
 
     @inlineCallbacks
     def test_kill(self):

@@ -13,12 +13,14 @@ to install. VPS addresses are from 198.18.0.0/15 only.
 import os
 import secrets
 import socket
+import subprocess
 import time
 
 from twisted.internet import defer, threads
 
 from tests.harness import DaemonTestCase, Fault
 from tests.running import RunningHelpers, pause, testAddress
+from vcd.api.method import APPLIED_NOW
 from vcd.faults import MESTOPPED
 
 #: Host-global settings no VPS start may change.
@@ -96,6 +98,25 @@ class NetworkTestsMixin(RunningHelpers):
                     self.fail("%s could not send to %s:%d within %ds: %s"
                               % (name, host, port, DEADLINE, e.message))
             yield pause(0.1)
+
+    def sendFromHost(self, address, port, data):
+        """
+        Connect from the host to C{address}:C{port} (retrying within
+        L{DEADLINE} while nothing listens) and send C{data}.
+        """
+        def send():
+            deadline = time.monotonic() + DEADLINE
+            while True:
+                try:
+                    s = socket.create_connection((address, port), timeout=5)
+                    break
+                except ConnectionRefusedError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            with s:
+                s.sendall(data)
+        return threads.deferToThread(send)
 
     @defer.inlineCallbacks
     def waitReceived(self, name, output, text):
@@ -201,25 +222,6 @@ class NetStatusTests(NetworkTestsMixin, DaemonTestCase):
     vx.netstatus, from the kernel's counters.
     """
 
-    def sendFromHost(self, address, port, size):
-        """
-        Connect from the host to C{address}:C{port} (retrying within
-        L{DEADLINE} while nothing listens) and send C{size} bytes.
-        """
-        def send():
-            deadline = time.monotonic() + DEADLINE
-            while True:
-                try:
-                    s = socket.create_connection((address, port), timeout=5)
-                    break
-                except ConnectionRefusedError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            with s:
-                s.sendall(b"x" * size)
-        return threads.deferToThread(send)
-
     @defer.inlineCallbacks
     def counters(self, name):
         rows = yield self.admin.call("vx.netstatus", name=name)
@@ -242,7 +244,7 @@ class NetStatusTests(NetworkTestsMixin, DaemonTestCase):
                 self.assertTrue(row[key].isdigit(), row)
         size = 300000
         yield self.execIn(name, 'sh -c "nc -l -p 7003 > /dev/null 2>&1 &"')
-        yield self.sendFromHost(address, 7003, size)
+        yield self.sendFromHost(address, 7003, b"x" * size)
         # The host's kernel may still be sending when sendall returns.
         deadline = time.monotonic() + DEADLINE
         while True:
@@ -271,3 +273,54 @@ class NetStatusTests(NetworkTestsMixin, DaemonTestCase):
         yield self.assertFault(MESTOPPED, self.admin.call("vx.netstatus",
                                                           name=name),
                                "not running")
+
+
+def hostRoute(address):
+    """
+    The host's route to C{address} alone (iproute2), or C{""}.
+    """
+    return subprocess.run(["ip", "route", "show", address + "/32"],
+                          capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+class LiveAddressTests(NetworkTestsMixin, DaemonTestCase):
+    """
+    vxdb.nx.addr.set and .remove on a running VPS.
+    """
+
+    @defer.inlineCallbacks
+    def test_addAndRemoveLive(self):
+        """
+        An address added to a running VPS is on its eth0 and reachable
+        from the host at once, without a restart; removed, it is gone
+        from the VPS and from the host's routes.
+        """
+        first = testAddress()
+        extra = testAddress()
+        while extra.rsplit(".", 1)[0] == first.rsplit(".", 1)[0]:
+            extra = testAddress()
+        name = yield self.addressedVps(first)
+        initPid = (yield self.status(name))["initpid"]
+        self.assertEqual((yield self.admin.call(
+            "vxdb.nx.addr.set", name=name, addr=extra, netmask="24")),
+            APPLIED_NOW)
+        self.assertIn(extra + "/24", (yield self.execIn(name,
+                                                        "ip -o addr")))
+        self.assertIn(" dev veth", " " + hostRoute(extra))
+        token = secrets.token_hex(8)
+        yield self.listen(name, 7004, "/tmp/live.out")
+        yield self.sendFromHost(extra, 7004, token.encode())
+        yield self.waitReceived(name, "/tmp/live.out", token)
+        self.assertEqual((yield self.status(name))["initpid"], initPid)
+
+        self.assertEqual((yield self.admin.call(
+            "vxdb.nx.addr.remove", name=name, addr=extra)), APPLIED_NOW)
+        addresses = yield self.execIn(name, "ip -o addr")
+        self.assertNotIn(extra, addresses)
+        self.assertIn(first + "/24", addresses)
+        self.assertEqual(hostRoute(extra), "")
+        self.assertNotEqual(hostRoute(first), "")
+        # It still stops as LXC expects.
+        yield self.admin.call("vx.stop", name=name)
+        self.assertEqual(hostRoute(first), "")

@@ -17,6 +17,7 @@ from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
 from vcd.kernel import netdev, procfs
+from vcd.kernel.liveaddress import AddressCommands
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
@@ -253,6 +254,7 @@ class LXCKernel:
         self._threadpool = threadpool
         self._reactor = reactor
         self.worker = worker
+        self._addresses = AddressCommands(reactor)
 
     def _inPool(self, f, *args):
         return deferToThreadPool(self._reactor, self._threadpool, f, *args)
@@ -364,3 +366,27 @@ class LXCKernel:
         See L{IVPSKernel.interfaceCounters}.
         """
         return self._inPool(interfaceCounters, self.lxcpath, name)
+
+    @defer.inlineCallbacks
+    def _runningInit(self, name):
+        pid = yield self._inPool(initPid, self.lxcpath, name)
+        if not pid:
+            raise KernelError("%s is not running" % (name,))
+        return pid
+
+    @defer.inlineCallbacks
+    def setAddress(self, name, address, prefix, broadcast=""):
+        """
+        See L{IVPSKernel.setAddress}.
+        """
+        pid = yield self._runningInit(name)
+        yield self._addresses.setAddress(pid, address, prefix, broadcast)
+
+    @defer.inlineCallbacks
+    def removeAddress(self, name, address=None):
+        """
+        See L{IVPSKernel.removeAddress}.
+        """
+        pid = yield self._runningInit(name)
+        removed = yield self._addresses.removeAddress(pid, address)
+        return removed
