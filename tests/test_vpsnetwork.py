@@ -212,6 +212,8 @@ class HostInfoTests(DaemonTestCase):
             "(force_forwarding)" in network["ipv6"],
             os.path.exists("/proc/sys/net/ipv6/conf/default/"
                            "force_forwarding"))
+        self.assertTrue(network["liveAddresses"].startswith("at once"),
+                        network)
         with open("/proc/sys/net/ipv4/ip_forward") as f:
             self.assertIn("left as it is: %s)" % (f.read().strip(),),
                           network["ipv4"])

@@ -25,6 +25,9 @@ global C{net.ipv4.ip_forward} nor C{conf.all}/C{conf.default}):
     between VPSes needs more than forwarding (proxy NDP entries for the
     other VPSes' addresses, which nothing adds): it is not done.
 
+Addresses added to or removed from a running VPS go the same way
+(L{vcd.kernel.liveaddress}).
+
 LXC runs L{UP_SCRIPT} on the host (C{lxc.net.0.script.up}) once the veth
 exists and before the VPS's init runs; a failure stops the start.
 Nothing changes the host's firewall: a forward chain whose policy drops
@@ -34,6 +37,8 @@ uplink forwards (an administrator's choice).
 """
 
 import os
+
+from vcd.kernel.liveaddress import IP, NSENTER
 
 #: The shell commands LXC runs (through C{/bin/sh -c}, hook version 0) with
 #: the arguments C{<name> net up veth [<link>] <host-side device>}: the
@@ -75,8 +80,17 @@ def detectNetwork(root="/"):
     Say how VPSes reach each other on this host, for C{vcd.hostinfo}.
 
     @return: a plain struct: C{loopback}, C{ipv4} and C{ipv6} (what holds
-        and why), C{vethSettings}, C{firewall}.
+        and why), C{vethSettings}, C{firewall}, C{liveAddresses}.
     """
+    missing = [path for path in (IP, NSENTER)
+               if not os.access(os.path.join(root, path.lstrip("/")),
+                                os.X_OK)]
+    if missing:
+        live = ("at the next start: %s missing (apt-get install iproute2"
+                " util-linux)" % (" and ".join(missing),))
+    else:
+        live = ("at once on a VPS that started with an address (%s in its"
+                " network namespace by %s)" % (IP, NSENTER))
     ipv6Forcing = os.path.exists(os.path.join(
         root, "proc/sys/net/ipv6/conf/default/force_forwarding"))
     ipv6All = _read(root, "proc/sys/net/ipv6/conf/all/forwarding")
@@ -105,4 +119,5 @@ def detectNetwork(root="/"):
         "vethSettings": list(VETH_SETTINGS),
         "firewall": "not changed: a host firewall's forward chain must"
                     " accept packets between VPS veths",
+        "liveAddresses": live,
     }
