@@ -2,8 +2,10 @@
 Networking of real VPSes (L{vcd.kernel.vethrouting}, L{vcd.methods.netstatus}),
 measured from inside them: the loopback of a VPS without addresses is up,
 VPSes on one host reach each other over TCP on their addresses while each
-sees only its own interfaces, no host-global setting changes, and
-vx.netstatus counts the bytes the test sends to a VPS.
+sees only its own interfaces, none sends from another's address, no
+host-global setting changes, an address added to a running VPS is
+reachable at once, and vx.netstatus counts the bytes the test sends to a
+VPS.
 
 Needs root, liblxc with the compiled binding (Debian lxc, lxc-dev) and
 busybox-static (its nc); a missing component fails the test saying what
@@ -190,6 +192,63 @@ class BetweenVpsTests(NetworkTestsMixin, DaemonTestCase):
         yield self.sendFrom(client, second, 7002, token)
         yield self.waitReceived(server, "/tmp/vps.out", token)
         self.assertEqual(hostGlobals(), before)
+
+
+def tcpSegmentsReceived(pid):
+    """
+    The TCP segments the network namespace of process C{pid} received
+    (C{Tcp: InSegs} of its /proc/<pid>/net/snmp).
+    """
+    with open("/proc/%d/net/snmp" % (pid,)) as f:
+        lines = [line.split() for line in f if line.startswith("Tcp:")]
+    names, values = lines[0], lines[1]
+    return int(values[names.index("InSegs")])
+
+
+class SpoofingTests(NetworkTestsMixin, DaemonTestCase):
+    """
+    A VPS sends only from its own addresses.
+    """
+
+    @defer.inlineCallbacks
+    def test_spoofedSourceDropped(self):
+        """
+        A VPS that may configure its network (NET_ADMIN) reaches another
+        from its own address, but not from a third VPS's: the host's
+        reverse-path filter on its veth drops that (no ARP answer, no
+        packet), and the target's TCP receives no segment.
+        """
+        addresses = set()
+        while len(addresses) < 3:
+            addresses.add(testAddress())
+        mine, target, other = sorted(addresses)
+        spoofer = yield self.newVps()
+        yield self.admin.call("vxdb.vx.bcaps.add", name=spoofer,
+                              bcap="NET_ADMIN")
+        yield self.admin.call("vxdb.nx.addr.set", name=spoofer, addr=mine,
+                              netmask="255.255.255.0")
+        yield self.admin.call("vx.start", name=spoofer)
+        yield self.waitBooted(spoofer)
+        server = yield self.addressedVps(target)
+        # The owner of the address spoofed, so that nothing the target
+        # answers leaves the host whatever happens.
+        yield self.addressedVps(other)
+        serverPid = (yield self.status(server))["initpid"]
+        yield self.listen(server, 7005, "/tmp/spoof.out")
+        # From its own address, it reaches the server.
+        yield self.sendFrom(spoofer, target, 7005, "hello")
+        yield self.waitReceived(server, "/tmp/spoof.out", "hello")
+        yield self.listen(server, 7005, "/tmp/spoof.out")
+        yield self.execIn(spoofer, "ip addr add %s/32 dev eth0" % (other,))
+        yield self.execIn(spoofer, "ip route add %s/32 dev eth0 src %s"
+                          % (target, other))
+        before = tcpSegmentsReceived(serverPid)
+        with self.assertRaises(Fault):
+            yield self.execIn(spoofer, 'sh -c "echo spoofed | nc -w 2 %s'
+                              ' 7005"' % (target,))
+        self.assertEqual(tcpSegmentsReceived(serverPid), before)
+        self.assertEqual((yield self.execIn(server, "cat /tmp/spoof.out")),
+                         "")
 
 
 class HostInfoTests(DaemonTestCase):
