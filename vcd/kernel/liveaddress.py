@@ -27,7 +27,7 @@ NSENTER = "/usr/bin/nsenter"
 IP = "/usr/sbin/ip"
 #: The environment of the commands.
 ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
-_PEER = re.compile(r"^\d+:\s*eth0@if(\d+):", re.M)
+_PEER = re.compile(r"^(\d+):\s*eth0@if(\d+):", re.M)
 
 
 class NoNetworkDevice(KernelError):
@@ -42,6 +42,29 @@ def hostPrefix(address):
     """
     address = ipaddress.ip_address(address)
     return "%s/%d" % (address, address.max_prefixlen)
+
+
+def hostSide(inside, outside, sysfs="/sys/class/net"):
+    """
+    The host's name of the peer of a VPS's C{eth0}, checked: a VPS root
+    with NET_ADMIN could make an C{eth0} of its own whose C{@if} index
+    names a host interface; the host side LXC made is a C{veth*} device
+    whose peer index is that C{eth0}'s.
+
+    @param inside: the index of C{eth0} in the VPS.
+    @param outside: the index of its peer on the host.
+    @raise KernelError: if that is not so.
+    """
+    try:
+        name = socket.if_indextoname(outside)
+        with open("%s/%s/iflink" % (sysfs, name)) as f:
+            peer = int(f.read())
+    except (OSError, ValueError):
+        raise KernelError("the host side of its eth0 (index %d) is gone"
+                          % (outside,))
+    if not name.startswith("veth") or peer != inside:
+        raise KernelError("its eth0 is not the veth it started with")
+    return name
 
 
 class AddressCommands:
@@ -92,11 +115,7 @@ class AddressCommands:
         if match is None:
             raise NoNetworkDevice("it has no network device (it started"
                                   " without addresses)")
-        try:
-            return socket.if_indextoname(int(match.group(1)))
-        except OSError:
-            raise KernelError("the host side of its eth0 (index %s) is"
-                              " gone" % (match.group(1),))
+        return hostSide(int(match.group(1)), int(match.group(2)))
 
     @defer.inlineCallbacks
     def setAddress(self, pid, address, prefix, broadcast=""):
