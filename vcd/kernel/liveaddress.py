@@ -22,9 +22,7 @@ from twisted.internet import defer
 from twisted.internet.utils import getProcessOutputAndValue
 
 from vcd.kernel.errors import KernelError
-
-NSENTER = "/usr/bin/nsenter"
-IP = "/usr/sbin/ip"
+from vcd.kernel.vethrouting import IP, NSENTER
 #: The environment of the commands.
 ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 _PEER = re.compile(r"^(\d+):\s*eth0@if(\d+):", re.M)

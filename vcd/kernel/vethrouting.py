@@ -38,7 +38,10 @@ uplink forwards (an administrator's choice).
 
 import os
 
-from vcd.kernel.liveaddress import IP, NSENTER
+#: The programs that change a running VPS's addresses
+#: (L{vcd.kernel.liveaddress}): iproute2's and util-linux's.
+IP = "/usr/sbin/ip"
+NSENTER = "/usr/bin/nsenter"
 
 #: The shell commands LXC runs (through C{/bin/sh -c}, hook version 0) with
 #: the arguments C{<name> net up veth [<link>] <host-side device>}: the
