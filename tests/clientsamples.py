@@ -19,6 +19,7 @@ SAMPLES = {
     ("vcc", "kill"): (["run1", "0", "CONT"], 0, None),
     ("vcc", "list"): ([], 0, None),
     ("vcc", "load"): (["web1"], 0, None),
+    ("vcc", "netstatus"): (["run1"], 0, None),
     ("vcc", "reboot"): (["web1"], 1, ["MESTOPPED", "not running"]),
     ("vcc", "remove"): (["run1"], 1, ["MERUNNING", "running"]),
     ("vcc", "rename"): (["web1", "web3"], 0, None),

@@ -106,7 +106,7 @@ class DerivedTableTests(unittest.TestCase):
         self.assertRaises(ValueError, _commands.deriveCommands, "vx.",
                           {"limstatus": _commands.Presentation()})
         self.assertRaises(ValueError, _commands.deriveCommands, "vx.",
-                          others={"netstatus": "vx.netstatus"})
+                          others={"nosuch": "vx.nosuchmethod"})
 
     def test_newMethodIsOffered(self):
         """

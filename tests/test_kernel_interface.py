@@ -29,6 +29,8 @@ from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fake import FakeKernel
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec
+from vcd.kernel.netdev import RECEIVE, TRANSMIT
+from vcd.kernel.liveaddress import NoNetworkDevice
 
 #: The host id of the root of the VPSes these tests start themselves: high
 #: in root's subordinate ids (./vcd-setup gives root 1000000 + 10 ** 9).
@@ -342,6 +344,41 @@ class KernelInterfaceTestsMixin:
                                            "7"), KernelError)
         yield self.assertFailure(self.call("cgroupItem", name, "pids.max"),
                                  KernelError)
+
+    @inlineCallbacks
+    def test_interfaceCounters(self):
+        """
+        A running VPS's network namespace has its loopback, each counter
+        a non-negative int; a stopped VPS has none (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        counters = yield self.call("interfaceCounters", name)
+        self.assertIn("lo", [c.name for c in counters])
+        for c in counters:
+            self.assertEqual(set(c.received), set(RECEIVE))
+            self.assertEqual(set(c.sent), set(TRANSMIT))
+            for value in list(c.received.values()) + list(c.sent.values()):
+                self.assertIsInstance(value, int)
+                self.assertGreaterEqual(value, 0)
+        yield self.call("hardStop", name)
+        yield self.assertFailure(self.call("interfaceCounters", name),
+                                 KernelError)
+
+    @inlineCallbacks
+    def test_addressesWithoutDevice(self):
+        """
+        A VPS started without addresses has no eth0 to change
+        (NoNetworkDevice); a stopped VPS none at all (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        yield self.assertFailure(
+            self.call("setAddress", name, "198.18.0.9", 24, ""),
+            NoNetworkDevice)
+        yield self.assertFailure(self.call("removeAddress", name, None),
+                                 NoNetworkDevice)
+        yield self.call("hardStop", name)
+        yield self.assertFailure(
+            self.call("setAddress", name, "198.18.0.9", 24, ""), KernelError)
 
     @inlineCallbacks
     def test_kill(self):

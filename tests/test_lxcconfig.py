@@ -12,6 +12,7 @@ the module's own conversions.
 
 from twisted.trial import unittest
 
+from vcd.kernel.vethrouting import upScriptLine
 from vcd.kernel.lxcconfig import (MASKED_PROC_FILES, HostPaths, StartConfig,
                                   renderConfig)
 
@@ -134,7 +135,8 @@ class WholeConfigurationTests(unittest.TestCase):
             " bind,ro,optional 0 0\n"
             "lxc.mount.entry = /dev/null proc/kmsg none bind,ro,optional"
             " 0 0\n"
-            "lxc.net.0.type = empty\n"))
+            "lxc.net.0.type = empty\n"
+            "lxc.net.0.flags = up\n"))
 
     def test_unprivileged(self):
         """
@@ -464,7 +466,8 @@ class NetworkTests(unittest.TestCase):
                 if k.startswith("lxc.net.")]
 
     def test_noAddress(self):
-        self.assertEqual(self.net([]), ["lxc.net.0.type = empty"])
+        self.assertEqual(self.net([]), ["lxc.net.0.type = empty",
+                                        "lxc.net.0.flags = up"])
 
     def test_ipv4(self):
         """
@@ -476,6 +479,7 @@ class NetworkTests(unittest.TestCase):
             "lxc.net.0.veth.mode = router",
             "lxc.net.0.name = eth0",
             "lxc.net.0.flags = up",
+            "lxc.net.0.script.up = " + upScriptLine(),
             "lxc.net.0.ipv4.address = 198.18.0.2/24 198.18.0.255",
             "lxc.net.0.ipv4.gateway = dev"])
 
@@ -511,6 +515,7 @@ class NetworkTests(unittest.TestCase):
             "lxc.net.0.veth.mode = router",
             "lxc.net.0.name = eth0",
             "lxc.net.0.flags = up",
+            "lxc.net.0.script.up = " + upScriptLine(),
             "lxc.net.0.ipv6.address = 2001:db8::5/64",
             "lxc.net.0.ipv6.gateway = dev"])
 
@@ -530,6 +535,7 @@ class NetworkTests(unittest.TestCase):
             "lxc.net.0.veth.mode = router",
             "lxc.net.0.name = eth0",
             "lxc.net.0.flags = up",
+            "lxc.net.0.script.up = " + upScriptLine(),
             "lxc.net.0.ipv4.address = 198.18.0.2/24 198.18.0.255",
             "lxc.net.0.ipv4.address = 198.18.0.3/24 198.18.0.255",
             "lxc.net.0.ipv6.address = 2001:db8::2/64",

@@ -137,8 +137,8 @@ ACCESS = {
     "vxdb.vx.uname.set": ("UNAME", VPS),
     "vxdb.xid.get": ("INFO", EXISTS),
 
-    # Beyond the manual. (vx.limstatus and vx.netstatus of the original are
-    # not served by this daemon.)
+    # Beyond the manual. (vx.limstatus of the original is not served by
+    # this daemon.)
     # original: INFO, no owner check.
     "vcd.hostinfo": ("INFO", NONE),
     # original: AUTH. daemon: ownership of the VPS in name is checked (in
@@ -152,6 +152,8 @@ ACCESS = {
     "vg.vx.restart": ("INIT", NONE),
     "vg.vx.start": ("INIT", NONE),
     "vg.vx.stop": ("INIT", NONE),
+    # original: INFO; daemon: owner checks too, as vx.load.
+    "vx.netstatus": ("INFO", VPS),
     # original: CREATE; name is a template, no owner check.
     "vx.templates": ("CREATE", NONE),
     # original: SCHED. daemon: owner checks, as the manual's
@@ -215,6 +217,7 @@ SAMPLES = {
     "vx.exec": lambda c: _vps(c, command="/bin/true"),
     "vx.kill": lambda c: _vps(c, pid=1, sig=15),
     "vx.load": _vps,
+    "vx.netstatus": _vps,
     "vx.reboot": _vps,
     "vx.remove": _vps,
     "vx.rename": lambda c: _vps(c, newname=c.vps + "-renamed"),
@@ -277,6 +280,7 @@ SAMPLES = {
 AFTER_CHECKS = {
     "vx.exec": MESTOPPED,
     "vx.kill": MESTOPPED,
+    "vx.netstatus": MESTOPPED,
     "vx.reboot": MESTOPPED,
     "vx.restart": MEBUSY,
     "vx.start": MEBUSY,

@@ -35,6 +35,8 @@ from zope.interface import implementer
 from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fakecommands import COMMANDS
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
+from vcd.kernel.netdev import RECEIVE, TRANSMIT, InterfaceCounters
+from vcd.kernel.liveaddress import NoNetworkDevice
 
 #: Signals whose default action does not end a process.
 _HARMLESS = frozenset([0, signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH,
@@ -87,6 +89,10 @@ class FakeVPS:
         SIGKILL stops it.
     @ivar haltDelay: knob: seconds from a halt or reboot to the stop.
     @ivar refusesHardStop: knob: a hard stop leaves it running.
+    @ivar interfaces: knob: the L{InterfaceCounters} its network
+        namespace shows while it runs (its loopback, all zero).
+    @ivar addresses: the addresses L{FakeKernel.setAddress} put on its
+        eth0 since its start, to C{(prefix, broadcast)}.
     """
 
     def __init__(self, name):
@@ -103,6 +109,9 @@ class FakeVPS:
         self.ignoresHalt = False
         self.haltDelay = 1.0
         self.refusesHardStop = False
+        self.interfaces = [InterfaceCounters(
+            "lo", dict.fromkeys(RECEIVE, 0), dict.fromkeys(TRANSMIT, 0))]
+        self.addresses = {}
         self._nextVpid = 1
         self._halting = None
         self._waiters = []
@@ -219,6 +228,7 @@ class FakeKernel:
         vps._nextVpid = 1
         vps.domainname = "(none)"
         vps.cgroup = {}
+        vps.addresses = {}
         vps.startedAt = self.reactor.seconds()
         return defer.succeed(self._nextPid)
 
@@ -401,6 +411,51 @@ class FakeKernel:
             return defer.fail()
         vps.cgroup[key] = value
         return defer.succeed(None)
+
+    def interfaceCounters(self, name):
+        """
+        See L{IVPSKernel.interfaceCounters}: L{FakeVPS.interfaces}.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        return defer.succeed(list(vps.interfaces))
+
+    def _withDevice(self, name):
+        vps = self._runningVps(name)
+        if "lxc.net.0.type = veth" not in (vps.config or ""):
+            raise NoNetworkDevice("it has no network device (it started"
+                                  " without addresses)")
+        return vps
+
+    def setAddress(self, name, address, prefix, broadcast=""):
+        """
+        See L{IVPSKernel.setAddress}: recorded in L{FakeVPS.addresses};
+        a VPS whose configuration has no veth has no eth0.
+        """
+        try:
+            vps = self._withDevice(name)
+        except KernelError:
+            return defer.fail()
+        vps.addresses[address] = (prefix, broadcast)
+        return defer.succeed(None)
+
+    def removeAddress(self, name, address=None):
+        """
+        See L{IVPSKernel.removeAddress}.
+        """
+        try:
+            vps = self._withDevice(name)
+        except KernelError:
+            return defer.fail()
+        removed = [a for a in sorted(vps.addresses)
+                   if address is None or a == address]
+        for one in removed:
+            del vps.addresses[one]
+        if address is not None and not removed:
+            removed = [address]
+        return defer.succeed(removed)
 
     def kill(self, name, vpid, signum):
         """

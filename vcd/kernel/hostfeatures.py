@@ -14,6 +14,7 @@ from vcd import names
 from vcd.kernel.idmap import IDS_PER_VPS
 from vcd.kernel.subids import subordinateIds
 from vcd.kernel.mountinfo import DEFAULT_PATH, readMountinfo
+from vcd.kernel.vethrouting import detectNetwork
 
 #: Knobs for which no modern kernel has an equivalent: the reason.
 _NEVER = {
@@ -87,10 +88,13 @@ class HostFeatures:
     @ivar idRanges: the subordinate ids of root (C{(first, count)} pairs,
         L{vcd.kernel.subids}), from which each unprivileged VPS gets a
         range of its own.
+    @ivar network: how VPSes reach each other here
+        (L{vcd.kernel.vethrouting.detectNetwork}).
     """
 
     def __init__(self, cgroupLayout, controllers, lxcfs, timeNamespace,
-                 seccomp, loopDevices, cpus, memNodes, idRanges=()):
+                 seccomp, loopDevices, cpus, memNodes, idRanges=(),
+                 network=None):
         self.cgroupLayout = cgroupLayout
         self.controllers = frozenset(controllers)
         self.lxcfs = lxcfs
@@ -100,6 +104,7 @@ class HostFeatures:
         self.cpus = tuple(cpus)
         self.memNodes = tuple(memNodes)
         self.idRanges = tuple(tuple(r) for r in idRanges)
+        self.network = dict(network or {})
 
     @classmethod
     def detect(cls, root="/"):
@@ -123,6 +128,7 @@ class HostFeatures:
             idRanges=subordinateIds(
                 0, os.path.join(root, "etc/subuid"),
                 os.path.join(root, "etc/subgid")),
+            network=detectNetwork(root),
         )
 
     def support(self, kind, name):
@@ -239,6 +245,7 @@ class HostFeatures:
             "sched": self.supportsScheduler(),
             "cpuset": self.supportsCpuset(),
             "dlimits": self.supportsDiskLimits(),
+            "network": dict(self.network),
             "userns": {
                 "subids": [list(r) for r in self.idRanges],
                 "idsPerVps": IDS_PER_VPS,

@@ -146,3 +146,36 @@ class IVPSKernel(Interface):
             L{vcd.kernel.errors.KernelError} if the VPS does not run or the
             kernel refuses the value.
         """
+
+    def interfaceCounters(name):
+        """
+        Read the kernel's counters of the network interfaces of the
+        running VPS (those of its own network namespace only).
+
+        @return: a Deferred firing with a list of
+            L{vcd.kernel.netdev.InterfaceCounters}, or failing with
+            L{vcd.kernel.errors.KernelError} if the VPS does not run.
+        """
+
+    def setAddress(name, address, prefix, broadcast=""):
+        """
+        Put C{address}/C{prefix} (with IPv4 broadcast address
+        C{broadcast}, or the network's if empty) on the running VPS's
+        C{eth0}, replacing the same address with another prefix, and
+        route it to the VPS from the host.
+
+        @return: a Deferred firing with None, or failing with
+            L{vcd.kernel.liveaddress.NoNetworkDevice} if the VPS started
+            without addresses (it has no C{eth0}), or with
+            L{vcd.kernel.errors.KernelError} if it does not run or the
+            kernel refused.
+        """
+
+    def removeAddress(name, address=None):
+        """
+        Take C{address} (every address, if None) off the running VPS's
+        C{eth0}, and its route on the host.
+
+        @return: a Deferred firing with the list of addresses removed, or
+            failing as L{setAddress} does.
+        """

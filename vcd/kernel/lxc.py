@@ -16,7 +16,8 @@ from twisted.internet import defer, task
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
-from vcd.kernel import procfs
+from vcd.kernel import netdev, procfs
+from vcd.kernel.liveaddress import AddressCommands
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
@@ -25,7 +26,8 @@ from vcd.kernel.interfaces import IVPSKernel
 
 __all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
            "containerState", "containerRunning", "liblxcVersion", "hardStop",
-           "initPid", "activeTaskCounts", "vpsStatus", "signalVps"]
+           "initPid", "interfaceCounters", "activeTaskCounts", "vpsStatus",
+           "signalVps"]
 
 
 def containerState(lxcpath, name):
@@ -137,6 +139,23 @@ def setCgroupItem(lxcpath, name, key, value):
         lib.lxc_container_put(c)
 
 
+def interfaceCounters(lxcpath, name):
+    """
+    The counters of the network interfaces of a running container, from
+    its init's C{/proc/<pid>/net/dev}. Blocking; no fork.
+
+    @raise KernelError: if it does not run (or its init just exited).
+    """
+    pid = initPid(lxcpath, name)
+    if not pid:
+        raise KernelError("%s is not running" % (name,))
+    try:
+        return netdev.namespaceCounters(pid)
+    except OSError as e:
+        raise KernelError("%s: cannot read its interface counters: %s"
+                          % (name, e.strerror))
+
+
 def activeTaskCounts(lxcpath, names):
     """
     Count the runnable and uninterruptible tasks of each running container
@@ -235,6 +254,7 @@ class LXCKernel:
         self._threadpool = threadpool
         self._reactor = reactor
         self.worker = worker
+        self._addresses = AddressCommands(reactor)
 
     def _inPool(self, f, *args):
         return deferToThreadPool(self._reactor, self._threadpool, f, *args)
@@ -340,3 +360,33 @@ class LXCKernel:
         See L{IVPSKernel.setCgroupItem}.
         """
         return self._inPool(setCgroupItem, self.lxcpath, name, key, value)
+
+    def interfaceCounters(self, name):
+        """
+        See L{IVPSKernel.interfaceCounters}.
+        """
+        return self._inPool(interfaceCounters, self.lxcpath, name)
+
+    @defer.inlineCallbacks
+    def _runningInit(self, name):
+        pid = yield self._inPool(initPid, self.lxcpath, name)
+        if not pid:
+            raise KernelError("%s is not running" % (name,))
+        return pid
+
+    @defer.inlineCallbacks
+    def setAddress(self, name, address, prefix, broadcast=""):
+        """
+        See L{IVPSKernel.setAddress}.
+        """
+        pid = yield self._runningInit(name)
+        yield self._addresses.setAddress(pid, address, prefix, broadcast)
+
+    @defer.inlineCallbacks
+    def removeAddress(self, name, address=None):
+        """
+        See L{IVPSKernel.removeAddress}.
+        """
+        pid = yield self._runningInit(name)
+        removed = yield self._addresses.removeAddress(pid, address)
+        return removed

@@ -14,6 +14,7 @@ import ipaddress
 import os
 
 from vcd.kernel.hostfeatures import PRLIMITS
+from vcd.kernel.vethrouting import upScriptLine
 
 UNLIMITED = 2 ** 64 - 1
 #: The most pids a 64-bit kernel can have (PID_MAX_LIMIT); pids.max
@@ -237,10 +238,12 @@ def _deviceLines(layout):
 
 def _networkLines(start):
     if not start.addresses:
-        # Its own network namespace with only the loopback device.
-        return [("lxc.net.0.type", "empty")]
+        # Its own network namespace with only the loopback device, up.
+        return [("lxc.net.0.type", "empty"), ("lxc.net.0.flags", "up")]
+    # Router mode; the host side forwards to other VPSes (vethrouting).
     lines = [("lxc.net.0.type", "veth"), ("lxc.net.0.veth.mode", "router"),
-             ("lxc.net.0.name", "eth0"), ("lxc.net.0.flags", "up")]
+             ("lxc.net.0.name", "eth0"), ("lxc.net.0.flags", "up"),
+             ("lxc.net.0.script.up", upScriptLine())]
     families = set()
     for addr, netmask in start.addresses:
         address = ipaddress.ip_address(addr)

@@ -26,6 +26,7 @@ from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 from vcd.api.families import keyedMethods, nameParam, singleRowMethods
 from vcd.vps.mountpolicy import refuseMount
+from vcd.vps.addresslive import LiveAddressChange
 
 DEFAULT_NETMASK4 = "255.255.255.0"
 DEFAULT_PREFIX6 = "64"
@@ -256,7 +257,8 @@ ADDRESSES = keyedMethods(
     lambda allowEmpty: A.IPAddress(allowEmpty=allowEmpty),
     [Param("netmask", A.Netmask(), "",
            "Netmask (default 255.255.255.0; IPv6: prefix, default 64)")],
-    "NET", "network address", check=_checkAddress)
+    "NET", "network address", check=_checkAddress,
+    live=LiveAddressChange())
 
 
 def _checkBroadcast(call, cursor, args):

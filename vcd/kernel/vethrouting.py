@@ -1,0 +1,126 @@
+# -*- test-case-name: tests.test_vpsnetwork,tests.test_lxcconfig -*-
+"""
+How VPSes reach the host and each other: a VPS with addresses has one
+veth pair in LXC's router mode (the VPS's side is its C{eth0}; LXC routes
+each of its addresses to the host's side and gives it C{default dev eth0});
+a VPS without addresses has only its loopback device, brought up.
+
+LXC's router mode alone lets a VPS reach the host only: a packet from one
+VPS to another arrives on the first VPS's host-side veth and must be
+forwarded to the other's, and the first VPS must get an answer to its ARP
+request for the other's address. Both are settings of the receiving
+interface, so each VPS's own host-side veth gets them (never the host's
+global C{net.ipv4.ip_forward} nor C{conf.all}/C{conf.default}):
+
+  - C{net.ipv4.conf.<veth>.forwarding = 1}: the kernel forwards what
+    arrives on that interface (IPv4 decides by the input interface);
+  - C{net.ipv4.conf.<veth>.proxy_arp = 1}: the host answers the VPS's ARP
+    requests for addresses it routes through another interface;
+  - C{net.ipv4.conf.<veth>.rp_filter = 1}: strict reverse-path filter, so
+    a VPS sends only from its own addresses (the host drops anything else
+    arriving on its veth), as a VServer could only use its own;
+  - C{net.ipv6.conf.<veth>.force_forwarding = 1} where the kernel has it
+    (Linux >= 6.17); older kernels forward IPv6 only with the host-global
+    C{net.ipv6.conf.all.forwarding}, which the daemon leaves alone. IPv6
+    between VPSes needs more than forwarding (proxy NDP entries for the
+    other VPSes' addresses, which nothing adds): it is not done.
+
+Addresses added to or removed from a running VPS go the same way
+(L{vcd.kernel.liveaddress}).
+
+LXC runs L{UP_SCRIPT} on the host (C{lxc.net.0.script.up}) once the veth
+exists and before the VPS's init runs; a failure stops the start.
+Nothing changes the host's firewall: a forward chain whose policy drops
+packets stops VPS-to-VPS traffic (as it would between any two
+interfaces), and packets from outside reach a VPS only if the host's own
+uplink forwards (an administrator's choice).
+"""
+
+import os
+
+#: The programs that change a running VPS's addresses
+#: (L{vcd.kernel.liveaddress}): iproute2's and util-linux's.
+IP = "/usr/sbin/ip"
+NSENTER = "/usr/bin/nsenter"
+
+#: The shell commands LXC runs (through C{/bin/sh -c}, hook version 0) with
+#: the arguments C{<name> net up veth [<link>] <host-side device>}: the
+#: device is the last one.
+UP_SCRIPT = "; ".join([
+    "for dev; do :; done",
+    "conf=/proc/sys/net/ipv4/conf/$dev",
+    "echo 1 > $conf/forwarding && echo 1 > $conf/proxy_arp"
+    " && echo 1 > $conf/rp_filter || exit 1",
+    "v6=/proc/sys/net/ipv6/conf/$dev/force_forwarding",
+    "if [ -e $v6 ]; then echo 1 > $v6 || exit 1; fi",
+])
+
+#: The settings L{UP_SCRIPT} makes on each VPS's host-side veth (for
+#: C{vcd.hostinfo}).
+VETH_SETTINGS = ("net.ipv4.conf.<veth>.forwarding=1",
+                 "net.ipv4.conf.<veth>.proxy_arp=1",
+                 "net.ipv4.conf.<veth>.rp_filter=1",
+                 "net.ipv6.conf.<veth>.force_forwarding=1")
+
+
+def upScriptLine():
+    """
+    @return: the value of C{lxc.net.0.script.up} running L{UP_SCRIPT}.
+    """
+    return "/bin/sh -c '%s' vcd-veth-up" % (UP_SCRIPT,)
+
+
+def _read(root, path):
+    try:
+        with open(os.path.join(root, path)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def detectNetwork(root="/"):
+    """
+    Say how VPSes reach each other on this host, for C{vcd.hostinfo}.
+
+    @return: a plain struct: C{loopback}, C{ipv4} and C{ipv6} (what holds
+        and why), C{vethSettings}, C{firewall}, C{liveAddresses}.
+    """
+    missing = [path for path in (IP, NSENTER)
+               if not os.access(os.path.join(root, path.lstrip("/")),
+                                os.X_OK)]
+    if missing:
+        live = ("at the next start: %s missing (apt-get install iproute2"
+                " util-linux)" % (" and ".join(missing),))
+    else:
+        live = ("at once on a VPS that started with an address (%s in its"
+                " network namespace by %s)" % (IP, NSENTER))
+    ipv6Forcing = os.path.exists(os.path.join(
+        root, "proc/sys/net/ipv6/conf/default/force_forwarding"))
+    ipv6All = _read(root, "proc/sys/net/ipv6/conf/all/forwarding")
+    if ipv6Forcing:
+        forwarding = "forwarded by each VPS's veth (force_forwarding)"
+    elif ipv6All == "1":
+        forwarding = ("forwarded (the host's net.ipv6.conf.all.forwarding"
+                      " is 1)")
+    else:
+        forwarding = ("not forwarded: this kernel has no per-interface"
+                      " force_forwarding (Linux >= 6.17) and"
+                      " net.ipv6.conf.all.forwarding, a host-global setting"
+                      " vcd leaves alone, is 0")
+    ipv6 = ("untested between VPSes, and not expected to work: nothing"
+            " answers a VPS's neighbour solicitation for another VPS's"
+            " address (LXC's router mode adds no proxy NDP entries for"
+            " them); packets are %s" % (forwarding,))
+    return {
+        "loopback": "up in every VPS (lxc.net.0.flags = up)",
+        "ipv4": "VPSes reach the host and each other on their addresses"
+                " (per-interface forwarding and proxy ARP on each VPS's"
+                " host-side veth; the host's ip_forward is left as it is:"
+                " %s)"
+                % (_read(root, "proc/sys/net/ipv4/ip_forward") or "?",),
+        "ipv6": ipv6,
+        "vethSettings": list(VETH_SETTINGS),
+        "firewall": "not changed: a host firewall's forward chain must"
+                    " accept packets between VPS veths",
+        "liveAddresses": live,
+    }
