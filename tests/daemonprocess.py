@@ -15,7 +15,8 @@ import sys
 import time
 import xmlrpc.client
 
-from vcd.helpersocket import HELPER_USER, HelperSocket
+from vcd.helpersocket import HelperSocket
+from vcd.names import HELPER_USER
 from vcd.scripts.vshelper import UnixTransport
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -13,11 +13,10 @@ import sys
 from twisted.application import service
 
 import vcd
+from vcd.names import HELPER_USER
 from vcd.vxdb import users
 from vcd.vxdb.whirlpool import whirlpoolHex
 
-#: The user vshelper calls the daemon as.
-HELPER_USER = "vshelper"
 #: The longest path a Unix socket address can hold.
 UNIX_PATH_MAX = 107
 

@@ -14,6 +14,10 @@ DAEMON_CAPS = (
     "SCHED", "UNAME", "CREATE", "EXEC", "INFO", "HELPER",
 )
 
+#: The user the kernel helper (vshelper) calls as, seeded in every VXDB;
+#: accepted only on the daemon's Unix socket.
+HELPER_USER = "vshelper"
+
 #: Capabilities that can never be granted over the API.
 UNGRANTABLE_CAPS = frozenset(["HELPER"])
 

@@ -23,7 +23,7 @@ from vcd.api.call import Call
 from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.api.interfaces import IMethodNamespace
-from vcd.helpersocket import HELPER_USER
+from vcd.names import HELPER_USER
 from vcd.vxdb import registry
 from vcd.vxdb.database import ReaderBusy
 
