@@ -25,6 +25,7 @@ from vcd.vxdb import registry, roots, running, settings, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 from vcd.api.families import keyedMethods, nameParam, singleRowMethods
+from vcd.vps.diskstart import DiskLimitChange, refuseShrink
 from vcd.vps.mountpolicy import refuseMount
 
 DEFAULT_NETMASK4 = "255.255.255.0"
@@ -42,6 +43,7 @@ def _checkDiskLimit(call, cursor, args):
             raise invalid(argument, "must be at least 1")
         if args[argument] > 2 ** 32 - 1:
             raise invalid(argument, "must fit in 32 bits (manual: uint32)")
+    refuseShrink(cursor, call.vps.xid, args["space"])
 
 
 def _renderDiskLimit(row):
@@ -58,7 +60,7 @@ DISK_LIMIT = singleRowMethods(
     "DLIM", "disk limit",
     # With no disk limit, the original answered these empty values.
     empty={"space": "", "inodes": "", "reserved": 0},
-    check=_checkDiskLimit, render=_renderDiskLimit)
+    check=_checkDiskLimit, render=_renderDiskLimit, live=DiskLimitChange())
 
 
 # -- init commands ----------------------------------------------------------
