@@ -263,6 +263,27 @@ def growRunning(path, mountPoint, spaceKiB):
     return True
 
 
+def usedBytes(path, scratch):
+    """
+    What the filesystem of image C{path} uses, its own metadata included:
+    from its superblock if it is not mounted, else (the superblock's count
+    being stale while it is) from the kernel, through a mount of its loop
+    device at the empty directory C{scratch} for the time of a statfs.
+    """
+    device = loopOf(path)
+    if device is None:
+        sb = readSuperblock(path)
+        return (sb.blocks - sb.freeBlocks) * sb.blockSize
+    os.makedirs(scratch, mode=0o700, exist_ok=True)
+    detach(scratch)
+    _mount(device, scratch, "")
+    try:
+        st = os.statvfs(scratch)
+    finally:
+        detach(scratch)
+    return os.stat(path).st_size - st.f_bfree * st.f_frsize
+
+
 def resizeOffline(path, spaceKiB):
     """
     Resize the filesystem of image C{path}, not mounted, to C{spaceKiB}

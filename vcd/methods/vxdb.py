@@ -43,7 +43,7 @@ def _checkDiskLimit(call, cursor, args):
             raise invalid(argument, "must be at least 1")
         if args[argument] > 2 ** 32 - 1:
             raise invalid(argument, "must fit in 32 bits (manual: uint32)")
-    refuseShrink(cursor, call.vps.xid, args["space"])
+    refuseShrink(call, cursor, args["space"])
 
 
 def _renderDiskLimit(row):

@@ -295,17 +295,16 @@ def releaseDisk(lxcpath, name):
     detach(mountPoint(lxcpath, name))
 
 
-def usedKiB(vdir):
+def usedKiB(vdir, lxcpath, name):
     """
-    @return: the KiB the image of the VPS at C{vdir} uses (data and the
-        filesystem's own), as its superblock says, or None if it has no
-        image.
+    @return: the KiB the image of VPS C{name} at C{vdir} uses (data and
+        the filesystem's own), or None if it has no image.
     """
-    try:
-        sb = diskimage.readSuperblock(imagePath(vdir))
-    except FileNotFoundError:
+    image = imagePath(vdir)
+    if not os.path.exists(image):
         return None
-    return (sb.blocks - sb.freeBlocks) * sb.blockSize // 1024
+    return diskimage.usedBytes(
+        image, mountPoint(lxcpath, name) + ".statfs") // 1024
 
 
 def growLive(vdir, lxcpath, name, limit):

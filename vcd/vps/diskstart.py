@@ -94,16 +94,17 @@ def _vdir(cursor, xid):
     return roots.currentVdir(cursor, xid)
 
 
-def refuseShrink(cursor, xid, space):
+def refuseShrink(call, cursor, space):
     """
-    Refuse a space below what the VPS's filesystem uses (its superblock's
-    count: exact for a stopped VPS, the kernel's last write-back for a
-    running one). Reads one block of its image.
+    Refuse a space below what the VPS's filesystem uses. Reads one block
+    of its image, or (it running) asks the kernel through a moment's
+    mount.
 
     @raise VCDFault: MEINVAL naming both sizes.
     """
-    vdir = _vdir(cursor, xid)
-    used = disklimits.usedKiB(vdir) if vdir else None
+    vdir = _vdir(cursor, call.vps.xid)
+    used = (disklimits.usedKiB(vdir, call.services.hostPaths.lxcpath,
+                               call.vps.name) if vdir else None)
     if used is not None and space < used:
         raise invalid("space", "the filesystem of this virtual server uses"
                       " %d KiB; a limit of %d KiB is below that (remove"
