@@ -14,7 +14,8 @@ root grow a mounted ext4 filesystem.
 
 import errno
 import os
-import re
+import shutil
+import subprocess
 import time
 
 from twisted.internet import defer, threads
@@ -199,19 +200,45 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
                         > 1024 * 1024)
         self.assertEqual(sorted(os.listdir(vdir)), ["upper", "work"])
 
+    def bigTemplate(self, megabytes):
+        """
+        A template C{big}: busybox with a file of C{megabytes} MiB.
+        """
+        templates = self.config.templatedir
+        unpacked = os.path.abspath(self.mktemp())
+        os.makedirs(unpacked)
+        subprocess.run(["tar", "-xzf", os.path.join(templates,
+                                                    "busybox.tar.gz"),
+                        "-C", unpacked], check=True)
+        with open(os.path.join(unpacked, "big"), "wb") as f:
+            block = bytes(1024 * 1024)
+            for _ in range(megabytes):
+                f.write(block)
+        subprocess.run(["tar", "--numeric-owner", "-czf",
+                        os.path.join(templates, "big.tar.gz"), "-C",
+                        unpacked, "."], check=True)
+        shutil.copy(os.path.join(templates, "busybox.conf"),
+                    os.path.join(templates, "big.conf"))
+
     @defer.inlineCallbacks
     def test_noSlowerWithALimit(self):
         """
-        Making and first starting an overlay VPS with a 1 GiB limit takes
-        at most a second more than without one, and its image holds no
-        more than its metadata (under 1% of the limit allocated on the
-        host).
+        From a template of 64 MiB, making and first starting an overlay
+        VPS with a 1 GiB limit takes at most a second more than without
+        one, and its image holds only its metadata: under 1% of the limit
+        and less than the template, allocated on the host.
         """
+        yield threads.deferToThread(self.bigTemplate, 64)
+        # The template's shared lower layer is unpacked once, by the first
+        # VPS made from it.
+        yield self.admin.call("vx.create", name=self.vpsName(),
+                              template="big")
+
         @defer.inlineCallbacks
         def makeAndStart(limit):
             name = self.vpsName()
             began = time.monotonic()
-            yield self.makeVps(name)
+            yield self.admin.call("vx.create", name=name, template="big")
             if limit:
                 yield self.admin.call("vxdb.dx.limit.set", name=name,
                                       space=1024 * 1024, inodes=65536,
@@ -224,10 +251,59 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
         name, limited = yield makeAndStart(True)
         self.assertTrue(limited < plain + 1.0, (plain, limited))
         image = os.path.join(self.config.vbasedir, name, "disk.ext4")
-        self.assertTrue(os.stat(image).st_blocks * 512 < 0.01 * 1024 ** 3,
-                        os.stat(image).st_blocks)
+        allocated = os.stat(image).st_blocks * 512
+        self.assertTrue(allocated < min(0.01 * 1024 ** 3, 64 * 1024 ** 2),
+                        allocated)
         total = _dfLine((yield self.sh(name, "df -k /")))[0]
         self.assertTrue(0.9 * 1024 * 1024 <= total <= 1024 * 1024, total)
+        self.assertEqual((yield self.sh(name, "wc -c < /big")).strip(),
+                         str(64 * 1024 * 1024))
+        print("\nmake+start: %.3fs plain, %.3fs with a 1 GiB limit; image"
+              " allocates %d KiB" % (plain, limited, allocated // 1024))
+
+    @defer.inlineCallbacks
+    def test_stopFreesRemoveDeletes(self):
+        """
+        Once the VPS stops, no loop device holds its image any more and
+        nothing of it is mounted on the host; vx.remove deletes the image
+        with the VPS directory. While it runs, the host has no mount of it.
+        """
+        name = yield self.limitedVps(10240, 1000)
+        image = os.path.join(self.config.vbasedir, name, "disk.ext4")
+        self.assertEqual(_mountsOf(name), [])
+        self.assertEqual(len(_loopsOf(image)), 1)
+        yield self.admin.call("vx.stop", name=name)
+        yield self.waitStopped(name)
+        deadline = time.monotonic() + 10
+        while _loopsOf(image) and time.monotonic() < deadline:
+            yield threads.deferToThread(time.sleep, 0.05)
+        self.assertEqual(_loopsOf(image), [])
+        yield self.admin.call("vx.remove", name=name)
+        self.assertFalse(os.path.exists(image))
+
+
+def _mountsOf(name):
+    """
+    The host's mount points whose path names VPS C{name}.
+    """
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f
+                if "/%s/" % (name,) in line.split()[4] + "/"]
+
+
+def _loopsOf(image):
+    """
+    The loop devices bound to file C{image}, from /sys.
+    """
+    found = []
+    for entry in os.listdir("/sys/block"):
+        try:
+            with open("/sys/block/%s/loop/backing_file" % (entry,)) as f:
+                if f.read().strip() == image:
+                    found.append(entry)
+        except OSError:
+            pass
+    return found
 
 
 def _writeAs(directory, uid):
