@@ -97,6 +97,8 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
                         written)
         _, used, avail = _dfLine((yield self.sh(name, "df -k /")))
         self.assertTrue(avail < 64, avail)
+        print("\nlimit 10240 KiB: df size %d KiB, dd wrote %d KiB"
+              % (total, written // 1024))
 
     @defer.inlineCallbacks
     def test_inodesAndDfI(self):
@@ -113,6 +115,8 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
         created = int(output.strip().splitlines()[-1])
         self.assertIn("No space left on device", output)
         self.assertTrue(150 <= created < 200, output)
+        print("\nlimit 200 inodes: df -i %d, touch created %d"
+              % (inodes, created))
 
     @defer.inlineCallbacks
     def test_reservedIsRoots(self):
@@ -133,6 +137,8 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
             name, FILL % ("/rootfill", "/rootfill"))))
         self.assertTrue(full)
         self.assertTrue(more >= 1024 * 1024, (written, more))
+        print("\n20%% reserved of 10240 KiB: uid 1000 wrote %d KiB, root"
+              " %d KiB more" % (written // 1024, more // 1024))
 
     @defer.inlineCallbacks
     def test_growAndShrink(self):
@@ -199,6 +205,10 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
         self.assertTrue(_dfLine((yield self.sh(name, "df -k /")))[0]
                         > 1024 * 1024)
         self.assertEqual(sorted(os.listdir(vdir)), ["upper", "work"])
+        # Written through the idmapped upper layer on the VPS's own
+        # filesystem: stored with the VPS's ids, from 0, as any upper.
+        self.assertEqual(os.stat(os.path.join(vdir, "upper", "kept2")).st_uid,
+                         0)
 
     def bigTemplate(self, megabytes):
         """
@@ -260,6 +270,17 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
                          str(64 * 1024 * 1024))
         print("\nmake+start: %.3fs plain, %.3fs with a 1 GiB limit; image"
               " allocates %d KiB" % (plain, limited, allocated // 1024))
+
+    @defer.inlineCallbacks
+    def test_hostinfoSaysHow(self):
+        """
+        vcd.hostinfo names the mechanism, and says whether a limit grows
+        on a running VPS as this host's root capabilities allow.
+        """
+        info = yield self.admin.call("vcd.hostinfo")
+        how = info["dlimitMechanism"]
+        self.assertIn("a filesystem per VPS", how["mechanism"])
+        self.assertEqual(how["growsWhileRunning"], _hostGrowsOnline())
 
     @defer.inlineCallbacks
     def test_stopFreesRemoveDeletes(self):
@@ -424,3 +445,18 @@ class PrepareDiskTests(unittest.TestCase):
         self.prepare(disklimits.DiskLimit(8192, 300, 0))
         sb = diskimage.readSuperblock(disklimits.imagePath(self.vdir))
         self.assertTrue(200 <= sb.inodes <= 300, sb)
+
+    def test_shrinkAndReservedOffline(self):
+        """
+        A smaller space shrinks the stopped image (the files kept); a new
+        reserved share changes the superblock's reserved block count.
+        """
+        self.prepare(self.limit)
+        self.prepare(disklimits.DiskLimit(6144, 500, 10))
+        image = disklimits.imagePath(self.vdir)
+        self.assertEqual(os.path.getsize(image), 6144 * 1024)
+        sb = diskimage.readSuperblock(image)
+        self.assertEqual(sb.blocks * sb.blockSize, 6144 * 1024)
+        self.assertAlmostEqual(sb.reservedBlocks / sb.blocks, 0.10,
+                               places=2)
+
