@@ -141,6 +141,26 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
               " %d KiB more" % (written // 1024, more // 1024))
 
     @defer.inlineCallbacks
+    def test_reservedInOverlayIsEveryones(self):
+        """
+        In an overlay VPS, overlayfs writes to the upper layer as the VPS's
+        root (who mounted it), so a user other than root fills the reserved
+        share too: root finds nothing left (the limitation the module
+        documents).
+        """
+        name = yield self.limitedVps(10240, 1000, reserved=20)
+        yield self.sh(name, "mkdir /u; chown 1000:1000 /u")
+        status = yield self.status(name)
+        base = int((yield self.sh(
+            name, "cat /proc/self/uid_map")).split()[1])
+        written = yield threads.deferToThread(
+            _writeAs, "/proc/%d/root/u" % (status["initpid"],), base + 1000)
+        more, full = _fillResult((yield self.sh(
+            name, FILL % ("/rootfill", "/rootfill"))))
+        self.assertTrue(full)
+        self.assertTrue(more < 64 * 1024, (written, more))
+
+    @defer.inlineCallbacks
     def test_growAndShrink(self):
         """
         A full VPS's limit grows: at once where this host lets root resize
