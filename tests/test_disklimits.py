@@ -202,7 +202,9 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
         image is gone.
         """
         name = yield self.newVps(start=True)
-        yield self.sh(name, "echo before > /kept")
+        # A file of the VPS's own, and one of the template's deleted (a
+        # whiteout in the upper layer).
+        yield self.sh(name, "echo before > /kept; rm /bin/ed")
         reply = yield self.admin.call("vxdb.dx.limit.set", name=name,
                                       space=10240, inodes=1000, reserved=0)
         self.assertTrue(reply.startswith("applies at the next start"), reply)
@@ -210,7 +212,8 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
         old = (yield self.status(name))["initpid"]
         yield self.admin.call("vx.restart", name=name)
         yield self.waitRestarted(name, old)
-        self.assertEqual((yield self.sh(name, "cat /kept")), "before\n")
+        self.assertEqual((yield self.sh(
+            name, "cat /kept; test -e /bin/ed || echo gone")), "before\ngone\n")
         self.assertTrue(_dfLine((yield self.sh(name, "df -k /")))[0]
                         <= 10240)
         self.assertEqual(sorted(os.listdir(vdir)), ["disk.ext4"])
@@ -220,8 +223,9 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
         old = (yield self.status(name))["initpid"]
         yield self.admin.call("vx.restart", name=name)
         yield self.waitRestarted(name, old)
-        self.assertEqual((yield self.sh(name, "cat /kept /kept2")),
-                         "before\ninside\n")
+        self.assertEqual((yield self.sh(
+            name, "cat /kept /kept2; test -e /bin/ed || echo gone")),
+            "before\ninside\ngone\n")
         self.assertTrue(_dfLine((yield self.sh(name, "df -k /")))[0]
                         > 1024 * 1024)
         self.assertEqual(sorted(os.listdir(vdir)), ["upper", "work"])
@@ -479,4 +483,19 @@ class PrepareDiskTests(unittest.TestCase):
         self.assertEqual(sb.blocks * sb.blockSize, 6144 * 1024)
         self.assertAlmostEqual(sb.reservedBlocks / sb.blocks, 0.10,
                                places=2)
+
+    def test_filesDoNotFit(self):
+        """
+        A limit too small for the files: the start is refused saying so,
+        and the plain directories are kept as they were, with no image.
+        """
+        with open(os.path.join(self.vdir, "upper", "big"), "wb") as f:
+            f.write(bytes(4 * 1024 * 1024))
+        error = self.assertRaises(
+            disklimits.DiskLimitError, disklimits.prepareDisk, self.layout,
+            disklimits.DiskLimit(2048, 500, 0), self.lxcpath, "v", 0)
+        self.assertEqual(error.errno, errno.ENOSPC)
+        self.assertEqual(sorted(os.listdir(self.vdir)), ["upper", "work"])
+        self.assertEqual(os.path.getsize(
+            os.path.join(self.vdir, "upper", "big")), 4 * 1024 * 1024)
 
