@@ -296,6 +296,24 @@ class DiskLimitTests(RunningHelpers, DaemonTestCase):
               " allocates %d KiB" % (plain, limited, allocated // 1024))
 
     @defer.inlineCallbacks
+    def test_impossibleRefused(self):
+        """
+        A limit no ext4 can have (more inodes than 1024 KiB can hold, or a
+        space too small for a filesystem) is refused when it is set, not at
+        the next start, and nothing is stored.
+        """
+        name = self.vpsName()
+        yield self.makeVps(name)
+        for space, inodes in ((1024, 4096), (8, 16)):
+            yield self.assertFault(
+                MEINVAL, self.admin.call("vxdb.dx.limit.set", name=name,
+                                         space=space, inodes=inodes),
+                "can be made")
+        self.assertEqual(
+            (yield self.admin.call("vxdb.dx.limit.get", name=name))["space"],
+            "")
+
+    @defer.inlineCallbacks
     def test_hostinfoSaysHow(self):
         """
         vcd.hostinfo names the mechanism, and says whether a limit grows

@@ -21,6 +21,7 @@ the daemon runs them on its file-system thread pool.
 
 import errno
 import fcntl
+import functools
 import os
 import struct
 import subprocess
@@ -72,6 +73,37 @@ def _run(argv, success=(0,)):
     return done.stdout
 
 
+def _mkfsArguments(spaceKiB, inodes, reserved):
+    return ["mkfs.ext4", "-q", "-F", "-N", str(inodes), "-m", str(reserved),
+            "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1"]
+
+
+@functools.lru_cache(maxsize=256)
+def layoutProblem(spaceKiB, inodes, reserved):
+    """
+    Whether mkfs.ext4 can make a filesystem of C{spaceKiB} KiB with
+    C{inodes} inodes, asked of mkfs.ext4 itself without making anything
+    (C{-n}, on C{/dev/null}): some milliseconds, once per combination.
+
+    @return: None if it can, else mkfs's reason.
+    """
+    try:
+        done = subprocess.run(
+            _mkfsArguments(spaceKiB, inodes, reserved)
+            + ["-n", "/dev/null", "%dk" % (spaceKiB,)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, timeout=60)
+    except FileNotFoundError:
+        return "mkfs.ext4 is missing: install e2fsprogs"
+    if done.returncode == 0:
+        return None
+    lines = [line for line in done.stdout.decode("utf-8", "replace")
+             .splitlines() if line.strip() and "geometry" not in line]
+    return " ".join(line.strip() for line in lines).replace(
+        "/dev/null: ", "") if lines else (
+        "mkfs.ext4 failed (status %d)" % (done.returncode,))
+
+
 def makeImage(path, spaceKiB, inodes, reserved):
     """
     Make a new sparse ext4 image at C{path} (which must not exist) of
@@ -89,9 +121,7 @@ def makeImage(path, spaceKiB, inodes, reserved):
             os.ftruncate(fd, spaceKiB * 1024)
         finally:
             os.close(fd)
-        _run(["mkfs.ext4", "-q", "-F", "-N", str(inodes), "-m",
-              str(reserved), "-E",
-              "nodiscard,lazy_itable_init=1,lazy_journal_init=1", path])
+        _run(_mkfsArguments(spaceKiB, inodes, reserved) + [path])
     except BaseException:
         os.unlink(path)
         raise

@@ -63,14 +63,18 @@ class StartDisk:
         if limit is None and not os.path.exists(
                 disklimits.imagePath(layout.vdir)):
             return spec
+        notes = []  # appended on the pool's thread, logged on this one
         try:
             mounted = yield self.services.filesystem(
                 disklimits.prepareDisk, layout, limit,
                 self.services.hostPaths.lxcpath, self.name, spec.idBase,
-                lambda text: log.warn("{text}", text=text))
+                notes.append)
         except (OSError, disklimits.DiskLimitError) as e:
             raise VCDFault(MESYS, "cannot start %r: its disk limit cannot"
                            " be applied: %s" % (self.name, e.strerror or e))
+        finally:
+            for text in notes:
+                log.warn("{name}: {text}", name=self.name, text=text)
         if mounted is None:
             return spec
         self.mounted = mounted
