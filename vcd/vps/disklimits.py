@@ -143,9 +143,16 @@ def _copyTree(source, destination):
 
 
 def _discardPlain(layout):
-    for path in _layerPaths(layout):
+    """
+    Remove the plain directories the image replaces, if there are any
+    (flushing the VPS directory only then: a flush syncs the whole host
+    filesystem).
+    """
+    found = [path for path in _layerPaths(layout) if os.path.lexists(path)]
+    for path in found:
         removeEntry(path)
-    syncDir(layout.vdir)
+    if found:
+        syncDir(layout.vdir)
 
 
 def _fill(layout, image, limit, target, copyFrom):
