@@ -517,3 +517,20 @@ class PrepareDiskTests(unittest.TestCase):
         self.assertEqual(os.path.getsize(
             os.path.join(self.vdir, "upper", "big")), 4 * 1024 * 1024)
 
+    def test_waitsForTheLastRun(self):
+        """
+        While a loop device still holds the image (a VPS's mount namespace
+        not yet torn down), nothing mounts or changes it: the wait ends in
+        EBUSY naming the device; once it is released the wait returns.
+        """
+        self.prepare(self.limit)
+        image = disklimits.imagePath(self.vdir)
+        device = diskimage.mountImage(image, self.mounted)
+        error = self.assertRaises(diskimage.ImageError,
+                                  diskimage.waitReleased, image, 0)
+        self.assertEqual(error.errno, errno.EBUSY)
+        self.assertIn(device, error.strerror)
+        detach(self.mounted)
+        diskimage.waitReleased(image, 10)
+        self.assertEqual(_loopsOf(image), [])
+

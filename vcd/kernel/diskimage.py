@@ -25,6 +25,7 @@ import functools
 import os
 import struct
 import subprocess
+import time
 from collections import namedtuple
 
 from vcd.kernel.binding import ffi, lib
@@ -239,6 +240,29 @@ def loopOf(path):
         if backing == wanted:
             return "/dev/" + name
     return None
+
+
+def waitReleased(path, timeout, clock=time.monotonic, sleep=time.sleep):
+    """
+    Wait until no loop device is bound to image C{path}: a VPS that has
+    just stopped may hold its filesystem for a moment more, until the
+    kernel has torn its mount namespace down. Two loop devices on one
+    image would be two filesystems on the same blocks, so nothing may
+    mount or change the image until then.
+
+    @raise ImageError: EBUSY, naming the device, if one is still bound
+        after C{timeout} seconds.
+    """
+    deadline = clock() + timeout
+    while True:
+        device = loopOf(path)
+        if device is None:
+            return
+        if clock() > deadline:
+            raise ImageError(errno.EBUSY, "%s is still in use on %s %.0f s"
+                             " after the virtual server stopped"
+                             % (path, device, timeout))
+        sleep(0.02)
 
 
 def growMounted(path, device, mountPoint, spaceKiB):

@@ -68,6 +68,10 @@ IMAGE_NAME = "disk.ext4"
 #: C{"<inodes> <reserved>"}.
 MADE_WITH = "user.vcd.dlimit"
 
+#: How long a start waits for the filesystem of the VPS's last run to be
+#: released by the kernel, in seconds.
+RELEASE_TIMEOUT = 10.0
+
 #: A VPS's disk limit: space in KiB, inodes, reserved percent.
 DiskLimit = namedtuple("DiskLimit", "space inodes reserved")
 
@@ -281,6 +285,7 @@ def prepareDisk(layout, limit, lxcpath, name, idBase, log=lambda text: None):
     sweepStaging(layout.vdir)
     image = imagePath(layout.vdir)
     if os.path.exists(image):
+        diskimage.waitReleased(image, RELEASE_TIMEOUT)
         _discardPlain(layout)
         if limit is None:
             _moveOut(layout, target)
