@@ -534,3 +534,27 @@ class PrepareDiskTests(unittest.TestCase):
         diskimage.waitReleased(image, 10)
         self.assertEqual(_loopsOf(image), [])
 
+    def test_growMounted(self):
+        """
+        Growing a mounted image: where root has CAP_SYS_RESOURCE the
+        filesystem grows at once (statfs shows it); where it lacks it, the
+        kernel refuses the resize itself with EPERM (a wrong request would
+        fail otherwise), after the file and the loop device grew.
+        """
+        self.prepare(self.limit)
+        image = disklimits.imagePath(self.vdir)
+        device = diskimage.mountImage(image, self.mounted)
+        before = os.statvfs(self.mounted)
+        if _hostGrowsOnline():
+            diskimage.growMounted(image, device, self.mounted, 16384)
+            after = os.statvfs(self.mounted)
+            self.assertTrue(after.f_blocks * after.f_frsize
+                            > before.f_blocks * before.f_frsize + 7 * 2 ** 20)
+        else:
+            error = self.assertRaises(diskimage.ImageError,
+                                      diskimage.growMounted, image, device,
+                                      self.mounted, 16384)
+            self.assertEqual(error.errno, errno.EPERM)
+        with open("/sys/block/%s/size" % (os.path.basename(device),)) as f:
+            self.assertEqual(int(f.read()) * 512, 16384 * 1024)
+
