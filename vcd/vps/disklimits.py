@@ -11,7 +11,19 @@ at C{<vdir>/disk.ext4}, holding everything the VPS can write:
 
 Inside the VPS, C{df} and C{df -i} of its root show the image's size and
 inodes (overlayfs reports its upper filesystem), and a write past them
-fails with ENOSPC.
+fails with ENOSPC. C{df} shows the size less ext4's own metadata (its
+journal, inode tables); mkfs.ext4 rounds the inode count down to fill its
+inode tables, and ext4 keeps 11 inodes for itself, so the VPS gets at most
+the inodes asked for. A limit no ext4 can have is refused when it is set
+(L{vcd.kernel.diskimage.layoutProblem}).
+
+Why not project quotas, even where the filesystem under the VPS
+directories has them: ext4 and quotas exempt a process with
+C{CAP_SYS_RESOURCE}, and overlayfs writes to an upper layer with the
+credentials of whoever mounted it (the daemon's worker, host root, which
+has that capability on most hosts): an overlay VPS would not be limited.
+Quotas have no share reserved for root either. A filesystem per VPS
+enforces its size whoever writes.
 
 Before each start (L{prepareDisk}, under the VPS's lock, while it is
 stopped) the image is made to match VXDB, then mounted on the host at
@@ -34,10 +46,23 @@ directory beside it is a leftover and is discarded):
   - a changed inode count: a new image is made and the files copied over
     (ext4 fixes its inode count when it is made);
   - a changed space: the image is resized offline (C{resize2fs}); a
-    shrink below what is used is refused when it is set (L{refuseShrink}),
-    and a shrink that no longer fits at the start (the VPS wrote more
-    meanwhile) is logged and left for a later start;
+    shrink below what is used is refused when it is set
+    (L{vcd.vps.diskstart.refuseShrink}), and a shrink that no longer fits
+    at the start (the VPS wrote more meanwhile) is logged and left for a
+    later start;
   - a changed reserved share: C{tune2fs -m}.
+
+A grown space reaches a running VPS at once (L{growLive}: the file, the
+loop device and the mounted filesystem grow) where the daemon has
+C{CAP_SYS_RESOURCE}, which the kernel asks for to resize a mounted ext4;
+some hosts take it from root, and there it applies at the next start, the
+reply saying why. Any other change of a running VPS's limit applies at its
+next start.
+
+A VPS that has just stopped may hold its filesystem a few tens of
+milliseconds more, until the kernel has torn its mount namespace down; a
+start waits for that (L{vcd.kernel.diskimage.waitReleased}), since a second
+loop device on the image would be a second filesystem on the same blocks.
 
 A new image costs its metadata, not the template's size: creating and
 starting an overlay VPS with a limit copies only its (empty) upper layer.
