@@ -14,6 +14,7 @@ root grow a mounted ext4 filesystem.
 
 import errno
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -557,4 +558,22 @@ class PrepareDiskTests(unittest.TestCase):
             self.assertEqual(error.errno, errno.EPERM)
         with open("/sys/block/%s/size" % (os.path.basename(device),)) as f:
             self.assertEqual(int(f.read()) * 512, 16384 * 1024)
+
+    def test_atMostTheInodes(self):
+        """
+        mkfs.ext4 -N rounds each block group's inodes up to whole
+        inode-table blocks (1 GiB with -N 1000 gives 1024); the image has
+        at most the inodes asked for, as dumpe2fs reads them.
+        """
+        for space, inodes in ((1024 * 1024, 1000), (102400, 1000),
+                              (10240, 200)):
+            image = os.path.join(self.vdir, "probe.ext4")
+            diskimage.makeImage(image, space, inodes, 5)
+            output = subprocess.run(["dumpe2fs", "-h", image],
+                                    capture_output=True, text=True).stdout
+            os.unlink(image)
+            count = int(re.search(r"Inode count:\s+(\d+)",
+                                  output).group(1))
+            self.assertTrue(0.8 * inodes <= count <= inodes,
+                            (space, inodes, count))
 

@@ -23,6 +23,7 @@ import errno
 import fcntl
 import functools
 import os
+import re
 import struct
 import subprocess
 import time
@@ -79,37 +80,70 @@ def _mkfsArguments(spaceKiB, inodes, reserved):
             "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1"]
 
 
-@functools.lru_cache(maxsize=256)
-def layoutProblem(spaceKiB, inodes, reserved):
+def _dryRun(spaceKiB, inodes, reserved):
     """
-    Whether mkfs.ext4 can make a filesystem of C{spaceKiB} KiB with
-    C{inodes} inodes, asked of mkfs.ext4 itself without making anything
-    (C{-n}, on C{/dev/null}): some milliseconds, once per combination.
+    Ask mkfs.ext4 what it would make (C{-n}, on C{/dev/null}): some
+    milliseconds.
 
-    @return: None if it can, else mkfs's reason.
+    @return: C{(inode count, None)}, or C{(None, mkfs's reason)}.
     """
+    argv = [a for a in _mkfsArguments(spaceKiB, inodes, reserved)
+            if a != "-q"]
     try:
         done = subprocess.run(
-            _mkfsArguments(spaceKiB, inodes, reserved)
-            + ["-n", "/dev/null", "%dk" % (spaceKiB,)],
+            argv + ["-n", "/dev/null", "%dk" % (spaceKiB,)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, timeout=60)
     except FileNotFoundError:
-        return "mkfs.ext4 is missing: install e2fsprogs"
-    if done.returncode == 0:
-        return None
-    lines = [line for line in done.stdout.decode("utf-8", "replace")
-             .splitlines() if line.strip() and "geometry" not in line]
-    return " ".join(line.strip() for line in lines).replace(
-        "/dev/null: ", "") if lines else (
-        "mkfs.ext4 failed (status %d)" % (done.returncode,))
+        return None, "mkfs.ext4 is missing: install e2fsprogs"
+    output = done.stdout.decode("utf-8", "replace")
+    made = re.search(r"blocks and (\d+) inodes", output)
+    if done.returncode == 0 and made:
+        return int(made.group(1)), None
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    first = [i for i, line in enumerate(lines)
+             if line.startswith(("mkfs.ext4:", "/dev/null:"))]
+    lines = lines[first[0]:] if first else lines[-1:]
+    return None, (" ".join(lines).replace("/dev/null: ", "") or
+                  "mkfs.ext4 failed (status %d)" % (done.returncode,))
+
+
+@functools.lru_cache(maxsize=256)
+def inodeRequest(spaceKiB, inodes, reserved):
+    """
+    The inode count to ask mkfs.ext4 for so that the filesystem has at
+    most C{inodes}: mkfs rounds each block group's share up to whole
+    inode-table blocks, so asking for C{inodes} can give more. The largest
+    request giving no more, or, if even ext4's minimum (16 per block
+    group) is more, that minimum. Cached: once per combination.
+
+    @return: C{(request, None)}, or C{(None, why no filesystem of that
+        size and inode count can be made)}.
+    """
+    request = inodes
+    for _ in range(8):
+        count, problem = _dryRun(spaceKiB, request, reserved)
+        if problem is not None:
+            return None, problem
+        if count <= inodes or request <= 16:
+            return request, None
+        request = max(16, request - (count - inodes) - 1)
+    return request, None
+
+
+def layoutProblem(spaceKiB, inodes, reserved):
+    """
+    @return: None if a filesystem of C{spaceKiB} KiB with C{inodes} inodes
+        can be made, else mkfs.ext4's reason.
+    """
+    return inodeRequest(spaceKiB, inodes, reserved)[1]
 
 
 def makeImage(path, spaceKiB, inodes, reserved):
     """
     Make a new sparse ext4 image at C{path} (which must not exist) of
-    C{spaceKiB} KiB with at least C{inodes} inodes (mkfs rounds up to fill
-    its inode tables) and C{reserved} percent of its blocks reserved.
+    C{spaceKiB} KiB with at most C{inodes} inodes (L{inodeRequest}) and
+    C{reserved} percent of its blocks reserved.
 
     @raise FileExistsError: if C{path} exists.
     @raise ImageError: if mkfs.ext4 fails (an image too small for the
@@ -122,7 +156,10 @@ def makeImage(path, spaceKiB, inodes, reserved):
             os.ftruncate(fd, spaceKiB * 1024)
         finally:
             os.close(fd)
-        _run(_mkfsArguments(spaceKiB, inodes, reserved) + [path])
+        request, problem = inodeRequest(spaceKiB, inodes, reserved)
+        if problem is not None:
+            raise ImageError(errno.EINVAL, problem)
+        _run(_mkfsArguments(spaceKiB, request, reserved) + [path])
     except BaseException:
         os.unlink(path)
         raise

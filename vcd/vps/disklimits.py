@@ -12,9 +12,10 @@ at C{<vdir>/disk.ext4}, holding everything the VPS can write:
 Inside the VPS, C{df} and C{df -i} of its root show the image's size and
 inodes (overlayfs reports its upper filesystem), and a write past them
 fails with ENOSPC. C{df} shows the size less ext4's own metadata (its
-journal, inode tables); mkfs.ext4 rounds the inode count down to fill its
-inode tables, and ext4 keeps 11 inodes for itself, so the VPS gets at most
-the inodes asked for. A limit no ext4 can have is refused when it is set
+journal, inode tables); the image has at most the inodes asked for (the
+most mkfs.ext4 can give without rounding above them, but never fewer than
+ext4's 16 per block group), of which ext4 keeps 11 for itself. A limit no
+ext4 can have is refused when it is set
 (L{vcd.kernel.diskimage.layoutProblem}).
 
 Why not project quotas, even where the filesystem under the VPS
