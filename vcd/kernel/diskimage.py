@@ -437,4 +437,6 @@ def describe(supported):
     grows = growsOnline()
     return {"mechanism": MECHANISM,
             "growsWhileRunning": grows,
-            "growWhy": "online ext4 resize" if grows else GROW_REFUSED}
+            "growWhy": "online ext4 resize" if grows else GROW_REFUSED,
+            "reserved": "for the VPS's root in a copy; for every user of an"
+                        " overlay VPS (overlayfs writes as the VPS's root)"}
