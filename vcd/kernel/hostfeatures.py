@@ -11,6 +11,7 @@ stored and silently ignored. L{HostFeatures.support} answers for one knob.
 import os
 
 from vcd import names
+from vcd.kernel import diskimage
 from vcd.kernel.idmap import IDS_PER_VPS
 from vcd.kernel.subids import subordinateIds
 from vcd.kernel.mountinfo import DEFAULT_PATH, readMountinfo
@@ -246,6 +247,7 @@ class HostFeatures:
             "cpuset": self.supportsCpuset(),
             "dlimits": self.supportsDiskLimits(),
             "network": dict(self.network),
+            "dlimitMechanism": diskimage.describe(self.supportsDiskLimits()),
             "userns": {
                 "subids": [list(r) for r in self.idRanges],
                 "idsPerVps": IDS_PER_VPS,

@@ -25,6 +25,8 @@ from vcd.vxdb import registry, roots, running, settings, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
 from vcd.api.families import keyedMethods, nameParam, singleRowMethods
+from vcd.kernel.diskimage import layoutProblem
+from vcd.vps.diskstart import DiskLimitChange, refuseShrink
 from vcd.vps.mountpolicy import refuseMount
 from vcd.vps.addresslive import LiveAddressChange
 
@@ -43,6 +45,12 @@ def _checkDiskLimit(call, cursor, args):
             raise invalid(argument, "must be at least 1")
         if args[argument] > 2 ** 32 - 1:
             raise invalid(argument, "must fit in 32 bits (manual: uint32)")
+    problem = layoutProblem(args["space"], args["inodes"], args["reserved"])
+    if problem is not None:
+        raise invalid("space", "no filesystem of %d KiB with %d inodes can"
+                      " be made: %s" % (args["space"], args["inodes"],
+                                        problem))
+    refuseShrink(call, cursor, args["space"])
 
 
 def _renderDiskLimit(row):
@@ -59,7 +67,7 @@ DISK_LIMIT = singleRowMethods(
     "DLIM", "disk limit",
     # With no disk limit, the original answered these empty values.
     empty={"space": "", "inodes": "", "reserved": 0},
-    check=_checkDiskLimit, render=_renderDiskLimit)
+    check=_checkDiskLimit, render=_renderDiskLimit, live=DiskLimitChange())
 
 
 # -- init commands ----------------------------------------------------------

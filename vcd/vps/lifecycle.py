@@ -20,6 +20,7 @@ from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
 from vcd.vps import faulttext
+from vcd.vps.diskstart import StartDisk
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.mountpolicy import mountRefusal
 from vcd.vps.rootlayout import RootLayout
@@ -127,6 +128,16 @@ def startVps(services, xid, name):
     Start a stopped VPS with the configuration VXDB holds now; fire once its
     init runs.
     """
+    disk = StartDisk(services, xid, name)
+    try:
+        result = yield _startVps(services, xid, name, disk)
+    finally:
+        yield disk.release()
+    return result
+
+
+@defer.inlineCallbacks
+def _startVps(services, xid, name, disk):
     db = services.db
     record = yield db.read(running.startRecord, xid)
     if record.restartPending:
@@ -138,6 +149,7 @@ def startVps(services, xid, name):
     try:
         layout = RootLayout.fromRecord(record.rootRecord)
         spec = rootSpec(layout, record.userns, record.mounts)
+        spec = yield disk.rootSpec(layout, spec)
         start = StartConfig(
             name=record.name, xid=xid,
             rootfs=lxcRootfs(spec, services.hostPaths.lxcpath, name),
