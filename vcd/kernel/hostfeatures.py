@@ -87,10 +87,15 @@ class HostFeatures:
     @ivar idRanges: the subordinate ids of root (C{(first, count)} pairs,
         L{vcd.kernel.subids}), from which each unprivileged VPS gets a
         range of its own.
+    @ivar cpuBurst: whether CFS can bank burst time (C{cpu.cfs_burst_us},
+        C{cpu.max.burst}: Linux >= 5.14).
+    @ivar swapAccounting: whether the memory controller accounts swap
+        (v1 C{memory.memsw.*}, v2 C{memory.swap.max}).
     """
 
     def __init__(self, cgroupLayout, controllers, lxcfs, timeNamespace,
-                 seccomp, loopDevices, cpus, memNodes, idRanges=()):
+                 seccomp, loopDevices, cpus, memNodes, idRanges=(),
+                 cpuBurst=False, swapAccounting=False):
         self.cgroupLayout = cgroupLayout
         self.controllers = frozenset(controllers)
         self.lxcfs = lxcfs
@@ -100,6 +105,8 @@ class HostFeatures:
         self.cpus = tuple(cpus)
         self.memNodes = tuple(memNodes)
         self.idRanges = tuple(tuple(r) for r in idRanges)
+        self.cpuBurst = cpuBurst
+        self.swapAccounting = swapAccounting
 
     @classmethod
     def detect(cls, root="/"):
@@ -123,6 +130,11 @@ class HostFeatures:
             idRanges=subordinateIds(
                 0, os.path.join(root, "etc/subuid"),
                 os.path.join(root, "etc/subgid")),
+            cpuBurst=_controllerHas(root, layout, "cpu", "cpu.cfs_burst_us",
+                                    "cpu.max.burst"),
+            swapAccounting=_controllerHas(
+                root, layout, "memory", "memory.memsw.limit_in_bytes",
+                "memory.swap.max"),
         )
 
     def support(self, kind, name):
@@ -180,8 +192,16 @@ class HostFeatures:
             return self._need("pids" in self.controllers, "cgroup pids.max",
                               "the cgroup pids controller")
         if name == "RSS":
-            return self._need("memory" in self.controllers,
-                              "cgroup memory limit (soft: high/soft limit)",
+            if self.cgroupLayout == "v2":
+                how = "cgroup memory.max (soft: memory.high, which" \
+                      " throttles)"
+            else:
+                how = "cgroup memory.limit_in_bytes (no soft limit apart" \
+                      " from the hard one: v1's acts only under global" \
+                      " pressure)"
+            if self.swapAccounting:
+                how += "; swap held within it"
+            return self._need("memory" in self.controllers, how,
                               "the cgroup memory controller")
         raise KeyError(name)
 
@@ -237,6 +257,8 @@ class HostFeatures:
             "controllers": sorted(self.controllers),
             "knobs": knobs,
             "sched": self.supportsScheduler(),
+            "cpuBurst": self.cpuBurst,
+            "swapAccounting": self.swapAccounting,
             "cpuset": self.supportsCpuset(),
             "dlimits": self.supportsDiskLimits(),
             "userns": {
@@ -284,6 +306,28 @@ def cgroupMounts(mountinfo=DEFAULT_PATH):
         return []
     return [(m.mountPoint, m.fsType, list(m.superOptions))
             for m in mounts if m.fsType in ("cgroup", "cgroup2")]
+
+
+def _controllerHas(root, layout, controller, v1file, v2file):
+    """
+    Whether a cgroup file of C{controller} exists: v1 files at the top of
+    its hierarchy; v2 files (absent from the root cgroup) in any cgroup
+    one level down.
+    """
+    base = os.path.join(root, "sys/fs/cgroup")
+    if layout == "v2":
+        try:
+            entries = os.listdir(base)
+        except OSError:
+            return False
+        return any(os.path.exists(os.path.join(base, e, v2file))
+                   for e in entries)
+    for mountpoint, fstype, options in cgroupMounts(
+            os.path.join(root, DEFAULT_PATH.lstrip("/"))):
+        if fstype == "cgroup" and controller in options:
+            return os.path.exists(os.path.join(root, mountpoint.lstrip("/"),
+                                               v1file))
+    return False
 
 
 def _exists(root, path):

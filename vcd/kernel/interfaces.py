@@ -146,3 +146,36 @@ class IVPSKernel(Interface):
             L{vcd.kernel.errors.KernelError} if the VPS does not run or the
             kernel refuses the value.
         """
+
+    def cgroupItems(name, keys):
+        """
+        Read several cgroup files of the running VPS at once (as
+        L{cgroupItem}).
+
+        @return: a Deferred firing with a dict from each key to its text,
+            or None for a file that cannot be read (this kernel lacks
+            it); failing with L{vcd.kernel.errors.KernelError} if the VPS
+            does not run.
+        """
+
+    def setCgroupItems(name, items):
+        """
+        Write C{(key, value)} pairs to the running VPS's cgroup files, in
+        order, stopping at the first the kernel refuses.
+
+        @return: a Deferred firing with None, or failing with
+            L{vcd.kernel.errors.KernelError} (naming the refused key) if
+            the VPS does not run or the kernel refuses a value.
+        """
+
+    def setProcessLimit(name, resource, soft, hard):
+        """
+        Set rlimit C{resource} (a C{resource.RLIMIT_*} number) to C{(soft,
+        hard)} (ints, C{resource.RLIM_INFINITY} for none) on every process
+        of the running VPS, its init included (processes started later
+        inherit it).
+
+        @return: a Deferred firing with the number of processes changed,
+            or failing with L{vcd.kernel.errors.KernelError} if the VPS
+            does not run or the kernel refuses the limit.
+        """
