@@ -76,7 +76,7 @@ class FakeVPS:
     @ivar cgroup: the cgroup files written since its last start (key to
         value).
     @ivar rlimits: the rlimits set on its processes since its last start
-        (resource number to C{(soft, hard)}).
+        (limit name to C{(soft, hard)}).
     @ivar running: whether it runs.
     @ivar processes: a dict from vpid to L{FakeProcess}, while it runs.
     @ivar domainname: its NIS domain name (C{"(none)"} after a start).
@@ -429,7 +429,7 @@ class FakeKernel:
             vps.cgroup[key] = value
         return defer.succeed(None)
 
-    def setProcessLimit(self, name, resource, soft, hard):
+    def setProcessLimit(self, name, limit, soft, hard):
         """
         See L{IVPSKernel.setProcessLimit}: recorded in L{FakeVPS.rlimits}.
         """
@@ -437,7 +437,7 @@ class FakeKernel:
             vps = self._runningVps(name)
         except KernelError:
             return defer.fail()
-        vps.rlimits[resource] = (soft, hard)
+        vps.rlimits[limit] = (soft, hard)
         return defer.succeed(len(vps.processes))
 
     def kill(self, name, vpid, signum):

@@ -168,12 +168,13 @@ class IVPSKernel(Interface):
             the VPS does not run or the kernel refuses a value.
         """
 
-    def setProcessLimit(name, resource, soft, hard):
+    def setProcessLimit(name, limit, soft, hard):
         """
-        Set rlimit C{resource} (a C{resource.RLIMIT_*} number) to C{(soft,
-        hard)} (ints, C{resource.RLIM_INFINITY} for none) on every process
-        of the running VPS, its init included (processes started later
-        inherit it).
+        Set rlimit C{limit} (its name without C{RLIMIT_}: C{"NOFILE"}) to
+        C{(soft, hard)} (ints, C{resource.RLIM_INFINITY} for none) on every
+        process of the running VPS, its init included (processes started
+        later inherit it), and on the commands L{execute} runs in it from
+        now on.
 
         @return: a Deferred firing with the number of processes changed,
             or failing with L{vcd.kernel.errors.KernelError} if the VPS

@@ -12,8 +12,6 @@ running, or a value the kernel refuses on the running VPS, is answered
 with L{NEXT_START} and the reason; the change stays in VXDB either way.
 """
 
-import resource
-
 from twisted.internet import defer
 from zope.interface import implementer
 
@@ -91,8 +89,7 @@ def applyLimit(services, xid, name, limit):
             return PRLIMIT_REMOVED
         pair = knobmap.rlimitPair(limit, soft, hard)
         try:
-            yield services.kernel.setProcessLimit(
-                name, getattr(resource, "RLIMIT_" + limit), *pair)
+            yield services.kernel.setProcessLimit(name, limit, *pair)
         except KernelError as e:
             if not (yield services.kernel.isRunning(name)):
                 return NOT_RUNNING
