@@ -13,6 +13,7 @@ from vcd.methods.userns import describe
 from vcd.vxdb import userns
 from vcd.api import arguments as A
 from vcd.vps import faulttext, lifecycle
+from vcd.vps.limstatus import limitStatus
 from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.errors import KernelError
 from vcd.api.interfaces import IMethodNamespace
@@ -126,6 +127,10 @@ def _status(call, args):
     return status
 
 
+def _limstatus(call, args):
+    return limitStatus(call.services, args["name"])
+
+
 def _load(call, args):
     return call.services.loads.load(args["name"])
 
@@ -195,8 +200,19 @@ class VXNamespace:
         _nameOnly("vx.status", "INIT", "Running, process count, uptime,"
                   " thread counts and load of a virtual server, and its"
                   " kind (unprivileged or privileged, as configured: it"
-                  " applies from the next start).", _status,
-                  returns="struct"),
+                  " applies from the next start). The original's"
+                  " forks_total is absent: the kernel counts forks only"
+                  " for the whole host (/proc/stat), not per cgroup or PID"
+                  " namespace.", _status, returns="struct"),
+        _nameOnly("vx.limstatus", "INFO", "The limits the kernel counts"
+                  " for a running virtual server, from its cgroup"
+                  " counters: an array of {type, min, cur, max, hits}:"
+                  " RSS in KiB (in use, peak, allocations that met the"
+                  " limit) and NPROC (tasks, peak, forks refused). min is"
+                  " 0: the kernel keeps no minimum. Per-process limits"
+                  " (NOFILE, ...) have no per-VPS counter and are not"
+                  " listed. MESTOPPED if it is not running.", _limstatus,
+                  returns="array"),
         _nameOnly("vx.load", "INFO", "Load average (1m, 5m, 15m) of a"
                   " virtual server, as the kernel computes the host's.",
                   _load, returns="struct"),
