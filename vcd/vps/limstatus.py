@@ -6,8 +6,10 @@ reached, all from the kernel's own cgroup counters (read in one go from
 the running VPS's cgroup):
 
   - RSS (KiB): the memory in use, its peak, and the times an allocation
-    met the limit (v1 C{memory.failcnt} plus C{memory.memsw.failcnt},
-    v2 C{memory.events} C{max});
+    met the limit (v2 C{memory.events} C{max}; v1 the largest of
+    C{memory.failcnt}, C{memory.memsw.failcnt} and the OOM kills of
+    C{memory.oom_control}: some kernels, like 6.18, leave v1's failcnt
+    at 0);
   - NPROC: the tasks, their peak, and the forks refused at the limit
     (C{pids.events} C{max}).
 
@@ -26,11 +28,12 @@ INT_MAX = 2 ** 31 - 1
 
 #: The cgroup files read, per layout: (current, peak, [hit counters]) for
 #: RSS and NPROC. A hit counter is C{(file, key)} (a flat-keyed file) or
-#: C{(file, None)} (a number).
+#: C{(file, None)} (a number); the hits are the largest counter.
 _FILES = {
     "v1": {"RSS": ("memory.usage_in_bytes", "memory.max_usage_in_bytes",
                    [("memory.failcnt", None),
-                    ("memory.memsw.failcnt", None)]),
+                    ("memory.memsw.failcnt", None),
+                    ("memory.oom_control", "oom_kill")]),
            "NPROC": ("pids.current", "pids.peak", [("pids.events", "max")])},
     "v2": {"RSS": ("memory.current", "memory.peak",
                    [("memory.events", "max")]),
@@ -82,7 +85,7 @@ def statusEntries(layout, values, controllers):
             "type": limit, "min": 0,
             "cur": _int((cur or 0) // scale),
             "max": _int(max(top or 0, cur or 0) // scale),
-            "hits": _int(sum(_number(values.get(f), k) or 0
+            "hits": _int(max(_number(values.get(f), k) or 0
                              for f, k in hits)),
         })
     return entries
