@@ -15,8 +15,10 @@ from twisted.logger import Logger
 
 from tests.cgroupfiles import cgroupV2, cpuUsage, readCgroup, statOf
 from tests.harness import DaemonTestCase
-from tests.running import RunningHelpers, pause
+from tests.running import RunningHelpers, containerCgroups, pause
+from tests.test_workerprocess import workerPids
 from vcd.api.method import APPLIED_NOW, NEXT_START
+from vcd.faults import MESYS
 
 #: A busy loop left running by a shell that exits at once.
 HOG = "sh -c 'exec </dev/null >/dev/null 2>&1; while :; do :; done &'"
@@ -274,3 +276,34 @@ class LiveLimitTests(CpuTestCase):
                                       limit="NPROC", soft="7", max="7")
         self.assertEqual(reply, NEXT_START + " (the virtual server is not"
                          " running)")
+
+
+class FailedStartTests(CpuTestCase):
+    """
+    A start that fails leaves no process of the daemon in a cgroup of the
+    VPS: vx.remove can then remove it.
+    """
+
+    @defer.inlineCallbacks
+    def test_noDaemonProcessLeft(self):
+        name = yield self.newVps(init="/bin/false")
+        yield self.assertFault(MESYS, self.admin.call("vx.start", name=name))
+        ours = {os.getpid()} | set(workerPids())
+        for path in containerCgroups(name):
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                left = {int(p) for p in f.read().split()}
+            self.assertEqual(left & ours, set(), path)
+        yield self.admin.call("vx.remove", name=name)
+        self.assertEqual(containerCgroups(name), [])
+
+    @defer.inlineCallbacks
+    def test_workerNotInVpsCgroups(self):
+        """
+        After a start that succeeds, the kernel worker is in none of the
+        VPS's cgroups either (liblxc moved it into the monitor's).
+        """
+        yield self.newVps(start=True)
+        for pid in workerPids():
+            with open("/proc/%d/cgroup" % (pid,)) as f:
+                text = f.read()
+            self.assertNotIn("lxc.", text)
