@@ -79,8 +79,14 @@ def bandwidth(interval, fillrate, tokensmax, tokensmin=0, burst=True):
     # The pool (quota plus burst) must be the bucket: quota between half
     # the bucket (burst = quota, the kernel's most) and all of it.
     # The refill (a quota) holds at least tokensmin tokens.
-    shortest = max(size / (2 * rate) if burst else size / rate,
-                   max(MIN_QUOTA_US, tokensmin * TOKEN_US) / rate)
+    forMin = max(MIN_QUOTA_US, tokensmin * TOKEN_US) / rate
+    if forMin > MAX_PERIOD_US:
+        raise Unmappable("tokensmin", "CFS resumes a throttled virtual"
+                         " server when the next period refills its quota,"
+                         " at most 1 s of it: at %d/%d tokensmin may be at"
+                         " most %d" % (fillrate, interval,
+                                       int(MAX_PERIOD_US * rate // TOKEN_US)))
+    shortest = max(size / (2 * rate) if burst else size / rate, forMin)
     longest = max(size / rate, MIN_USEFUL_PERIOD_US)
     period = min(max(interval * TOKEN_US, shortest, MIN_USEFUL_PERIOD_US),
                  longest)
