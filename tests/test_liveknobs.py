@@ -9,6 +9,7 @@ from twisted.trial import unittest
 from tests.fakedaemon import FakeDaemonMixin
 from vcd.api.method import APPLIED_NOW, NEXT_START
 from vcd.vps.liveknobs import NOT_RUNNING, PRLIMIT_REMOVED
+from vcd.vxdb import running
 
 INF = 2 ** 64 - 1
 
@@ -136,3 +137,19 @@ class LiveKnobTests(FakeDaemonMixin, unittest.TestCase):
                      "lxc.cgroup2.memory.max = 1048576",
                      "lxc.cgroup2.memory.swap.max = 0"):
             self.assertIn(line + "\n", config)
+
+    def test_virtualizeIsVirtCpu(self):
+        """
+        A CPU set with virtualize gives the VPS VIRT_CPU's views (lxcfs's
+        /proc/cpuinfo and /proc/stat, which follow its cpuset) at its next
+        start: the start reads VIRT_CPU among its flags.
+        """
+        self.fake.services.features.lxcfs = True
+        reply = self.change("vxdb.vx.cpuset.set", cpus="1", virtualize=True)
+        self.assertEqual(reply, APPLIED_NOW)
+        xid = self.answer(self.fake.call("vxdb.xid.get", name="web1"))
+        record = self.successResultOf(self.fake.services.db.read(
+            running.startRecord, xid))
+        self.assertIn("VIRT_CPU", record.flags)
+        self.assertEqual(self.answer(self.fake.call(
+            "vxdb.vx.flags.get", name="web1")), [])

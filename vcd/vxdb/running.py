@@ -90,10 +90,16 @@ def cpuSettings(cursor, xid):
     @return: the L{CpuSettings} of VPS C{xid}.
     """
     buckets = settings.keyedRows(cursor, tables.SCHED, xid, NO_SPECIFIC_CPU)
+    flags = settings.setMembers(cursor, tables.FLAGS, xid)
+    cpuset = settings.getRow(cursor, tables.CPUSET, xid)
+    if cpuset is not None and cpuset["virtualize"] \
+            and "VIRT_CPU" not in flags:
+        # The VPS's own view of its CPUs is VIRT_CPU's (lxcfs's
+        # /proc/cpuinfo, /proc/stat and /sys/devices/system/cpu views,
+        # which follow the cgroup's cpuset).
+        flags = sorted(flags + ["VIRT_CPU"])
     return CpuSettings(
-        flags=settings.setMembers(cursor, tables.FLAGS, xid),
-        sched=buckets[0] if buckets else None,
-        cpuset=settings.getRow(cursor, tables.CPUSET, xid))
+        flags=flags, sched=buckets[0] if buckets else None, cpuset=cpuset)
 
 
 def limitOf(cursor, xid, limit):
