@@ -14,14 +14,17 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from tests.cgroupfiles import cgroupV2, cpuUsage, readCgroup, statOf
-from tests.harness import DaemonTestCase
+from tests.harness import DaemonTestCase, Fault
 from tests.running import RunningHelpers, containerCgroups, pause
 from tests.test_workerprocess import workerPids
 from vcd.api.method import APPLIED_NOW, NEXT_START
-from vcd.faults import MESYS
+from vcd.faults import MEEXEC, MESYS
 
 #: A busy loop left running by a shell that exits at once.
 HOG = "sh -c 'exec </dev/null >/dev/null 2>&1; while :; do :; done &'"
+#: A 50 MB string in awk: its output is its length.
+BIG_STRING = ("awk 'BEGIN { s = sprintf(\"%50000000s\", 1);"
+              " print length(s) }'")
 #: How far from its limit a VPS's CPU use may be, in CPUs.
 TOLERANCE = 0.03
 
@@ -247,13 +250,24 @@ class LiveLimitTests(CpuTestCase):
             self.assertEqual(readCgroup(pid, "memory",
                                         "memory.memsw.limit_in_bytes"),
                              "67108864")
-        # Raised again (v1: memory+swap first).
+        # Inside: a 50 MB string does not fit in 32 MiB; after a live
+        # raise to 128 MiB (v1: memory+swap first) it does.
+        self.assertEqual((yield set_("vxdb.vx.limit.set", name=name,
+                                     limit="RSS", soft="32768",
+                                     max="32768")), APPLIED_NOW)
+        try:
+            output = yield self.execIn(name, BIG_STRING)
+        except Fault as f:
+            output = f.message
+        self.assertNotEqual(output.strip(), "50000000")
         self.assertEqual((yield set_("vxdb.vx.limit.set", name=name,
                                      limit="RSS", soft="131072",
                                      max="131072")), APPLIED_NOW)
         self.assertEqual(readCgroup(pid, "memory", "memory.max"
                                     if cgroupV2() else
                                     "memory.limit_in_bytes"), "134217728")
+        self.assertEqual((yield self.execIn(name, BIG_STRING)).strip(),
+                         "50000000")
         self.assertEqual((yield set_("vxdb.vx.limit.set", name=name,
                                      limit="NOFILE", soft="200",
                                      max="300")), APPLIED_NOW)
@@ -263,6 +277,13 @@ class LiveLimitTests(CpuTestCase):
         with open("/proc/%d/limits" % (pid,)) as f:
             line = [l for l in f if l.startswith("Max open files")][0]
         self.assertEqual(line.split()[3:5], ["200", "300"])
+        # Inside: lowered to 3 tasks, a shell cannot fork four sleeps.
+        self.assertEqual((yield set_("vxdb.vx.limit.set", name=name,
+                                     limit="NPROC", soft="3", max="3")),
+                         APPLIED_NOW)
+        fault = yield self.assertFault(MEEXEC + 2, self.execIn(
+            name, "sh -c 'for i in 1 2 3 4; do sleep 1 & done'"))
+        self.assertIn("can't fork", fault.message)
         # Removing NPROC lifts it at once.
         self.assertEqual((yield set_("vxdb.vx.limit.remove", name=name,
                                      limit="NPROC")), APPLIED_NOW)
