@@ -165,18 +165,19 @@ class HardLimitTests(CpuTestCase):
             self.assertLess(time.monotonic(), deadline, marks)
             yield pause(0.02)
         first = marks[0][0] - usage
+        later = (marks[2][0] - marks[0][0]) / (marks[2][1] - marks[0][1])
         log.info("measured: burst: {first:.3f} s of CPU before the first"
-                 " throttle, then {later:.3f} s in two periods; cpu.stat"
-                 " {stat}", first=first, later=marks[2][0] - marks[0][0],
-                 stat=marks[0][2])
-        self.assertTrue(0.45 <= first <= 0.8, "%.3f s before the first"
-                        " throttle" % (first,))
-        self.assertGreaterEqual(marks[0][2].get("nr_bursts", 1), 1)
-        self.assertGreater(marks[0][2].get("burst_time", 1), 0)
-        # From the first throttle to the third: two refills of 250 ms.
-        later = marks[2][0] - marks[0][0]
-        self.assertTrue(0.45 <= later <= 0.55, "%.3f s in two periods"
-                        % (later,))
+                 " throttle, then {later:.3f} CPUs to the third; cpu.stat"
+                 " {stat}", first=first, later=later, stat=marks[0][2])
+        # The pool was quota plus burst, 0.5 s; periods that ended
+        # meanwhile added theirs (more of them when other tests slow the
+        # hog down).
+        self.assertGreaterEqual(first, 0.45)
+        if "burst_time" in marks[0][2]:
+            self.assertGreater(marks[0][2]["burst_time"], 0)
+        # Then held: from the first throttle to the third, at most a
+        # quarter of a CPU.
+        self.assertLessEqual(later, 0.25 + TOLERANCE)
 
 
 class CpusetTests(CpuTestCase):

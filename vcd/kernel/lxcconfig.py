@@ -16,9 +16,6 @@ import os
 from vcd.kernel.hostfeatures import PRLIMITS
 
 UNLIMITED = 2 ** 64 - 1
-#: The most pids a 64-bit kernel can have (PID_MAX_LIMIT); pids.max
-#: refuses anything above it, which is no limit anyway.
-PID_MAX_LIMIT = 4 * 1024 * 1024
 #: The seccomp policy of every VPS: LXC's default (no module loading, no
 #: kexec, no open_by_handle_at, no forced umount) and more calls no VPS
 #: needs, whose reach goes beyond it (the host's kernel memory, BPF

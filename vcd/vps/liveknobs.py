@@ -69,8 +69,6 @@ def applyCpuset(services, xid, name):
     cpu = yield services.db.read(running.cpuSettings, xid)
     features = services.features
     items = knobmap.cpusetItems(cpu.cpuset, features.cpus, features.memNodes)
-    # Widening: the memory nodes first; narrowing, the CPUs: either order
-    # works for the kernel, as long as each set is non-empty.
     answer = yield _write(services, name, [items])
     return answer
 
