@@ -269,6 +269,14 @@ class LiveLimitTests(CpuTestCase):
                                     "memory.limit_in_bytes"), "134217728")
         self.assertEqual((yield self.execIn(name, BIG_STRING)).strip(),
                          "50000000")
+        # Removed: no limit at once (v1: memory+swap lifted first).
+        self.assertEqual((yield set_("vxdb.vx.limit.remove", name=name,
+                                     limit="RSS")), APPLIED_NOW)
+        if cgroupV2():
+            self.assertEqual(readCgroup(pid, "memory", "memory.max"), "max")
+        else:
+            for f in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes"):
+                self.assertGreater(int(readCgroup(pid, "memory", f)), 2 ** 62)
         self.assertEqual((yield set_("vxdb.vx.limit.set", name=name,
                                      limit="NOFILE", soft="200",
                                      max="300")), APPLIED_NOW)
