@@ -17,6 +17,7 @@ in L{REAL_SAMPLES}, run against a real daemon with the busybox template.
 SAMPLES = {
     ("vcc", "exec"): (["run1", "echo", "hi  there"], 0, None),
     ("vcc", "kill"): (["run1", "0", "CONT"], 0, None),
+    ("vcc", "limstatus"): (["run1"], 0, None),
     ("vcc", "list"): ([], 0, None),
     ("vcc", "load"): (["web1"], 0, None),
     ("vcc", "netstatus"): (["run1"], 0, None),

@@ -70,14 +70,15 @@ class InlineVXDB(VXDB):
 def fakeFeatures():
     """
     The L{HostFeatures} of a made-up cgroup v2 host with the usual
-    controllers, two CPUs and no lxcfs, loop devices or seccomp (nothing
-    is detected).
+    controllers, two CPUs, CFS burst and swap accounting, and no lxcfs,
+    loop devices or seccomp (nothing is detected).
     """
     return HostFeatures(
         cgroupLayout="v2",
         controllers={"cpu", "cpuset", "io", "memory", "pids"},
         lxcfs=False, timeNamespace=True, seccomp=False, loopDevices=False,
-        cpus=[0, 1], memNodes=[0], idRanges=[(1000000, 65536 * 64)])
+        cpus=[0, 1], memNodes=[0], idRanges=[(1000000, 65536 * 64)],
+        cpuBurst=True, swapAccounting=True)
 
 
 class FakeDaemon:

@@ -100,11 +100,10 @@ class DerivedTableTests(unittest.TestCase):
     def test_presentationOfMissingMethodRefused(self):
         """
         A client cannot offer a command for a method the daemon lacks:
-        presenting one (vcc's old vx.limstatus) is an error, and so is
-        another command naming one.
+        presenting one is an error, and so is another command naming one.
         """
         self.assertRaises(ValueError, _commands.deriveCommands, "vx.",
-                          {"limstatus": _commands.Presentation()})
+                          {"frobnicate": _commands.Presentation()})
         self.assertRaises(ValueError, _commands.deriveCommands, "vx.",
                           others={"nosuch": "vx.nosuchmethod"})
 

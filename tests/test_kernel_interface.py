@@ -62,6 +62,8 @@ class KernelInterfaceTestsMixin:
       - C{missingPath()}: a directory that does not exist;
       - C{writtenConfig(name)}: the configuration text the kernel holds
         for VPS C{name}, or None;
+      - C{processLimit(name, pid, limit)}: the C{(soft, hard)} rlimit
+        C{limit} of the init C{pid} of running VPS C{name};
       - C{wait(d)}: let time pass until C{d} fires; return C{d};
       - C{stopTargets(name, count)}: a Deferred firing with the targets
         (C{"stop"}, C{"reboot"}) of the first C{count} stops of VPS
@@ -381,6 +383,40 @@ class KernelInterfaceTestsMixin:
             self.call("setAddress", name, "198.18.0.9", 24, ""), KernelError)
 
     @inlineCallbacks
+    def test_severalCgroupItems(self):
+        """
+        Several cgroup files written in order in one call (the last write
+        of a key wins) and read back in one call; a file this kernel lacks
+        reads as None; a stopped VPS has none (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        yield self.call("setCgroupItems", name, [("pids.max", "50"),
+                                                 ("pids.max", "60")])
+        values = yield self.call("cgroupItems", name,
+                                 ["pids.max", "nosuch.file"])
+        self.assertEqual((values["pids.max"].strip(), values["nosuch.file"]),
+                         ("60", None))
+        yield self.call("hardStop", name)
+        yield self.assertFailure(self.call(
+            "setCgroupItems", name, [("pids.max", "7")]), KernelError)
+        yield self.assertFailure(self.call("cgroupItems", name,
+                                           ["pids.max"]), KernelError)
+
+    @inlineCallbacks
+    def test_setProcessLimit(self):
+        """
+        A per-process limit set on every process of a running VPS (at
+        least its init); a stopped VPS has none (KernelError).
+        """
+        name, pid = yield self.startedVps()
+        count = yield self.call("setProcessLimit", name, "NOFILE", 100, 200)
+        self.assertGreaterEqual(count, 1)
+        self.assertEqual(self.processLimit(name, pid, "NOFILE"), (100, 200))
+        yield self.call("hardStop", name)
+        yield self.assertFailure(self.call(
+            "setProcessLimit", name, "NOFILE", 100, 200), KernelError)
+
+    @inlineCallbacks
     def test_kill(self):
         """
         Signal 0 reaches every process (vpid 0) or init (vpid 1); another
@@ -525,6 +561,9 @@ class FakeKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
     def writtenConfig(self, name):
         return self.kernel.vps(name).config
 
+    def processLimit(self, name, pid, limit):
+        return self.kernel.vps(name).rlimits[limit]
+
     def wait(self, d, limit=3600):
         """
         Advance the clock a tenth of a second at a time until C{d} fires.
@@ -540,6 +579,19 @@ class FakeKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
         targets = self.targets.get(name, [])
         self.assertEqual(len(targets), count, targets)
         return defer.succeed(targets)
+
+
+def _procLimit(pid, limit):
+    """
+    The (soft, hard) rlimit of process C{pid}, from /proc/<pid>/limits.
+    """
+    labels = {"NOFILE": "Max open files"}
+    with open("/proc/%d/limits" % (pid,)) as f:
+        for line in f:
+            if line.startswith(labels[limit]):
+                soft, hard = line[len(labels[limit]):].split()[:2]
+                return int(soft), int(hard)
+    raise AssertionError("no %s in /proc/%d/limits" % (limit, pid))
 
 
 class FakeKernelTests(unittest.TestCase):
@@ -828,6 +880,9 @@ class LXCKernelInterfaceTests(KernelInterfaceTestsMixin, unittest.TestCase):
 
     def missingPath(self):
         return os.path.join(self.work, "no-such-directory")
+
+    def processLimit(self, name, pid, limit):
+        return _procLimit(pid, limit)
 
     def writtenConfig(self, name):
         try:

@@ -12,6 +12,7 @@ the module's own conversions.
 
 from twisted.trial import unittest
 
+from vcd.kernel.knobmap import startItems
 from vcd.kernel.vethrouting import upScriptLine
 from vcd.kernel.lxcconfig import (MASKED_PROC_FILES, HostPaths, StartConfig,
                                   renderConfig)
@@ -640,26 +641,47 @@ class PrlimitTests(unittest.TestCase):
 class CgroupLimitTests(unittest.TestCase):
     """
     NPROC becomes the cgroup's C{pids.max}; RSS (KiB) its memory limit in
-    bytes: v1 (and hybrid, whose controllers are v1) C{memory.limit_in_bytes}
-    and C{memory.soft_limit_in_bytes} under C{lxc.cgroup.}, v2
-    C{memory.max} and C{memory.high} under C{lxc.cgroup2.} (LXC ignores the
-    other family's keys).
+    bytes: v1 (and hybrid, whose controllers are v1)
+    C{memory.limit_in_bytes} under C{lxc.cgroup.}, v2 C{memory.max} and
+    C{memory.high} (the soft limit, which only v2 has: v1 refuses one
+    apart from the hard limit at set time) under C{lxc.cgroup2.} (LXC
+    ignores the other family's keys). Swap is held within the hard limit
+    where the kernel accounts it. The lines come from
+    L{vcd.kernel.knobmap.startItems}, as a start makes them.
     """
 
-    def lines(self, layout, **limits):
-        return limitLines(self, renderConfig(start(limits=limits),
-                                             paths(layout)))
+    def lines(self, layout, swap=False, **limits):
+        cgroup = startItems(layout, limits, (), None, None, True, swap)
+        return limitLines(self, renderConfig(
+            start(limits=limits, cgroup=cgroup), paths(layout)))
 
     def test_rssV1(self):
         for layout in ("v1", "hybrid"):
-            self.assertEqual(self.lines(layout, RSS=(65536, 131072)), [
-                "lxc.cgroup.memory.limit_in_bytes = 134217728",
-                "lxc.cgroup.memory.soft_limit_in_bytes = 67108864"])
+            self.assertEqual(self.lines(layout, RSS=(131072, 131072)), [
+                "lxc.cgroup.memory.limit_in_bytes = 134217728"])
 
     def test_rssV2(self):
         self.assertEqual(self.lines("v2", RSS=(65536, 131072)), [
             "lxc.cgroup2.memory.high = 67108864",
             "lxc.cgroup2.memory.max = 134217728"])
+
+    def test_swapHeldWithinRss(self):
+        """
+        With swap accounting, v1's memory+swap limit is the RSS limit
+        (written after the memory limit, which it may not be below), and
+        v2 has no swap at all.
+        """
+        for layout in ("v1", "hybrid"):
+            text = renderConfig(start(cgroup=startItems(
+                layout, {"RSS": (1024, 1024)}, (), None, None, True, True)),
+                paths(layout))
+            self.assertEqual(
+                [(k, v) for k, v in parse(self, text) if ".memory." in k],
+                [("lxc.cgroup.memory.limit_in_bytes", "1048576"),
+                 ("lxc.cgroup.memory.memsw.limit_in_bytes", "1048576")])
+        self.assertEqual(self.lines("v2", True, RSS=(1024, 1024)), [
+            "lxc.cgroup2.memory.max = 1048576",
+            "lxc.cgroup2.memory.swap.max = 0"])
 
     def test_rssSoftEqualsHard(self):
         """
@@ -679,8 +701,6 @@ class CgroupLimitTests(unittest.TestCase):
     def test_rssSoftOnly(self):
         self.assertEqual(self.lines("v2", RSS=(512, INF)),
                          ["lxc.cgroup2.memory.high = 524288"])
-        self.assertEqual(self.lines("v1", RSS=(512, INF)),
-                         ["lxc.cgroup.memory.soft_limit_in_bytes = 524288"])
 
     def test_rssUnlimited(self):
         for layout in LAYOUTS:
@@ -712,10 +732,8 @@ class CgroupLimitTests(unittest.TestCase):
                          ["lxc.cgroup2.pids.max = 300"])
 
     def test_nprocUnlimited(self):
-        self.assertEqual(self.lines("v1", NPROC=(INF, INF)),
-                         ["lxc.cgroup.pids.max = max"])
-        self.assertEqual(self.lines("v2", NPROC=(INF, INF)),
-                         ["lxc.cgroup2.pids.max = max"])
+        self.assertEqual(self.lines("v1", NPROC=(INF, INF)), [])
+        self.assertEqual(self.lines("v2", NPROC=(INF, INF)), [])
 
     def test_nprocAbovePidMaxUnlimited(self):
         """
@@ -729,7 +747,7 @@ class CgroupLimitTests(unittest.TestCase):
                              [key + " = 4194304"])
             for value in (4194305, 5000000, INF - 1):
                 self.assertEqual(self.lines(layout, NPROC=(value, value)),
-                                 [key + " = max"])
+                                 [])
 
     def test_everyLimit(self):
         """
@@ -741,7 +759,7 @@ class CgroupLimitTests(unittest.TestCase):
                   "MEMLOCK": (64, 128), "AS": (1048576, INF),
                   "LOCKS": (INF, INF), "SIGPENDING": (100, 100),
                   "MSGQUEUE": (819200, 819200), "NPROC": (512, 512),
-                  "RSS": (131072, 262144)}
+                  "RSS": (262144, 262144)}
         prlimits = [
             "lxc.prlimit.as = 1073741824:unlimited",
             "lxc.prlimit.core = 0:unlimited",
@@ -755,10 +773,8 @@ class CgroupLimitTests(unittest.TestCase):
             "lxc.prlimit.sigpending = 100:100",
             "lxc.prlimit.stack = 8388608:unlimited"]
         v1 = ["lxc.cgroup.memory.limit_in_bytes = 268435456",
-              "lxc.cgroup.memory.soft_limit_in_bytes = 134217728",
               "lxc.cgroup.pids.max = 512"]
-        v2 = ["lxc.cgroup2.memory.high = 134217728",
-              "lxc.cgroup2.memory.max = 268435456",
+        v2 = ["lxc.cgroup2.memory.max = 268435456",
               "lxc.cgroup2.pids.max = 512"]
         self.assertEqual(self.lines("v1", **limits), sorted(v1 + prlimits))
         self.assertEqual(self.lines("hybrid", **limits), sorted(v1 + prlimits))

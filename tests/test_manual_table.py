@@ -137,8 +137,8 @@ ACCESS = {
     "vxdb.vx.uname.set": ("UNAME", VPS),
     "vxdb.xid.get": ("INFO", EXISTS),
 
-    # Beyond the manual. (vx.limstatus of the original is not served by
-    # this daemon.)
+    # Beyond the manual: the original's vcd.hostinfo, vg.*, vx.templates,
+    # vx.limstatus and vx.netstatus, and vcd's own.
     # original: INFO, no owner check.
     "vcd.hostinfo": ("INFO", NONE),
     # original: AUTH. daemon: ownership of the VPS in name is checked (in
@@ -156,6 +156,8 @@ ACCESS = {
     "vx.netstatus": ("INFO", VPS),
     # original: CREATE; name is a template, no owner check.
     "vx.templates": ("CREATE", NONE),
+    # original: INFO and owner checks.
+    "vx.limstatus": ("INFO", VPS),
     # original: SCHED. daemon: owner checks, as the manual's
     # vxdb.vx.sched.*.
     "vxdb.vx.cpuset.get": ("SCHED", VPS),
@@ -216,6 +218,7 @@ SAMPLES = {
     "vx.create": lambda c: _vps(c, template="busybox", force=True),
     "vx.exec": lambda c: _vps(c, command="/bin/true"),
     "vx.kill": lambda c: _vps(c, pid=1, sig=15),
+    "vx.limstatus": _vps,
     "vx.load": _vps,
     "vx.netstatus": _vps,
     "vx.reboot": _vps,
@@ -281,6 +284,7 @@ AFTER_CHECKS = {
     "vx.exec": MESTOPPED,
     "vx.kill": MESTOPPED,
     "vx.netstatus": MESTOPPED,
+    "vx.limstatus": MESTOPPED,
     "vx.reboot": MESTOPPED,
     "vx.restart": MEBUSY,
     "vx.start": MEBUSY,

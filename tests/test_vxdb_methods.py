@@ -463,6 +463,43 @@ class LimitTests(VXDBTestCase):
                          expected if supported else [])
 
     @defer.inlineCallbacks
+    def test_rssSoftOnlyWhereItThrottles(self):
+        """
+        A soft RSS limit apart from the hard one is stored only on cgroup
+        v2 (memory.high throttles); elsewhere it is refused, saying why.
+        """
+        if not self.features.support("limit", "RSS")[0]:
+            return
+        attempt = self.call("vxdb.vx.limit.set", limit="RSS", soft="32768",
+                            max="65536")
+        if self.features.cgroupLayout == "v2":
+            yield attempt
+            return
+        fault = yield self.assertFault(MEINVAL, attempt, "memory.high")
+        self.assertIn("global memory pressure", fault.message)
+        yield self.call("vxdb.vx.limit.set", limit="RSS", soft="65536",
+                        max="65536")
+
+    @defer.inlineCallbacks
+    def test_nofileAboveNrOpen(self):
+        """
+        NOFILE above the host's fs.nr_open (read here from /proc), unlimited
+        included, is refused when set: the kernel would refuse it at the
+        start.
+        """
+        with open("/proc/sys/fs/nr_open") as f:
+            nrOpen = int(f.read())
+        for soft, hard in [(nrOpen + 1, nrOpen + 1), (1024, nrOpen + 1),
+                           (1024, UINT64_MAX)]:
+            fault = yield self.assertUnchanged(
+                "vxdb.vx.limit.get", lambda: self.call(
+                    "vxdb.vx.limit.set", limit="NOFILE", soft=str(soft),
+                    max=str(hard)))
+            self.assertIn("fs.nr_open (%d)" % (nrOpen,), fault.message)
+        yield self.call("vxdb.vx.limit.set", limit="NOFILE", soft="1024",
+                        max=str(nrOpen))
+
+    @defer.inlineCallbacks
     def test_unknownLimit(self):
         for method in ("vxdb.vx.limit.get", "vxdb.vx.limit.remove"):
             yield self.invalid(method, "FOO", limit="FOO")
@@ -503,15 +540,6 @@ class SchedTests(VXDBTestCase):
             interval2=50, fillrate2=20, tokensmin=0))
         self.assertEqual((yield self.buckets(-1)), [self.bucket(
             interval2=50, fillrate2=20, tokensmin=0)])
-        cpu = self.features.cpus[0]
-        yield self.byHost(self.features.supportsCpuset(), self.call(
-            "vxdb.vx.sched.set", **self.bucket(cpu)), "cpuset")
-        if self.features.supportsCpuset():
-            self.assertEqual([b["cpuid"] for b in (yield self.buckets())],
-                             [-1, cpu])
-            self.assertEqual((yield self.buckets(cpu)), [self.bucket(cpu)])
-            yield self.call("vxdb.vx.sched.remove", cpuid=-1)
-            self.assertEqual((yield self.buckets()), [self.bucket(cpu)])
         yield self.call("vxdb.vx.sched.remove", cpuid=-2)
         self.assertEqual((yield self.buckets()), [])
 
@@ -543,6 +571,26 @@ class SchedTests(VXDBTestCase):
             fault = yield self.invalid("vxdb.vx.sched.set",
                                        **self.bucket(offline))
             self.assertIn("not online", fault.message)
+            fault = yield self.invalid("vxdb.vx.sched.set", **self.bucket(
+                self.features.cpus[0]))
+            self.assertIn("no per-CPU buckets", fault.message)
+
+    @defer.inlineCallbacks
+    def test_largerThanCfsRefused(self):
+        """
+        A bucket CFS cannot hold (more than one period's quota plus as
+        much burst, with periods up to 1 s) is refused, naming the most
+        tokensmax it can hold at that rate; the largest it can hold is
+        accepted.
+        """
+        if not self.features.supportsScheduler():
+            return
+        most = 500 if self.features.cpuBurst else 250
+        fault = yield self.invalid("vxdb.vx.sched.set", **self.bucket(
+            interval=4, fillrate=1, tokensmin=0, tokensmax=most + 1))
+        self.assertIn("at most %d" % (most,), fault.message)
+        yield self.call("vxdb.vx.sched.set", **self.bucket(
+            interval=4, fillrate=1, tokensmin=0, tokensmax=most))
         for method in ("vxdb.vx.sched.get", "vxdb.vx.sched.remove"):
             yield self.invalid(method, "cpuid", cpuid=-3)
 

@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.test_kernel_interface,tests.test_vx_methods,tests.test_killdaemon -*-
 """
 The cgroups LXC leaves behind a container: removed after every start (by
-the kernel worker, once idle) and when a VPS is removed.
+the kernel worker, once idle) and when a VPS is removed; and the caller of
+a start, which liblxc moves into the container's monitor cgroup
+(L{ownCgroups}, L{returnTo}).
 """
 
 import os
@@ -71,3 +73,49 @@ def releaseCgroups(name):
             except OSError:
                 pass  # gone meanwhile
     removeEmptyCgroups(name)
+
+
+def ownCgroups(proc="/proc/self/cgroup"):
+    """
+    The C{cgroup.procs} files of the cgroups this process is in, one per
+    mounted hierarchy (before a start: see L{returnTo}).
+
+    @return: a list of paths.
+    """
+    byHierarchy = {}
+    try:
+        with open(proc) as f:
+            for line in f:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                byHierarchy[controllers] = path
+    except OSError:
+        return []
+    files = []
+    for mountpoint, fstype, options in cgroupMounts():
+        if fstype == "cgroup2":
+            key = ""
+        else:
+            # "cpu,cpuacct" or "name=systemd": all among the options.
+            key = next((k for k in byHierarchy if k and set(k.split(","))
+                        <= set(options)), None)
+        if key in byHierarchy:
+            files.append(os.path.join(mountpoint,
+                                      byHierarchy[key].lstrip("/"),
+                                      "cgroup.procs"))
+    return files
+
+
+def returnTo(files):
+    """
+    Move this process back into the cgroups L{ownCgroups} listed. liblxc's
+    start moves its caller into the new container's monitor cgroup
+    (C{lxc.monitor.NAME}) and leaves it there: the daemon's kernel worker
+    would stay in the last VPS's cgroups, counted in its limits, and keep
+    a failed start's cgroup from being removed.
+    """
+    for path in files:
+        try:
+            with open(path, "w") as f:
+                f.write("0")
+        except OSError:
+            pass

@@ -77,6 +77,8 @@ class FakeVPS:
     @ivar root: the L{vcd.kernel.idmap.RootSpec} the last start was given.
     @ivar cgroup: the cgroup files written since its last start (key to
         value).
+    @ivar rlimits: the rlimits set on its processes since its last start
+        (limit name to C{(soft, hard)}).
     @ivar running: whether it runs.
     @ivar processes: a dict from vpid to L{FakeProcess}, while it runs.
     @ivar domainname: its NIS domain name (C{"(none)"} after a start).
@@ -100,6 +102,7 @@ class FakeVPS:
         self.config = None
         self.root = None
         self.cgroup = {}
+        self.rlimits = {}
         self.running = False
         self.processes = {}
         self.domainname = "(none)"
@@ -229,6 +232,7 @@ class FakeKernel:
         vps.domainname = "(none)"
         vps.cgroup = {}
         vps.addresses = {}
+        vps.rlimits = {}
         vps.startedAt = self.reactor.seconds()
         return defer.succeed(self._nextPid)
 
@@ -456,6 +460,40 @@ class FakeKernel:
         if address is not None and not removed:
             removed = [address]
         return defer.succeed(removed)
+
+    def cgroupItems(self, name, keys):
+        """
+        See L{IVPSKernel.cgroupItems}: what L{setCgroupItem} wrote since
+        the start, None for the others.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        return defer.succeed({key: vps.cgroup.get(key) for key in keys})
+
+    def setCgroupItems(self, name, items):
+        """
+        See L{IVPSKernel.setCgroupItems}: recorded in L{FakeVPS.cgroup}.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        for key, value in items:
+            vps.cgroup[key] = value
+        return defer.succeed(None)
+
+    def setProcessLimit(self, name, limit, soft, hard):
+        """
+        See L{IVPSKernel.setProcessLimit}: recorded in L{FakeVPS.rlimits}.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        vps.rlimits[limit] = (soft, hard)
+        return defer.succeed(len(vps.processes))
 
     def kill(self, name, vpid, signum):
         """

@@ -91,11 +91,15 @@ class HostFeatures:
         range of its own.
     @ivar network: how VPSes reach each other here
         (L{vcd.kernel.vethrouting.detectNetwork}).
+    @ivar cpuBurst: whether CFS can bank burst time (C{cpu.cfs_burst_us},
+        C{cpu.max.burst}: Linux >= 5.14).
+    @ivar swapAccounting: whether the memory controller accounts swap
+        (v1 C{memory.memsw.*}, v2 C{memory.swap.max}).
     """
 
     def __init__(self, cgroupLayout, controllers, lxcfs, timeNamespace,
                  seccomp, loopDevices, cpus, memNodes, idRanges=(),
-                 network=None):
+                 network=None, cpuBurst=False, swapAccounting=False):
         self.cgroupLayout = cgroupLayout
         self.controllers = frozenset(controllers)
         self.lxcfs = lxcfs
@@ -106,6 +110,8 @@ class HostFeatures:
         self.memNodes = tuple(memNodes)
         self.idRanges = tuple(tuple(r) for r in idRanges)
         self.network = dict(network or {})
+        self.cpuBurst = cpuBurst
+        self.swapAccounting = swapAccounting
 
     @classmethod
     def detect(cls, root="/"):
@@ -130,6 +136,11 @@ class HostFeatures:
                 0, os.path.join(root, "etc/subuid"),
                 os.path.join(root, "etc/subgid")),
             network=detectNetwork(root),
+            cpuBurst=_controllerHas(root, layout, "cpu", "cpu.cfs_burst_us",
+                                    "cpu.max.burst"),
+            swapAccounting=_controllerHas(
+                root, layout, "memory", "memory.memsw.limit_in_bytes",
+                "memory.swap.max"),
         )
 
     def support(self, kind, name):
@@ -187,8 +198,16 @@ class HostFeatures:
             return self._need("pids" in self.controllers, "cgroup pids.max",
                               "the cgroup pids controller")
         if name == "RSS":
-            return self._need("memory" in self.controllers,
-                              "cgroup memory limit (soft: high/soft limit)",
+            if self.cgroupLayout == "v2":
+                how = "cgroup memory.max (soft: memory.high, which" \
+                      " throttles)"
+            else:
+                how = "cgroup memory.limit_in_bytes (no soft limit apart" \
+                      " from the hard one: v1's acts only under global" \
+                      " pressure)"
+            if self.swapAccounting:
+                how += "; swap held within it"
+            return self._need("memory" in self.controllers, how,
                               "the cgroup memory controller")
         raise KeyError(name)
 
@@ -244,6 +263,8 @@ class HostFeatures:
             "controllers": sorted(self.controllers),
             "knobs": knobs,
             "sched": self.supportsScheduler(),
+            "cpuBurst": self.cpuBurst,
+            "swapAccounting": self.swapAccounting,
             "cpuset": self.supportsCpuset(),
             "dlimits": self.supportsDiskLimits(),
             "network": dict(self.network),
@@ -293,6 +314,28 @@ def cgroupMounts(mountinfo=DEFAULT_PATH):
         return []
     return [(m.mountPoint, m.fsType, list(m.superOptions))
             for m in mounts if m.fsType in ("cgroup", "cgroup2")]
+
+
+def _controllerHas(root, layout, controller, v1file, v2file):
+    """
+    Whether a cgroup file of C{controller} exists: v1 files at the top of
+    its hierarchy; v2 files (absent from the root cgroup) in any cgroup
+    one level down.
+    """
+    base = os.path.join(root, "sys/fs/cgroup")
+    if layout == "v2":
+        try:
+            entries = os.listdir(base)
+        except OSError:
+            return False
+        return any(os.path.exists(os.path.join(base, e, v2file))
+                   for e in entries)
+    for mountpoint, fstype, options in cgroupMounts(
+            os.path.join(root, DEFAULT_PATH.lstrip("/"))):
+        if fstype == "cgroup" and controller in options:
+            return os.path.exists(os.path.join(root, mountpoint.lstrip("/"),
+                                               v1file))
+    return False
 
 
 def _exists(root, path):

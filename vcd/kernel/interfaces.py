@@ -179,3 +179,37 @@ class IVPSKernel(Interface):
         @return: a Deferred firing with the list of addresses removed, or
             failing as L{setAddress} does.
         """
+
+    def cgroupItems(name, keys):
+        """
+        Read several cgroup files of the running VPS at once (as
+        L{cgroupItem}).
+
+        @return: a Deferred firing with a dict from each key to its text,
+            or None for a file that cannot be read (this kernel lacks
+            it); failing with L{vcd.kernel.errors.KernelError} if the VPS
+            does not run.
+        """
+
+    def setCgroupItems(name, items):
+        """
+        Write C{(key, value)} pairs to the running VPS's cgroup files, in
+        order, stopping at the first the kernel refuses.
+
+        @return: a Deferred firing with None, or failing with
+            L{vcd.kernel.errors.KernelError} (naming the refused key) if
+            the VPS does not run or the kernel refuses a value.
+        """
+
+    def setProcessLimit(name, limit, soft, hard):
+        """
+        Set rlimit C{limit} (its name without C{RLIMIT_}: C{"NOFILE"}) to
+        C{(soft, hard)} (ints, C{resource.RLIM_INFINITY} for none) on every
+        process of the running VPS, its init included (processes started
+        later inherit it), and on the commands L{execute} runs in it from
+        now on.
+
+        @return: a Deferred firing with the number of processes changed,
+            or failing with L{vcd.kernel.errors.KernelError} if the VPS
+            does not run or the kernel refuses the limit.
+        """

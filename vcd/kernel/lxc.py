@@ -10,6 +10,7 @@ a threaded daemon.
 """
 
 import os
+import resource
 import signal
 
 from twisted.internet import defer, task
@@ -154,6 +155,100 @@ def interfaceCounters(lxcpath, name):
     except OSError as e:
         raise KernelError("%s: cannot read its interface counters: %s"
                           % (name, e.strerror))
+
+
+def cgroupItems(lxcpath, name, keys):
+    """
+    Read several cgroup files of a running container in one open of it;
+    None for a file that cannot be read. Blocking; no fork.
+
+    @raise KernelError: if it does not run.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            raise KernelError("%s is not running" % (name,))
+        values = {}
+        for key in keys:
+            buffer = ffi.new("char[]", 4096)
+            size = c.get_cgroup_item(c, key.encode(), buffer, 4096)
+            values[key] = (ffi.string(buffer).decode("utf-8", "replace")
+                           if 0 <= size < 4096 else None)
+        return values
+    finally:
+        lib.lxc_container_put(c)
+
+
+def setCgroupItems(lxcpath, name, items):
+    """
+    Write C{(key, value)} pairs to the cgroup files of a running container
+    in order, in one open of it. Blocking; no fork.
+
+    @raise KernelError: if it does not run or the kernel refuses a value
+        (the ones before it stay written).
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            raise KernelError("%s is not running" % (name,))
+        for key, value in items:
+            if not c.set_cgroup_item(c, key.encode(), value.encode()):
+                raise KernelError("%s: the kernel refused %s = %s"
+                                  % (name, key, value))
+    finally:
+        lib.lxc_container_put(c)
+
+
+def setProcessLimit(lxcpath, name, limit, soft, hard):
+    """
+    Set rlimit C{limit} (a name such as C{"NOFILE"}) on every process of a
+    running container: twice over its processes, so that one forked by a
+    process not yet changed during the first pass is changed by the
+    second. The container's configuration gets it too: liblxc's attach
+    (vx.exec) gives an attached process the configured limits. Blocking.
+
+    @return: the number of processes changed.
+    @raise KernelError: if it does not run or the kernel refuses.
+    """
+    pid = initPid(lxcpath, name)
+    if not pid:
+        raise KernelError("%s is not running" % (name,))
+    _configurePrlimit(os.path.join(lxcpath, name, "config"), limit, soft,
+                      hard)
+    limit = getattr(resource, "RLIMIT_" + limit)
+    done = set()
+    for _ in range(2):
+        for t in procfs.vpsTasks(pid):
+            if t.pid in done:
+                continue
+            try:
+                resource.prlimit(t.pid, limit, (soft, hard))
+            except ProcessLookupError:
+                continue
+            except (OSError, ValueError) as e:
+                raise KernelError("%s: the kernel refused the limit on"
+                                  " process %d: %s" % (name, t.vpid, e))
+            done.add(t.pid)
+    return len(done)
+
+
+def _configurePrlimit(path, limit, soft, hard):
+    """
+    Replace the C{lxc.prlimit} line of C{limit} in configuration C{path}.
+    """
+    def text(value):
+        return "unlimited" if value == resource.RLIM_INFINITY else str(value)
+    key = "lxc.prlimit." + limit.lower()
+    try:
+        with open(path) as f:
+            lines = [l for l in f.read().splitlines()
+                     if l.split("=", 1)[0].strip() != key]
+    except OSError as e:
+        raise KernelError("cannot read the configuration %s: %s" % (path, e))
+    lines.append("%s = %s:%s" % (key, text(soft), text(hard)))
+    with open(path + ".live", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.rename(path + ".live", path)
 
 
 def activeTaskCounts(lxcpath, names):
@@ -390,3 +485,21 @@ class LXCKernel:
         pid = yield self._runningInit(name)
         removed = yield self._addresses.removeAddress(pid, address)
         return removed
+    def cgroupItems(self, name, keys):
+        """
+        See L{IVPSKernel.cgroupItems}.
+        """
+        return self._inPool(cgroupItems, self.lxcpath, name, list(keys))
+
+    def setCgroupItems(self, name, items):
+        """
+        See L{IVPSKernel.setCgroupItems}.
+        """
+        return self._inPool(setCgroupItems, self.lxcpath, name, list(items))
+
+    def setProcessLimit(self, name, limit, soft, hard):
+        """
+        See L{IVPSKernel.setProcessLimit}.
+        """
+        return self._inPool(setProcessLimit, self.lxcpath, name, limit,
+                            soft, hard)

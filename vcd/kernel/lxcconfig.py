@@ -17,9 +17,6 @@ from vcd.kernel.hostfeatures import PRLIMITS
 from vcd.kernel.vethrouting import upScriptLine
 
 UNLIMITED = 2 ** 64 - 1
-#: The most pids a 64-bit kernel can have (PID_MAX_LIMIT); pids.max
-#: refuses anything above it, which is no limit anyway.
-PID_MAX_LIMIT = 4 * 1024 * 1024
 #: The seccomp policy of every VPS: LXC's default (no module loading, no
 #: kexec, no open_by_handle_at, no forced umount) and more calls no VPS
 #: needs, whose reach goes beyond it (the host's kernel memory, BPF
@@ -70,11 +67,14 @@ class StartConfig:
     @ivar limits: a dict from limit name to C{(soft, max)} ints.
     @ivar idBase: the host id of the VPS's root (unprivileged), or C{0}.
     @ivar idCount: how many ids it has, or C{0} for a privileged VPS.
+    @ivar cgroup: C{(key, value)} cgroup writes, keys as LXC names them
+        without the C{lxc.cgroup.} prefix (L{vcd.kernel.knobmap.startItems}:
+        NPROC, RSS, the scheduler, the CPU set).
     """
 
     def __init__(self, name, xid, rootfs, init, bcaps=(), mounts=(),
                  addresses=(), broadcast="", uname=None, limits=None,
-                 idBase=0, idCount=0):
+                 idBase=0, idCount=0, cgroup=()):
         self.name = name
         self.xid = xid
         self.rootfs = rootfs
@@ -87,6 +87,7 @@ class StartConfig:
         self.limits = dict(limits or {})
         self.idBase = idBase
         self.idCount = idCount
+        self.cgroup = tuple(cgroup)
 
 
 class HostPaths:
@@ -138,23 +139,12 @@ def _cgroupKey(layout, v1, v2):
 
 
 def _limitLines(start, layout):
+    # NPROC and RSS are cgroup files (StartConfig.cgroup).
     lines = []
     for limit, (soft, hard) in sorted(start.limits.items()):
         if limit in PRLIMITS:
             lines.append(("lxc.prlimit." + limit.lower(), "%s:%s" % (
                 _rlimitValue(limit, soft), _rlimitValue(limit, hard))))
-        elif limit == "NPROC":
-            lines.append((_cgroupKey(layout, "pids.max", "pids.max"),
-                          "max" if hard > PID_MAX_LIMIT else str(hard)))
-        elif limit == "RSS":
-            hard, soft = _bytes(hard), _bytes(soft)
-            if hard is not None:
-                lines.append((_cgroupKey(layout, "memory.limit_in_bytes",
-                                         "memory.max"), str(hard)))
-            if soft is not None and soft != hard:
-                lines.append((_cgroupKey(layout,
-                                         "memory.soft_limit_in_bytes",
-                                         "memory.high"), str(soft)))
     return lines
 
 
@@ -216,6 +206,8 @@ def renderConfig(start, paths):
     lines.extend(_networkLines(start))
     lines.extend(_mountLines(start))
     lines.extend(_limitLines(start, paths.cgroupLayout))
+    lines.extend((_cgroupKey(paths.cgroupLayout, key, key), value)
+                 for key, value in start.cgroup)
     for key, value in lines:
         if "\n" in value or "\0" in value:
             raise ValueError("%s: a value with a newline or NUL" % (key,))

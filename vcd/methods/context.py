@@ -22,8 +22,11 @@ from vcd.api.families import (AtNextStart, keyedMethods, nameParam,
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_VPS, Method, Param
 from vcd.faults import invalid
+from vcd.kernel import knobmap
 from vcd.kernel.hostfeatures import parseIdList
 from vcd.vps.capceiling import refuseAboveCeiling
+from vcd.vps.liveknobs import (LiveCpuset, LiveLimit, LiveSchedHard,
+                               LiveScheduler)
 from vcd.vxdb import settings, tables, userns
 
 
@@ -49,6 +52,17 @@ def _checkLimit(call, cursor, args):
     if limit == "NPROC" and args["soft"] != args["max"]:
         raise invalid("soft", "NPROC is enforced by the cgroup pids.max, a"
                       " hard limit only; give soft equal to max")
+    if limit == "RSS" and args["soft"] != args["max"] \
+            and call.services.features.cgroupLayout != "v2":
+        raise invalid("soft", "a soft RSS limit apart from the hard one"
+                      " needs cgroup v2's memory.high: this host's cgroup"
+                      " v1 soft limit acts only under global memory"
+                      " pressure, so it would not hold; give soft equal to"
+                      " max")
+    try:
+        knobmap.refuseAboveNrOpen(limit, args["soft"], args["max"])
+    except knobmap.Unmappable as e:
+        raise invalid(e.argument, str(e))
     args["soft"], args["max"] = str(args["soft"]), str(args["max"])
 
 
@@ -57,7 +71,8 @@ LIMITS = keyedMethods(
     lambda allowEmpty: A.KnobName("limit", allowEmpty=allowEmpty),
     [Param("soft", A.UInt64(), doc="Soft limit (memory limits in KiB)"),
      Param("max", A.UInt64(), None, "Hard limit (default: the soft limit)")],
-    "RLIM", "resource limit", check=_checkLimit, keyAlias="type")
+    "RLIM", "resource limit", check=_checkLimit, keyAlias="type",
+    live=LiveLimit())
 
 
 # -- scheduler --------------------------------------------------------------
@@ -76,9 +91,9 @@ def _checkSched(call, cursor, args):
         if cpuid not in features.cpus:
             raise invalid("cpuid", "CPU %d is not online here (online: %s)"
                           % (cpuid, ",".join(map(str, features.cpus))))
-        if not features.supportsCpuset():
-            raise invalid("cpuid", "per-CPU buckets need the cgroup cpuset"
-                          " controller, which this host lacks")
+        raise invalid("cpuid", "CFS has no per-CPU buckets: one bandwidth"
+                      " pool serves all CPUs of a virtual server; give"
+                      " cpuid -1 (and pin CPUs with vxdb.vx.cpuset.set)")
     for argument in ("interval", "fillrate", "tokensmax"):
         if args[argument] < 1:
             raise invalid(argument, "must be at least 1")
@@ -97,6 +112,12 @@ def _checkSched(call, cursor, args):
     if args["tokensmin"] > args["tokensmax"]:
         raise invalid("tokensmin", "tokensmin %d is above tokensmax %d"
                       % (args["tokensmin"], args["tokensmax"]))
+    try:
+        knobmap.bandwidth(args["interval"], args["fillrate"],
+                          args["tokensmax"], args["tokensmin"],
+                          features.cpuBurst)
+    except knobmap.Unmappable as e:
+        raise invalid(e.argument, str(e))
 
 
 def _schedKey(args):
@@ -134,7 +155,7 @@ SCHED = [
     Method("vxdb.vx.sched.remove", "SCHED", OWNER_VPS,
            [nameParam(), _cpuidParam(True)], "nil",
            "Remove CPU scheduler buckets.", transaction=_schedRemove,
-           live=AtNextStart()),
+           live=LiveScheduler()),
     Method("vxdb.vx.sched.set", "SCHED", OWNER_VPS, [
         nameParam(), _cpuidParam(False),
         Param("interval", A.Int(0), doc="Interval between fills (jiffies)"),
@@ -143,8 +164,14 @@ SCHED = [
         Param("fillrate2", A.Int(0), 0, "Idle-time fill rate"),
         Param("tokensmin", A.Int(0), 0, "Minimum tokens to schedule"),
         Param("tokensmax", A.Int(0), doc="Bucket size"),
-    ], "nil", "Add or change a CPU scheduler bucket.", transaction=_schedSet,
-        live=AtNextStart()),
+    ], "nil", "Add or change a CPU scheduler bucket: with the flag"
+        " SCHED_HARD, fillrate/interval (tokens of 1 ms) is the CFS quota of"
+        " all its CPUs together and tokensmax its pool (a quota plus at most"
+        " as much burst); fillrate2/interval2 is its weight (a VPS without"
+        " weighs 1/100); without SCHED_HARD only the weight applies. Per-CPU"
+        " buckets (cpuid other than -1) and buckets larger than CFS can"
+        " hold are refused.", transaction=_schedSet,
+        live=LiveScheduler()),
 ]
 
 
@@ -187,7 +214,7 @@ CPUSET = singleRowMethods(
     "SCHED", "CPU set",
     # With no CPU set, the original answered these empty values.
     empty={"cpus": "", "mems": "", "virtualize": False},
-    check=_checkCpuset, render=_renderCpuset)
+    check=_checkCpuset, render=_renderCpuset, live=LiveCpuset())
 
 
 # -- uname ------------------------------------------------------------------
@@ -229,7 +256,8 @@ class ContextNamespace:
             + nameSetMethods("vxdb.vx.ccaps", tables.CCAPS, "ccap",
                              "CCAP", "ccap", "context capability")
             + nameSetMethods("vxdb.vx.flags", tables.FLAGS, "flag",
-                             "CFLAG", "flag", "context flag")
+                             "CFLAG", "flag", "context flag",
+                             live=LiveSchedHard(AtNextStart()))
             + LIMITS + SCHED + CPUSET + UNAME)
 
 

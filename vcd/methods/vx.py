@@ -14,6 +14,7 @@ from vcd.methods.userns import describe
 from vcd.vxdb import userns
 from vcd.api import arguments as A
 from vcd.vps import faulttext, lifecycle
+from vcd.vps.limstatus import limitStatus
 from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
 from vcd.kernel.errors import KernelError
 from vcd.api.interfaces import IMethodNamespace
@@ -142,6 +143,10 @@ def _status(call, args):
     return status
 
 
+def _limstatus(call, args):
+    return limitStatus(call.services, args["name"])
+
+
 def _load(call, args):
     return call.services.loads.load(args["name"])
 
@@ -214,8 +219,20 @@ class VXNamespace:
                   " (unprivileged or privileged, as configured: it applies"
                   " from the next start), and the state of its files"
                   " (rootstate: ready, or broken when a failed rebuild or"
-                  " the crash recovery left them incomplete).", _status,
-                  returns="struct"),
+                  " the crash recovery left them incomplete). The"
+                  " original's"
+                  " forks_total is absent: the kernel counts forks only"
+                  " for the whole host (/proc/stat), not per cgroup or PID"
+                  " namespace.", _status, returns="struct"),
+        _nameOnly("vx.limstatus", "INFO", "The limits the kernel counts"
+                  " for a running virtual server, from its cgroup"
+                  " counters: an array of {type, min, cur, max, hits}:"
+                  " RSS in KiB (in use, peak, allocations that met the"
+                  " limit) and NPROC (tasks, peak, forks refused). min is"
+                  " 0: the kernel keeps no minimum. Per-process limits"
+                  " (NOFILE, ...) have no per-VPS counter and are not"
+                  " listed. MESTOPPED if it is not running.", _limstatus,
+                  returns="array"),
         _nameOnly("vx.load", "INFO", "Load average (1m, 5m, 15m) of a"
                   " virtual server, as the kernel computes the host's.",
                   _load, returns="struct"),

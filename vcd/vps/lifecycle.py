@@ -18,6 +18,7 @@ from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MEPERM, MERUNNING,
                         MESTOPPED, MESYS, VCDFault)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
+from vcd.kernel.knobmap import startItems
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
 from vcd.vps import faulttext
 from vcd.vps.diskstart import StartDisk
@@ -122,6 +123,15 @@ def _refuseForbiddenMounts(config, name, mounts):
                            % (name, dst, why))
 
 
+def _cgroupItems(features, record):
+    """
+    The cgroup writes of a start: NPROC, RSS, the scheduler, the CPU set.
+    """
+    return startItems(features.cgroupLayout, record.limits, record.flags,
+                      record.sched, record.cpuset, features.cpuBurst,
+                      features.swapAccounting)
+
+
 @defer.inlineCallbacks
 def startVps(services, xid, name):
     """
@@ -156,7 +166,8 @@ def _startVps(services, xid, name, disk):
             init=record.init, bcaps=record.bcaps, mounts=record.mounts,
             addresses=record.addresses, broadcast=record.broadcast,
             uname=record.uname, limits=record.limits,
-            idBase=spec.idBase, idCount=spec.idCount)
+            idBase=spec.idBase, idCount=spec.idCount,
+            cgroup=_cgroupItems(services.features, record))
         text = renderConfig(start, services.hostPaths)
     except ValueError as e:
         raise VCDFault(MESYS, "cannot start %r: its configuration cannot be"

@@ -19,10 +19,18 @@ from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
 #: C{(src, dst, type, opts)}, C{addresses} C{(addr, netmask)}, C{uname} a
 #: dict, C{limits} a dict from name to C{(soft, max)} ints, and
 #: C{restartPending} whether a reboot left a mark to clear, and
-#: C{userns} its L{vcd.vxdb.userns.UserNamespace} (None if it has none).
+#: C{userns} its L{vcd.vxdb.userns.UserNamespace} (None if it has none),
+#: C{flags} its context flags, C{sched} its scheduler bucket of no
+#: specific CPU (a dict, or None) and C{cpuset} its CPU set (a dict, or
+#: None).
 StartRecord = namedtuple(
     "StartRecord", "xid name rootRecord init bcaps mounts addresses"
-    " broadcast uname limits restartPending userns")
+    " broadcast uname limits restartPending userns flags sched cpuset")
+
+#: What the scheduler and CPU set of a running VPS are made of: its
+#: context flags, its bucket of no specific CPU and its CPU set (dicts or
+#: None).
+CpuSettings = namedtuple("CpuSettings", "flags sched cpuset")
 
 #: The init settings of a VPS, defaults applied.
 InitMethod = namedtuple("InitMethod", "init halt reboot timeout")
@@ -69,7 +77,40 @@ def startRecord(cursor, xid):
                 settings.keyedRows(cursor, tables.LIMITS, xid)},
         restartPending=isRestartPending(cursor, xid),
         userns=usernsOf(cursor, xid),
+        **cpuSettings(cursor, xid)._asdict(),
     )
+
+
+#: The cpuid of the bucket of no specific CPU (the only one CFS has).
+NO_SPECIFIC_CPU = -1
+
+
+def cpuSettings(cursor, xid):
+    """
+    @return: the L{CpuSettings} of VPS C{xid}.
+    """
+    buckets = settings.keyedRows(cursor, tables.SCHED, xid, NO_SPECIFIC_CPU)
+    flags = settings.setMembers(cursor, tables.FLAGS, xid)
+    cpuset = settings.getRow(cursor, tables.CPUSET, xid)
+    if cpuset is not None and cpuset["virtualize"] \
+            and "VIRT_CPU" not in flags:
+        # The VPS's own view of its CPUs is VIRT_CPU's (lxcfs's
+        # /proc/cpuinfo, /proc/stat and /sys/devices/system/cpu views,
+        # which follow the cgroup's cpuset).
+        flags = sorted(flags + ["VIRT_CPU"])
+    return CpuSettings(
+        flags=flags, sched=buckets[0] if buckets else None, cpuset=cpuset)
+
+
+def limitOf(cursor, xid, limit):
+    """
+    @return: C{(soft, max)} ints of limit C{limit} of VPS C{xid}, or None
+        if it has none.
+    """
+    rows = settings.keyedRows(cursor, tables.LIMITS, xid, limit)
+    if not rows:
+        return None
+    return int(rows[0]["soft"]), int(rows[0]["max"])
 
 
 def takeStopSettings(cursor, xid):
