@@ -300,6 +300,23 @@ class KernelInterfaceTestsMixin:
             self.call("setDomainName", name, "example.org"), KernelError)
 
     @inlineCallbacks
+    def test_setHostName(self):
+        """
+        The host name of a running VPS changes at once; a fresh start has
+        its name.
+        """
+        name, _ = yield self.startedVps()
+        path = "/proc/sys/kernel/hostname"
+        self.assertResult((yield self.runIn(name, "cat", path)), 0,
+                          name + "\n")
+        yield self.call("setHostName", name, "renamed-1")
+        self.assertResult((yield self.runIn(name, "cat", path)), 0,
+                          "renamed-1\n")
+        yield self.call("hardStop", name)
+        yield self.assertFailure(
+            self.call("setHostName", name, "renamed-2"), KernelError)
+
+    @inlineCallbacks
     def test_status(self):
         """
         The status of a running VPS: its init, processes and threads. (A

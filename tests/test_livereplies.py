@@ -45,3 +45,32 @@ class LiveReplyTests(FakeDaemonMixin, unittest.TestCase):
             reply = self.answer(self.fake.call(name, name="web1", **args))
             self.assertTrue(reply.startswith((APPLIED_NOW, NEXT_START)),
                             (name, reply))
+
+
+class LiveUnameTests(FakeDaemonMixin, unittest.TestCase):
+    """
+    NODENAME and DOMAINNAME reach a running VPS at once.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.fake.addVps("web1")
+
+    def test_runningVps(self):
+        self.answer(self.fake.call("vx.start", name="web1"))
+        vps = self.kernel.vps("web1")
+        self.assertEqual(self.answer(self.fake.call(
+            "vxdb.vx.uname.set", name="web1", uname="NODENAME",
+            value="www")), APPLIED_NOW)
+        self.answer(self.fake.call("vxdb.vx.uname.set", name="web1",
+                                   uname="DOMAINNAME", value="example.org"))
+        self.assertEqual((vps.hostname, vps.domainname),
+                         ("www", "example.org"))
+        self.answer(self.fake.call("vxdb.vx.uname.remove", name="web1",
+                                   uname=""))
+        self.assertEqual((vps.hostname, vps.domainname), ("web1", "(none)"))
+
+    def test_stoppedVps(self):
+        reply = self.answer(self.fake.call(
+            "vxdb.vx.uname.set", name="web1", uname="NODENAME", value="www"))
+        self.assertTrue(reply.startswith(NEXT_START), reply)

@@ -17,7 +17,8 @@ from twisted.trial import unittest
 
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.worker import ampcommands, boxes, protocol
-from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
+from vcd.kernel.worker.ampcommands import (Exec, SetDomainName, SetHostName,
+                                          Start)
 
 #: For each operation: arguments and a response with every kind of value.
 SAMPLES = {
@@ -36,10 +37,13 @@ SAMPLES = {
          "timedOut": False, "notFound": True}),
     protocol.SetDomainName: (
         dict(initPid=77, domainname="example.org"), {}),
+    protocol.SetHostName: (
+        dict(initPid=78, hostname="web1.\u00e9"), {}),
 }
 
 COMMANDS = {protocol.Start: Start, protocol.Exec: Exec,
-            protocol.SetDomainName: SetDomainName}
+            protocol.SetDomainName: SetDomainName,
+            protocol.SetHostName: SetHostName}
 
 
 class CodecWorker:
@@ -122,6 +126,10 @@ class TwistedWorker(amp.AMP):
 
     @SetDomainName.responder
     def setDomainName(self, **arguments):
+        return self._reply(**arguments)
+
+    @SetHostName.responder
+    def setHostName(self, **arguments):
         return self._reply(**arguments)
 
 

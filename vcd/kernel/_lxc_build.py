@@ -100,6 +100,7 @@ void free(void *ptr);
 #define CLONE_NEWUTS ...
 int setns(int fd, int nstype);
 int setdomainname(const char *name, size_t len);
+int sethostname(const char *name, size_t len);
 
 /* -- vcd.kernel.syscalls: file-system calls the os module lacks. ------- */
 /* renameat2() is in glibc >= 2.28 <stdio.h>, syncfs() in <unistd.h>, both

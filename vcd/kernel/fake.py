@@ -106,6 +106,7 @@ class FakeVPS:
         self.running = False
         self.processes = {}
         self.domainname = "(none)"
+        self.hostname = name
         self.startedAt = 0
         self.files = {}
         self.startFailures = []
@@ -230,6 +231,7 @@ class FakeKernel:
         vps.processes = {1: FakeProcess(1, self._nextPid)}
         vps._nextVpid = 1
         vps.domainname = "(none)"
+        vps.hostname = name
         vps.cgroup = {}
         vps.addresses = {}
         vps.rlimits = {}
@@ -261,6 +263,16 @@ class FakeKernel:
         """
         try:
             self._runningVps(name).domainname = domainname
+        except KernelError:
+            return defer.fail()
+        return defer.succeed(None)
+
+    def setHostName(self, name, hostname):
+        """
+        See L{IVPSKernel.setHostName}.
+        """
+        try:
+            self._runningVps(name).hostname = hostname
         except KernelError:
             return defer.fail()
         return defer.succeed(None)

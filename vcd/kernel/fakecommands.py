@@ -6,8 +6,9 @@ output)} or a Deferred firing with it.
 
   - C{echo ARG...}, C{true}, C{false}, C{env} (prints the environment it
     was given), C{sleep N} (takes N seconds of the kernel's reactor);
-  - C{cat FILE...}: the files are C{/proc/sys/kernel/domainname} (see
-    L{vcd.kernel.fake.FakeKernel.setDomainName}) and
+  - C{cat FILE...}: the files are C{/proc/sys/kernel/domainname} and
+    C{hostname} (see L{vcd.kernel.fake.FakeKernel.setDomainName} and
+    C{setHostName}) and
     L{vcd.kernel.fake.FakeVPS.files}; without a file it reads standard
     input, which is /dev/null;
   - C{sh -c SCRIPT}: simple commands separated by C{;} or newlines,
@@ -41,6 +42,7 @@ def _sleep(kernel, vps, argv, env):
 def _cat(kernel, vps, argv, env):
     files = dict(vps.files)
     files["/proc/sys/kernel/domainname"] = vps.domainname + "\n"
+    files["/proc/sys/kernel/hostname"] = vps.hostname + "\n"
     output, status = [], 0
     for path in argv[1:]:
         if path in files:

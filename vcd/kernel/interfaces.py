@@ -67,6 +67,15 @@ class IVPSKernel(Interface):
             (for one, if the VPS is not running).
         """
 
+    def setHostName(name, hostname):
+        """
+        Set the host name in the running VPS's UTS namespace (a live change
+        of its NODENAME).
+
+        @return: a Deferred firing with None, or failing with
+            L{vcd.kernel.errors.KernelError} if it does not run.
+        """
+
     def execute(name, argv, timeout, cap, env):
         """
         Run C{argv} with execvp inside the running VPS, with exactly the

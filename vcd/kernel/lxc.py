@@ -21,7 +21,8 @@ from vcd.kernel import netdev, procfs
 from vcd.kernel.liveaddress import AddressCommands
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
-from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
+from vcd.kernel.worker.ampcommands import (Exec, SetDomainName, SetHostName,
+                                          Start)
 
 from vcd.kernel.interfaces import IVPSKernel
 
@@ -391,6 +392,18 @@ class LXCKernel:
             raise KernelError("%s is not running" % (name,))
         yield self.worker.callRemote(SetDomainName, initPid=pid,
                                      domainname=domainname)
+
+
+    @defer.inlineCallbacks
+    def setHostName(self, name, hostname):
+        """
+        See L{IVPSKernel.setHostName}.
+        """
+        pid = yield self._inPool(initPid, self.lxcpath, name)
+        if not pid:
+            raise KernelError("%s is not running" % (name,))
+        yield self.worker.callRemote(SetHostName, initPid=pid,
+                                     hostname=hostname)
 
     @defer.inlineCallbacks
     def execute(self, name, argv, timeout, cap, env):

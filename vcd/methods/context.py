@@ -25,6 +25,7 @@ from vcd.faults import invalid
 from vcd.kernel import knobmap
 from vcd.kernel.hostfeatures import parseIdList
 from vcd.vps.capceiling import refuseAboveCeiling
+from vcd.vps.unamelive import UnameChange
 from vcd.vps.liveknobs import (LiveCpuset, LiveLimit, LiveSchedHard,
                                LiveScheduler)
 from vcd.vxdb import settings, tables, userns
@@ -234,7 +235,8 @@ UNAME = keyedMethods(
     "vxdb.vx.uname", tables.UNAME,
     lambda allowEmpty: A.KnobName("uname", allowEmpty=allowEmpty),
     [Param("value", A.String(maxLength=64), doc="Value, up to 64 characters")],
-    "UNAME", "uname value", check=_checkUname, keyAlias="type")
+    "UNAME", "uname value", check=_checkUname, keyAlias="type",
+    live=UnameChange())
 
 
 

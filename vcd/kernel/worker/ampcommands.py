@@ -10,7 +10,8 @@ from twisted.protocols import amp
 
 from vcd.kernel.worker import protocol
 
-__all__ = ["Chunked", "Start", "Exec", "SetDomainName", "commandFor"]
+__all__ = ["Chunked", "Start", "Exec", "SetDomainName", "SetHostName",
+           "commandFor"]
 
 
 class Chunked(amp.Argument):
@@ -95,3 +96,4 @@ def commandFor(operation):
 Start = commandFor(protocol.Start)
 Exec = commandFor(protocol.Exec)
 SetDomainName = commandFor(protocol.SetDomainName)
+SetHostName = commandFor(protocol.SetHostName)

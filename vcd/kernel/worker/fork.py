@@ -85,6 +85,15 @@ def runForked(loop, done, function, *args):
         raise
 
 
+def _joinUts(initPid):
+    fd = os.open("/proc/%d/ns/uts" % (initPid,), os.O_RDONLY)
+    try:
+        if lib.setns(fd, lib.CLONE_NEWUTS) != 0:
+            _raiseErrno("setns")
+    finally:
+        os.close(fd)
+
+
 def setDomainName(initPid, domainname):
     """
     Set the NIS domain name in the UTS namespace of process C{initPid}: join
@@ -93,15 +102,23 @@ def setDomainName(initPid, domainname):
 
     @raise OSError: if either call fails.
     """
-    fd = os.open("/proc/%d/ns/uts" % (initPid,), os.O_RDONLY)
-    try:
-        if lib.setns(fd, lib.CLONE_NEWUTS) != 0:
-            _raiseErrno("setns")
-    finally:
-        os.close(fd)
+    _joinUts(initPid)
     name = domainname.encode()
     if lib.setdomainname(name, len(name)) != 0:
         _raiseErrno("setdomainname")
+
+
+def setHostName(initPid, hostname):
+    """
+    Set the host name in the UTS namespace of process C{initPid}, as
+    L{setDomainName} does the domain name.
+
+    @raise OSError: if either call fails.
+    """
+    _joinUts(initPid)
+    name = hostname.encode()
+    if lib.sethostname(name, len(name)) != 0:
+        _raiseErrno("sethostname")
 
 
 def _raiseErrno(call):

@@ -22,7 +22,7 @@ from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 
 __all__ = ["Unicode", "String", "Integer", "Float", "Boolean", "ListOf",
            "Chunked", "Operation", "ERRORS", "Start", "Exec",
-           "SetDomainName", "OPERATIONS"]
+           "SetDomainName", "SetHostName", "OPERATIONS"]
 
 #: The largest AMP value, in bytes.
 MAX_VALUE_LENGTH = 0xFFFF
@@ -198,6 +198,20 @@ SetDomainName = Operation(
     """)
 
 
+SetHostName = Operation(
+    name=b"SetHostName",
+    arguments=(
+        (b"initPid", Integer()),
+        (b"hostname", Unicode()),
+    ),
+    response=(),
+    errors=ERRORS,
+    doc="""
+    Set the host name in the UTS namespace of the process C{initPid} (a
+    container's init), from a forked child of the worker.
+    """)
+
+
 #: Every operation, by its command name.
 OPERATIONS = {operation.name: operation
-              for operation in (Start, Exec, SetDomainName)}
+              for operation in (Start, Exec, SetDomainName, SetHostName)}

@@ -17,7 +17,7 @@ from vcd.kernel.worker.boxes import (
     ASK, COMMAND, MAX_ERROR_TEXT, UNHANDLED_ERROR_CODE, BoxParser,
     MalformedBox, answerBox, errorBox, fromBox, rawErrorBox)
 from vcd.kernel.worker.execute import runCommand
-from vcd.kernel.worker.fork import runForked, setDomainName
+from vcd.kernel.worker.fork import runForked, setDomainName, setHostName
 from vcd.kernel.idmap import RootSpec
 from vcd.kernel.worker.start import startContainer
 
@@ -50,7 +50,8 @@ class WorkerResponder:
         self._parser = BoxParser()
         self._handlers = {protocol.Start.name: self._start,
                           protocol.Exec.name: self._exec,
-                          protocol.SetDomainName.name: self._setDomainName}
+                          protocol.SetDomainName.name: self._setDomainName,
+                          protocol.SetHostName.name: self._setHostName}
         # Names of started containers, each once, in the order started.
         self._afterWork = {}
         self._idleCall = None
@@ -103,6 +104,9 @@ class WorkerResponder:
     def _exec(self, ask, operation, lxcpath, name, argv, timeout, cap, env):
         self._run(ask, operation, runCommand, lxcpath, name, argv, timeout,
                   cap, env)
+
+    def _setHostName(self, ask, operation, initPid, hostname):
+        self._run(ask, operation, runForked, setHostName, initPid, hostname)
 
     def _setDomainName(self, ask, operation, initPid, domainname):
         self._run(ask, operation, runForked, setDomainName, initPid,
