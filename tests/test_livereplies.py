@@ -74,3 +74,18 @@ class LiveUnameTests(FakeDaemonMixin, unittest.TestCase):
         reply = self.answer(self.fake.call(
             "vxdb.vx.uname.set", name="web1", uname="NODENAME", value="www"))
         self.assertTrue(reply.startswith(NEXT_START), reply)
+
+
+class HostinfoLiveTests(FakeDaemonMixin, unittest.TestCase):
+
+    def test_hostinfoListsLiveKnobs(self):
+        """
+        vcd.hostinfo says, for each configuration change, what of it
+        applies at once: the same text system.methodHelp gives.
+        """
+        live = self.answer(self.fake.call("vcd.hostinfo"))["live"]
+        self.assertIn("vxdb.vx.uname.set", live)
+        self.assertIn("at once", live["vxdb.vx.uname.set"])
+        self.assertIn(live["vxdb.vx.uname.set"], self.fake.dispatch(
+            "system.methodHelp", ("vxdb.vx.uname.set",)))
+        self.assertNotIn("vxdb.owner.add", live)

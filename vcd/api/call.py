@@ -32,6 +32,9 @@ class Services:
         string each.
     @ivar stops: the L{vcd.vps.stops.RequestedStops}, the stops asked
         through the API whose post-stop hook has not reported yet.
+    @ivar liveChanges: for each method that changes a VPS's configuration,
+        what of it applies at once to a running VPS (set by the
+        L{vcd.api.dispatch.Dispatcher}).
     @ivar throttle: the L{vcd.api.interfaces.ILoginThrottle}.
     @ivar helperSocket: the path of the daemon's Unix socket for vshelper
         (the only way in for the vshelper user), or None.
@@ -54,6 +57,7 @@ class Services:
         self.hostPaths = hostPaths
         self.pluginProblems = list(pluginProblems)
         self.stops = stops
+        self.liveChanges = {}
         self.throttle = (throttle if throttle is not None
                          else LoginThrottle(reactor))
         self.helperSocket = helperSocket

@@ -93,6 +93,10 @@ class Dispatcher:
     def __init__(self, methods, services):
         self.methods = dict(methods)
         self.services = services
+        # What applies live, for vcd.hostinfo (the methods know it).
+        services.liveChanges = {name: method.live.doc for name, method
+                                in sorted(self.methods.items())
+                                if method.live is not None}
 
     def dispatch(self, methodName, params, clientAddress):
         """

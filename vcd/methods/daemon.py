@@ -64,6 +64,8 @@ def _hostinfo(call, cursor, args):
         "bcapceiling": sorted(services.config.bcapCeiling),
     }
     info.update(features.describe())
+    # Which configuration changes reach a running VPS, method by method.
+    info["live"] = dict(services.liveChanges)
     unprivileged, privileged = userns.summary(cursor)
     info["userns"].update(default="unprivileged", unprivileged=unprivileged,
                           privileged=len(privileged))
