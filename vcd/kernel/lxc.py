@@ -383,27 +383,24 @@ class LXCKernel:
         return response["initPid"]
 
     @defer.inlineCallbacks
+    def _inUtsNamespace(self, name, command, **arguments):
+        pid = yield self._inPool(initPid, self.lxcpath, name)
+        if not pid:
+            raise KernelError("%s is not running" % (name,))
+        yield self.worker.callRemote(command, initPid=pid, **arguments)
+
     def setDomainName(self, name, domainname):
         """
         See L{IVPSKernel.setDomainName}.
         """
-        pid = yield self._inPool(initPid, self.lxcpath, name)
-        if not pid:
-            raise KernelError("%s is not running" % (name,))
-        yield self.worker.callRemote(SetDomainName, initPid=pid,
-                                     domainname=domainname)
+        return self._inUtsNamespace(name, SetDomainName,
+                                    domainname=domainname)
 
-
-    @defer.inlineCallbacks
     def setHostName(self, name, hostname):
         """
         See L{IVPSKernel.setHostName}.
         """
-        pid = yield self._inPool(initPid, self.lxcpath, name)
-        if not pid:
-            raise KernelError("%s is not running" % (name,))
-        yield self.worker.callRemote(SetHostName, initPid=pid,
-                                     hostname=hostname)
+        return self._inUtsNamespace(name, SetHostName, hostname=hostname)
 
     @defer.inlineCallbacks
     def execute(self, name, argv, timeout, cap, env):
