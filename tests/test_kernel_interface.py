@@ -344,6 +344,30 @@ class KernelInterfaceTestsMixin:
                                  KernelError)
 
     @inlineCallbacks
+    def test_freeze(self):
+        """
+        A running VPS can be frozen (its state is C{"FROZEN"}, and still
+        running) and thawed; a frozen VPS stops hard; a stopped one is not
+        frozen and cannot be frozen or thawed (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        self.assertIs((yield self.call("isFrozen", name)), False)
+        yield self.call("freeze", name)
+        self.assertIs((yield self.call("isFrozen", name)), True)
+        self.assertEqual((yield self.call("state", name)), "FROZEN")
+        self.assertIs((yield self.call("isRunning", name)), True)
+        yield self.call("freeze", name)
+        yield self.call("unfreeze", name)
+        self.assertIs((yield self.call("isFrozen", name)), False)
+        self.assertEqual((yield self.call("state", name)), "RUNNING")
+        yield self.call("freeze", name)
+        self.assertIs((yield self.call("hardStop", name)), True)
+        self.assertIs((yield self.call("waitStopped", name, 30)), True)
+        self.assertIs((yield self.call("isFrozen", name)), False)
+        yield self.assertFailure(self.call("freeze", name), KernelError)
+        yield self.assertFailure(self.call("unfreeze", name), KernelError)
+
+    @inlineCallbacks
     def test_kill(self):
         """
         Signal 0 reaches every process (vpid 0) or init (vpid 1); another

@@ -78,6 +78,8 @@ class FakeVPS:
     @ivar running: whether it runs.
     @ivar processes: a dict from vpid to L{FakeProcess}, while it runs.
     @ivar domainname: its NIS domain name (C{"(none)"} after a start).
+    @ivar frozen: whether it is frozen (L{FakeKernel.freeze}); a start or
+        a stop thaws it.
     @ivar startedAt: the reactor's time at its start.
     @ivar files: a dict from path to the text C{cat} shows.
     @ivar startFailures: knob: messages; each start takes the first and
@@ -97,6 +99,7 @@ class FakeVPS:
         self.running = False
         self.processes = {}
         self.domainname = "(none)"
+        self.frozen = False
         self.startedAt = 0
         self.files = {}
         self.startFailures = []
@@ -193,10 +196,12 @@ class FakeKernel:
 
     def state(self, name):
         """
-        See L{IVPSKernel.state}: C{"RUNNING"} or C{"STOPPED"}.
+        See L{IVPSKernel.state}: C{"RUNNING"}, C{"FROZEN"} or C{"STOPPED"}.
         """
-        return defer.succeed("RUNNING" if self._isRunning(name)
-                             else "STOPPED")
+        if not self._isRunning(name):
+            return defer.succeed("STOPPED")
+        return defer.succeed("FROZEN" if self._vpses[name].frozen
+                             else "RUNNING")
 
     def start(self, name, configText, root=None, check=0.001):
         """
@@ -218,6 +223,7 @@ class FakeKernel:
         vps.processes = {1: FakeProcess(1, self._nextPid)}
         vps._nextVpid = 1
         vps.domainname = "(none)"
+        vps.frozen = False
         vps.cgroup = {}
         vps.startedAt = self.reactor.seconds()
         return defer.succeed(self._nextPid)
@@ -232,6 +238,7 @@ class FakeKernel:
             vps._halting.cancel()
         vps._halting = None
         vps.running = False
+        vps.frozen = False
         processes, vps.processes = vps.processes, {}
         for process in processes.values():
             self._end(process, signal.SIGKILL)
@@ -401,6 +408,30 @@ class FakeKernel:
             return defer.fail()
         vps.cgroup[key] = value
         return defer.succeed(None)
+
+    def freeze(self, name, frozen=True):
+        """
+        See L{IVPSKernel.freeze}: recorded in L{FakeVPS.frozen} (its
+        commands still run: the fake has no scheduler to stop).
+        """
+        try:
+            self._runningVps(name).frozen = frozen
+        except KernelError:
+            return defer.fail()
+        return defer.succeed(None)
+
+    def unfreeze(self, name):
+        """
+        See L{IVPSKernel.unfreeze}.
+        """
+        return self.freeze(name, False)
+
+    def isFrozen(self, name):
+        """
+        See L{IVPSKernel.isFrozen}.
+        """
+        vps = self._vpses.get(name)
+        return defer.succeed(vps is not None and vps.running and vps.frozen)
 
     def kill(self, name, vpid, signum):
         """

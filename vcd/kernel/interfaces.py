@@ -146,3 +146,28 @@ class IVPSKernel(Interface):
             L{vcd.kernel.errors.KernelError} if the VPS does not run or the
             kernel refuses the value.
         """
+
+    def freeze(name):
+        """
+        Freeze every process of the running VPS (the cgroup freezer: they
+        run nothing until L{unfreeze}). Freezing a frozen VPS does nothing.
+
+        @return: a Deferred firing with None once it is frozen, or failing
+            with L{vcd.kernel.errors.KernelError} if it does not run or
+            cannot be frozen.
+        """
+
+    def unfreeze(name):
+        """
+        Thaw a VPS L{freeze} froze. Thawing a running VPS that is not
+        frozen does nothing.
+
+        @return: a Deferred firing with None once it runs again, or failing
+            with L{vcd.kernel.errors.KernelError} if it does not run.
+        """
+
+    def isFrozen(name):
+        """
+        @return: a Deferred firing with whether the VPS is frozen (a
+            stopped VPS is not).
+        """

@@ -25,7 +25,7 @@ from vcd.kernel.interfaces import IVPSKernel
 
 __all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
            "containerState", "containerRunning", "liblxcVersion", "hardStop",
-           "initPid", "activeTaskCounts", "vpsStatus", "signalVps"]
+           "initPid", "freeze", "activeTaskCounts", "vpsStatus", "signalVps"]
 
 
 def containerState(lxcpath, name):
@@ -133,6 +133,24 @@ def setCgroupItem(lxcpath, name, key, value):
         if not c.set_cgroup_item(c, key.encode(), value.encode()):
             raise KernelError("%s: the kernel refused %s = %s"
                               % (name, key, value))
+    finally:
+        lib.lxc_container_put(c)
+
+
+def freeze(lxcpath, name, frozen=True):
+    """
+    Freeze (or, with C{frozen} False, thaw) a running container and wait
+    until it is. Blocking; no fork.
+
+    @raise KernelError: if it does not run or liblxc fails.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            raise KernelError("%s is not running" % (name,))
+        if not (c.freeze(c) if frozen else c.unfreeze(c)):
+            raise KernelError("%s: cannot %s it" % (
+                name, "freeze" if frozen else "thaw"))
     finally:
         lib.lxc_container_put(c)
 
@@ -316,6 +334,25 @@ class LXCKernel:
         See L{IVPSKernel.status}.
         """
         return self._inPool(vpsStatus, self.lxcpath, name)
+
+    def freeze(self, name):
+        """
+        See L{IVPSKernel.freeze}.
+        """
+        return self._inPool(freeze, self.lxcpath, name)
+
+    def unfreeze(self, name):
+        """
+        See L{IVPSKernel.unfreeze}.
+        """
+        return self._inPool(freeze, self.lxcpath, name, False)
+
+    def isFrozen(self, name):
+        """
+        See L{IVPSKernel.isFrozen}: liblxc's state is C{"FROZEN"}.
+        """
+        d = self.state(name)
+        return d.addCallback(lambda state: state == "FROZEN")
 
     def activeTasks(self, names):
         """
