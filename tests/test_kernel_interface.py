@@ -368,6 +368,32 @@ class KernelInterfaceTestsMixin:
         yield self.assertFailure(self.call("unfreeze", name), KernelError)
 
     @inlineCallbacks
+    def test_setPingGroups(self):
+        """
+        Inside a running VPS, ping_group_range is the kernel's default
+        ("1 0": no group; shown as the overflow id 65534 twice inside an
+        unprivileged VPS, which does not map host group 1); allowed, it
+        holds every group of the VPS (its ids 0-65535, as it sees them);
+        taken back, none again. A stopped VPS fails.
+        """
+        name, _ = yield self.startedVps()
+
+        @inlineCallbacks
+        def inside():
+            result = yield self.runIn(name, "cat",
+                                      "/proc/sys/net/ipv4/ping_group_range")
+            return result["output"].split()
+        default = yield inside()
+        self.assertIn(default, (["1", "0"], ["65534", "65534"]))
+        yield self.call("setPingGroups", name, True)
+        self.assertEqual((yield inside()), ["0", "65535"])
+        yield self.call("setPingGroups", name, False)
+        self.assertEqual((yield inside()), default)
+        yield self.call("hardStop", name)
+        yield self.assertFailure(self.call("setPingGroups", name, True),
+                                 KernelError)
+
+    @inlineCallbacks
     def test_kill(self):
         """
         Signal 0 reaches every process (vpid 0) or init (vpid 1); another

@@ -224,6 +224,7 @@ class FakeKernel:
         vps._nextVpid = 1
         vps.domainname = "(none)"
         vps.frozen = False
+        vps.files["/proc/sys/net/ipv4/ping_group_range"] = "1\t0\n"
         vps.cgroup = {}
         vps.startedAt = self.reactor.seconds()
         return defer.succeed(self._nextPid)
@@ -425,6 +426,19 @@ class FakeKernel:
         See L{IVPSKernel.unfreeze}.
         """
         return self.freeze(name, False)
+
+    def setPingGroups(self, name, allowed):
+        """
+        See L{IVPSKernel.setPingGroups}: C{cat} shows the value in the
+        VPS's /proc/sys/net/ipv4/ping_group_range.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        vps.files["/proc/sys/net/ipv4/ping_group_range"] = (
+            "0\t65535\n" if allowed else "1\t0\n")
+        return defer.succeed(None)
 
     def isFrozen(self, name):
         """

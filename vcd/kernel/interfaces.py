@@ -171,3 +171,14 @@ class IVPSKernel(Interface):
         @return: a Deferred firing with whether the VPS is frozen (a
             stopped VPS is not).
         """
+
+    def setPingGroups(name, allowed):
+        """
+        Let every group of the running VPS open ICMP datagram sockets
+        (unprivileged ping), or none: C{net.ipv4.ping_group_range} in its
+        network namespace (the ccap RAW_ICMP, live).
+
+        @return: a Deferred firing with None, or failing with
+            L{vcd.kernel.errors.KernelError} if it does not run or the
+            kernel refuses.
+        """

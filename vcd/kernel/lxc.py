@@ -11,8 +11,9 @@ a threaded daemon.
 
 import os
 import signal
+import sys
 
-from twisted.internet import defer, task
+from twisted.internet import defer, task, utils
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
@@ -353,6 +354,25 @@ class LXCKernel:
         """
         d = self.state(name)
         return d.addCallback(lambda state: state == "FROZEN")
+
+    @defer.inlineCallbacks
+    def setPingGroups(self, name, allowed):
+        """
+        See L{IVPSKernel.setPingGroups}: written by a process of its own
+        (L{vcd.kernel.pinggroups}) that joins the VPS's network namespace.
+        """
+        pid = yield self._inPool(initPid, self.lxcpath, name)
+        if not pid:
+            raise KernelError("%s is not running" % (name,))
+        out, err, code = yield utils.getProcessOutputAndValue(
+            sys.executable, ["-m", "vcd.kernel.pinggroups", str(pid),
+                             "on" if allowed else "off"],
+            env={"PYTHONPATH": os.pathsep.join(sys.path)},
+            reactor=self._reactor)
+        if code != 0:
+            raise KernelError("%s: ping_group_range not set: %s"
+                              % (name, err.decode("utf-8", "replace")
+                                 .strip() or code))
 
     def activeTasks(self, names):
         """
