@@ -25,6 +25,8 @@ from vcd.config import (DEFAULT_DATADIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
 from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.idmap import IDS_PER_VPS
+from vcd.kernel.contextconfig import writeSeccompVariants
+from vcd.kernel.lxcfs import LxcfsService
 from vcd.kernel.lxcconfig import HostPaths, writeSeccompProfile
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
@@ -142,6 +144,9 @@ class VCDService(service.MultiService):
             for description in config.listen]
         self.helper = self._child(HelperSocket(config.datadir, self.site,
                                                self.db, reactor))
+        self.lxcfs = self._child(LxcfsService(
+            reactor, self.filesystemPool.run,
+            os.path.join(config.datadir, "lxcfs.log")))
         self._logFile = None
 
     def _child(self, child):
@@ -168,6 +173,8 @@ class VCDService(service.MultiService):
                            problem=problem)
         # What the host can enforce is found out now, not when constructed.
         parts.features = self._features or HostFeatures.detect()
+        if self._features is None:
+            parts.features.lxcfs = self.lxcfs
         self.log.info("cgroup layout {layout}, controllers {controllers}",
                       layout=parts.features.cgroupLayout,
                       controllers=",".join(
@@ -177,6 +184,8 @@ class VCDService(service.MultiService):
             parts.features.cgroupLayout,
             seccomp=(writeSeccompProfile(config.lxcpath)
                      if parts.features.seccomp else None))
+        if parts.hostPaths.seccomp:
+            writeSeccompVariants(parts.hostPaths.seccomp)
         self.db.open()
         for line in recoverInterrupted(self.db, config.vbasedir,
                                        config.datadir):

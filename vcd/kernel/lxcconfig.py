@@ -13,6 +13,8 @@ liblxc never reboots a VPS itself with a stale configuration.
 import ipaddress
 import os
 
+from vcd.kernel.contextconfig import (boundingSet, contextLines,
+                                     seccompProfile)
 from vcd.kernel.hostfeatures import PRLIMITS
 
 UNLIMITED = 2 ** 64 - 1
@@ -69,11 +71,13 @@ class StartConfig:
     @ivar limits: a dict from limit name to C{(soft, max)} ints.
     @ivar idBase: the host id of the VPS's root (unprivileged), or C{0}.
     @ivar idCount: how many ids it has, or C{0} for a privileged VPS.
+    @ivar flags: its context flags (L{vcd.kernel.contextconfig}).
+    @ivar ccaps: its context capabilities.
     """
 
     def __init__(self, name, xid, rootfs, init, bcaps=(), mounts=(),
                  addresses=(), broadcast="", uname=None, limits=None,
-                 idBase=0, idCount=0):
+                 idBase=0, idCount=0, flags=(), ccaps=()):
         self.name = name
         self.xid = xid
         self.rootfs = rootfs
@@ -86,6 +90,8 @@ class StartConfig:
         self.limits = dict(limits or {})
         self.idBase = idBase
         self.idCount = idCount
+        self.flags = tuple(flags)
+        self.ccaps = tuple(ccaps)
 
 
 class HostPaths:
@@ -195,7 +201,8 @@ def renderConfig(start, paths):
         ("lxc.log.file", os.path.join(directory, "log")),
         ("lxc.log.level", "NOTICE"),
         ("lxc.console.logfile", os.path.join(directory, "console.log")),
-        ("lxc.cap.keep", " ".join(sorted(c.lower() for c in start.bcaps))
+        ("lxc.cap.keep", " ".join(sorted(c.lower()
+                                         for c in boundingSet(start)))
          or "none"),
         # LXC appends the VPS name and more after "--", so that no name
         # can pass for an option of vshelper's.
@@ -206,7 +213,8 @@ def renderConfig(start, paths):
         lines.append(("lxc.apparmor.profile", "generated"))
         lines.append(("lxc.apparmor.allow_nesting", "0"))
     if paths.seccomp:
-        lines.append(("lxc.seccomp.profile", paths.seccomp))
+        lines.append(("lxc.seccomp.profile",
+                      seccompProfile(paths.seccomp, start)))
     lines.extend(_userNamespaceLines(start))
     lines.extend(_deviceLines(paths.cgroupLayout))
     lines.extend(("lxc.mount.entry",
@@ -215,6 +223,7 @@ def renderConfig(start, paths):
     lines.extend(_networkLines(start))
     lines.extend(_mountLines(start))
     lines.extend(_limitLines(start, paths.cgroupLayout))
+    lines.extend(contextLines(start))
     for key, value in lines:
         if "\n" in value or "\0" in value:
             raise ValueError("%s: a value with a newline or NUL" % (key,))

@@ -9,7 +9,9 @@ it, so the write runs in a short-lived process of its own (this module
 run with C{python -m}) that joins the VPS's network namespace: the daemon
 and its kernel worker never change namespace. It stays in the host's user
 namespace, so the groups are host ids: the whole range the VPS's
-C{gid_map} maps.
+C{gid_map} maps. A VPS started with RAW_ICMP gets it this way too, right
+after its start: LXC's C{lxc.sysctl} would write it after /proc/sys is
+read-only (C{proc:mixed}), and fail.
 
     python -m vcd.kernel.pinggroups INITPID on|off
 """
@@ -17,27 +19,11 @@ C{gid_map} maps.
 import os
 import sys
 
-from vcd.kernel.binding import ffi, lib
-
 KEY = "/proc/sys/net/ipv4/ping_group_range"
 #: The kernel's value for "no group": its default.
 NO_GROUPS = "1 0"
 #: The widest range a privileged VPS (the host's ids) can give.
 ALL_GROUPS = "0 2147483647"
-#: What LXC's C{lxc.sysctl} writes from inside an unprivileged VPS at its
-#: start, in the VPS's own ids (a group the VPS does not map is refused).
-INSIDE_ALL_GROUPS = "0 %d"
-
-
-def startValue(idCount):
-    """
-    The value of C{lxc.sysctl.net.ipv4.ping_group_range} that lets every
-    group of a VPS with C{idCount} ids (0 if privileged) ping; LXC writes
-    it inside the VPS's user namespace.
-    """
-    if not idCount:
-        return ALL_GROUPS
-    return INSIDE_ALL_GROUPS % (idCount - 1,)
 
 
 def hostRange(gidMap):
@@ -62,10 +48,14 @@ def setPingGroups(initPid, allowed):
 
     @raise OSError: if a step fails.
     """
+    from vcd.kernel.binding import ffi, lib
     with open("/proc/%d/gid_map" % (initPid,)) as f:
         value = hostRange(f.read()) if allowed else NO_GROUPS
     fd = os.open("/proc/%d/ns/net" % (initPid,), os.O_RDONLY)
     try:
+        if os.fstat(fd).st_ino == os.stat("/proc/self/ns/net").st_ino:
+            raise OSError("process %d is in the host's network namespace:"
+                          " refused" % (initPid,))
         if lib.setns(fd, 0) != 0:
             errno = ffi.errno
             raise OSError(errno, os.strerror(errno), "setns")

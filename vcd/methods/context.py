@@ -24,6 +24,7 @@ from vcd.api.method import OWNER_VPS, Method, Param
 from vcd.faults import invalid
 from vcd.kernel.hostfeatures import parseIdList
 from vcd.vps.capceiling import refuseAboveCeiling
+from vcd.vps.contextflags import CcapChange, FlagChange
 from vcd.vxdb import settings, tables, userns
 
 
@@ -165,9 +166,10 @@ def _checkCpuset(call, cursor, args):
         if offline:
             raise invalid(argument, "%s not online here (online: %s)" % (
                 ",".join(map(str, offline)), ",".join(map(str, online))))
-    if args["virtualize"] and not features.lxcfs:
-        raise invalid("virtualize", "virtualising /proc/cpuinfo needs lxcfs"
-                      " (apt-get install lxcfs)")
+    if args["virtualize"] and features.lxcfsProblem() is not None:
+        raise invalid("virtualize", "virtualising /proc/cpuinfo needs lxcfs,"
+                      " which does not serve here: "
+                      + features.lxcfsProblem())
     args["virtualize"] = int(args["virtualize"])
 
 
@@ -227,9 +229,11 @@ class ContextNamespace:
                            "BCAP", "bcap", "system capability",
                            check=_checkBcap)
             + nameSetMethods("vxdb.vx.ccaps", tables.CCAPS, "ccap",
-                             "CCAP", "ccap", "context capability")
+                             "CCAP", "ccap", "context capability",
+                             live=CcapChange())
             + nameSetMethods("vxdb.vx.flags", tables.FLAGS, "flag",
-                             "CFLAG", "flag", "context flag")
+                             "CFLAG", "flag", "context flag",
+                             live=FlagChange())
             + LIMITS + SCHED + CPUSET + UNAME)
 
 

@@ -19,7 +19,7 @@ from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MEPERM, MERUNNING,
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
-from vcd.vps import faulttext
+from vcd.vps import contextflags, faulttext
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.mountpolicy import mountRefusal
 from vcd.vps.rootlayout import RootLayout
@@ -144,11 +144,13 @@ def startVps(services, xid, name):
             init=record.init, bcaps=record.bcaps, mounts=record.mounts,
             addresses=record.addresses, broadcast=record.broadcast,
             uname=record.uname, limits=record.limits,
-            idBase=spec.idBase, idCount=spec.idCount)
+            idBase=spec.idBase, idCount=spec.idCount, flags=record.flags,
+            ccaps=record.ccaps)
         text = renderConfig(start, services.hostPaths)
     except ValueError as e:
         raise VCDFault(MESYS, "cannot start %r: its configuration cannot be"
                        " expressed safely: %s" % (name, e))
+    contextflags.refuseUnservedFlags(services.features, name, record.flags)
     yield _ownCopy(services, xid, spec, record.userns)
     try:
         pid = yield services.kernel.start(name, text, spec,
@@ -168,6 +170,7 @@ def startVps(services, xid, name):
         except KernelError as e:
             log.warn("{name}: domainname not set: {error}", name=name,
                      error=e)
+    yield contextflags.afterStart(services, name, record.flags, record.ccaps)
     log.info("started {name} (xid {xid}, init pid {pid})", name=name,
              xid=xid, pid=pid)
     return None
@@ -204,6 +207,7 @@ def stopVps(services, xid, name):
 def _stop(services, xid, name):
     halt, timeout = yield services.db.transact(running.takeStopSettings,
                                                  xid)
+    yield contextflags.thawToStop(services, name)
     output = ""
     try:
         output = yield execute(services, name, halt, check=False,

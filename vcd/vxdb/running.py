@@ -19,10 +19,11 @@ from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
 #: C{(src, dst, type, opts)}, C{addresses} C{(addr, netmask)}, C{uname} a
 #: dict, C{limits} a dict from name to C{(soft, max)} ints, and
 #: C{restartPending} whether a reboot left a mark to clear, and
-#: C{userns} its L{vcd.vxdb.userns.UserNamespace} (None if it has none).
+#: C{userns} its L{vcd.vxdb.userns.UserNamespace} (None if it has none),
+#: C{flags} and C{ccaps} its context flags and capabilities.
 StartRecord = namedtuple(
     "StartRecord", "xid name rootRecord init bcaps mounts addresses"
-    " broadcast uname limits restartPending userns")
+    " broadcast uname limits restartPending userns flags ccaps")
 
 #: The init settings of a VPS, defaults applied.
 InitMethod = namedtuple("InitMethod", "init halt reboot timeout")
@@ -69,6 +70,8 @@ def startRecord(cursor, xid):
                 settings.keyedRows(cursor, tables.LIMITS, xid)},
         restartPending=isRestartPending(cursor, xid),
         userns=usernsOf(cursor, xid),
+        flags=settings.setMembers(cursor, tables.FLAGS, xid),
+        ccaps=settings.setMembers(cursor, tables.CCAPS, xid),
     )
 
 

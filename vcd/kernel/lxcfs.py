@@ -1,0 +1,277 @@
+# -*- test-case-name: tests.test_lxcfs -*-
+"""
+lxcfs, the FUSE filesystem whose files are each VPS's own view of
+C{/proc/meminfo}, C{loadavg}, C{cpuinfo}, C{stat} and more (the context
+flags VIRT_MEM, VIRT_LOAD, VIRT_CPU): whether it serves, and
+L{LxcfsService}, which makes sure it does while the daemon runs.
+
+Checking that the binary exists says nothing: lxcfs serves only while its
+process runs and its FUSE mount answers. L{serving} reads a file through
+the mount. Nothing here ever unmounts anything.
+
+lxcfs runs as a child of the daemon (lxcfs 5 stays in the foreground),
+in a session of its own, its output appended to a log file. When the
+daemon stops, it stops the lxcfs it started, unless a VPS still has views
+of it mounted (a VPS outlives the daemon, and its views would break for
+good): that lxcfs keeps serving, and the next daemon finds it serving and
+leaves it alone. An lxcfs the daemon did not start is never stopped.
+"""
+
+import os
+import shutil
+
+from twisted.application import service
+from twisted.internet import defer, protocol, task
+from twisted.logger import Logger
+
+from vcd.kernel.mountinfo import readMountinfo
+
+#: Where lxcfs serves (Debian's default, which its mount hooks use).
+MOUNT_POINT = "/var/lib/lxcfs"
+#: lxcfs's own default pid file (one lxcfs per host locks it).
+PID_FILE = "/run/lxcfs.pid"
+#: The views each context flag mounts over the VPS's own files (paths
+#: below the mount point, and as seen inside the VPS).
+VIEWS = {
+    "VIRT_MEM": ("proc/meminfo", "proc/swaps"),
+    "VIRT_LOAD": ("proc/loadavg",),
+    "VIRT_CPU": ("proc/cpuinfo", "proc/stat", "sys/devices/system/cpu/online"),
+}
+FSTYPE = "fuse.lxcfs"
+
+
+def lxcfsMount(mountPoint, mountinfo="/proc/self/mountinfo"):
+    """
+    @return: the L{vcd.kernel.mountinfo.Mount} of lxcfs at C{mountPoint}
+        in this mount namespace (the last one, which hides the others), or
+        None.
+    """
+    found = None
+    for mount in readMountinfo(mountinfo):
+        if mount.mountPoint == mountPoint and mount.fsType == FSTYPE:
+            found = mount
+    return found
+
+
+def problem(mountPoint=MOUNT_POINT):
+    """
+    Check whether lxcfs serves at C{mountPoint}: its FUSE mount is there
+    and a view reads. Blocking (a file of the mount is read).
+
+    @return: None if it serves, else why not (a sentence).
+    """
+    if lxcfsMount(mountPoint) is None:
+        return "lxcfs is not mounted at %s" % (mountPoint,)
+    try:
+        with open(os.path.join(mountPoint, "proc", "meminfo"), "rb") as f:
+            if not f.read(4096).startswith(b"MemTotal:"):
+                return "lxcfs at %s serves no meminfo view" % (mountPoint,)
+    except OSError as e:
+        return ("lxcfs at %s does not answer (%s); its process died: the"
+                " administrator must unmount it (umount %s) before a new"
+                " one can serve" % (mountPoint, e.strerror, mountPoint))
+    return None
+
+
+def usedByOthers(mountPoint=MOUNT_POINT, proc="/proc"):
+    """
+    Whether a process in another mount namespace (a VPS) has the lxcfs
+    mounted at C{mountPoint} (or a view of it) mounted. Blocking: reads
+    every process's mountinfo.
+    """
+    ours = lxcfsMount(mountPoint)
+    if ours is None:
+        return False
+    own = os.stat("/proc/self/ns/mnt").st_ino
+    seen = {own}
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        base = os.path.join(proc, entry)
+        try:
+            namespace = os.stat(os.path.join(base, "ns", "mnt")).st_ino
+            if namespace in seen:
+                continue
+            seen.add(namespace)
+            mounts = readMountinfo(os.path.join(base, "mountinfo"))
+        except OSError:
+            continue
+        if any(m.device == ours.device and m.fsType == FSTYPE
+               for m in mounts):
+            return True
+    return False
+
+
+class _LxcfsProcess(protocol.ProcessProtocol):
+    """
+    The lxcfs child: fires C{ended} with its exit status.
+    """
+
+    def __init__(self):
+        self.ended = defer.Deferred()
+
+    def processEnded(self, reason):
+        self.ended.callback(reason.value)
+
+
+class LxcfsService(service.Service):
+    """
+    Makes sure lxcfs serves at L{MOUNT_POINT} while the daemon runs: found
+    serving, it is used; otherwise it is started (C{lxcfs -l}: loadavg
+    views too) and checked again every L{interval} seconds, started again
+    if it ended.
+
+    @ivar why: None while lxcfs serves, else why it does not (for
+        C{vcd.hostinfo} and the faults of the flags that need it).
+    @ivar ownProcess: the transport of the lxcfs this service started and
+        that still runs, or None.
+    """
+
+    log = Logger()
+    interval = 10.0
+    #: How long lxcfs may take to mount (and to end once told to).
+    startTimeout = 10.0
+
+    def __init__(self, reactor, run, logFile, mountPoint=MOUNT_POINT,
+                 pidFile=PID_FILE, executable=None):
+        """
+        @param run: C{run(f, *args)} running blocking C{f} off the reactor
+            thread, firing with its result (the filesystem thread pool).
+        @param logFile: where lxcfs's output is appended.
+        @param executable: the lxcfs program (default: found in C{PATH}).
+        """
+        self.reactor = reactor
+        self.run = run
+        self.logFile = logFile
+        self.mountPoint = mountPoint
+        self.pidFile = pidFile
+        self.executable = executable or shutil.which("lxcfs")
+        self.why = "lxcfs not checked yet"
+        self.ownProcess = None
+        self._protocol = None
+        self._loop = None
+        self.firstCheck = defer.Deferred()
+
+    @property
+    def serving(self):
+        """
+        Whether lxcfs served at the last check.
+        """
+        return self.why is None
+
+    def describe(self):
+        """
+        A plain struct for C{vcd.hostinfo}.
+        """
+        return {"serving": self.serving, "mountpoint": self.mountPoint,
+                "startedByVcd": self.ownProcess is not None,
+                "problem": self.why or ""}
+
+    def startService(self):
+        service.Service.startService(self)
+        self._loop = task.LoopingCall(self._checkLogged)
+        self._loop.clock = self.reactor
+        self._loop.start(self.interval, now=True)
+
+    @defer.inlineCallbacks
+    def _checkLogged(self):
+        try:
+            yield self.check()
+        except Exception:
+            self.log.failure("checking lxcfs failed")
+        if not self.firstCheck.called:
+            self.firstCheck.callback(self.why)
+
+    @defer.inlineCallbacks
+    def check(self):
+        """
+        Check that lxcfs serves; start it if it does not and nothing
+        stands in the way.
+
+        @return: a Deferred firing once L{why} is up to date.
+        """
+        why = yield self.run(problem, self.mountPoint)
+        if why is not None and self.ownProcess is None:
+            if self.executable is None:
+                why = "lxcfs is not installed (apt-get install lxcfs)"
+            elif (yield self.run(lxcfsMount, self.mountPoint)) is None:
+                why = yield self._start()
+        if why != self.why:
+            if why is None:
+                self.log.info("lxcfs serves at {path}", path=self.mountPoint)
+            else:
+                self.log.error("lxcfs views (VIRT_MEM, VIRT_LOAD, VIRT_CPU)"
+                               " unavailable: {why}", why=why)
+        self.why = why
+
+    @defer.inlineCallbacks
+    def _start(self):
+        os.makedirs(self.mountPoint, exist_ok=True)
+        log = os.open(self.logFile, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                      0o640)
+        null = os.open(os.devnull, os.O_RDONLY)
+        argv = [self.executable, "-l", "-p", self.pidFile, self.mountPoint]
+        setsid = shutil.which("setsid")
+        if setsid:
+            # Its own session: a signal to the daemon's terminal or
+            # process group does not reach it.
+            argv = [setsid] + argv
+        self._protocol = _LxcfsProcess()
+        try:
+            self.ownProcess = self.reactor.spawnProcess(
+                self._protocol, argv[0], argv, env={"PATH": os.defpath},
+                childFDs={0: null, 1: log, 2: log})
+        finally:
+            os.close(log)
+            os.close(null)
+        self._protocol.ended.addCallback(self._ended)
+        self.log.info("started lxcfs (pid {pid}) at {path}",
+                      pid=self.ownProcess.pid, path=self.mountPoint)
+        deadline = self.reactor.seconds() + self.startTimeout
+        while True:
+            why = yield self.run(problem, self.mountPoint)
+            if why is None or self.ownProcess is None:
+                break
+            if self.reactor.seconds() > deadline:
+                break
+            yield task.deferLater(self.reactor, 0.05, lambda: None)
+        if self.ownProcess is None:
+            return "lxcfs exited at once (see %s)" % (self.logFile,)
+        return why
+
+    def _ended(self, status):
+        self.log.warn("lxcfs (started by vcd) ended: {status}",
+                      status=status)
+        self.ownProcess = None
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        service.Service.stopService(self)
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        if self.ownProcess is None:
+            return
+        if (yield self.run(usedByOthers, self.mountPoint)):
+            self.log.info("lxcfs (pid {pid}) keeps serving the views of the"
+                          " running VPSes", pid=self.ownProcess.pid)
+            return
+        yield self.stopLxcfs()
+
+    @defer.inlineCallbacks
+    def stopLxcfs(self):
+        """
+        Stop the lxcfs this service started (SIGTERM: it unmounts itself;
+        SIGKILL if it has not ended after L{startTimeout} seconds).
+        """
+        if self.ownProcess is None:
+            return
+        ended = self._protocol.ended
+        self.ownProcess.signalProcess("TERM")
+        timer = self.reactor.callLater(self.startTimeout, self._kill)
+        yield ended
+        if timer.active():
+            timer.cancel()
+
+    def _kill(self):
+        if self.ownProcess is not None:
+            self.ownProcess.signalProcess("KILL")
