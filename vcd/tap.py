@@ -146,7 +146,8 @@ class VCDService(service.MultiService):
                                                self.db, reactor))
         self.lxcfs = self._child(LxcfsService(
             reactor, self.filesystemPool.run,
-            os.path.join(config.datadir, "lxcfs.log")))
+            os.path.join(config.datadir, "lxcfs.log"),
+            os.path.join(config.datadir, "lxcfs.pid")))
         self._logFile = None
 
     def _child(self, child):

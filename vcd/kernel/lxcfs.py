@@ -13,12 +13,14 @@ lxcfs runs as a child of the daemon (lxcfs 5 stays in the foreground),
 in a session of its own, its output appended to a log file. When the
 daemon stops, it stops the lxcfs it started, unless a VPS still has views
 of it mounted (a VPS outlives the daemon, and its views would break for
-good): that lxcfs keeps serving, and the next daemon finds it serving and
-leaves it alone. An lxcfs the daemon did not start is never stopped.
+good): that lxcfs keeps serving, and the next daemon (with the same pid
+file) adopts it. An lxcfs no vcd started is never stopped.
 """
 
 import os
 import shutil
+import signal
+import time
 
 from twisted.application import service
 from twisted.internet import defer, protocol, task
@@ -28,8 +30,6 @@ from vcd.kernel.mountinfo import readMountinfo
 
 #: Where lxcfs serves (Debian's default, which its mount hooks use).
 MOUNT_POINT = "/var/lib/lxcfs"
-#: lxcfs's own default pid file (one lxcfs per host locks it).
-PID_FILE = "/run/lxcfs.pid"
 #: The views each context flag mounts over the VPS's own files (paths
 #: below the mount point, and as seen inside the VPS).
 VIEWS = {
@@ -102,6 +102,52 @@ def usedByOthers(mountPoint=MOUNT_POINT, proc="/proc"):
     return False
 
 
+def lxcfsPid(pidFile, mountPoint):
+    """
+    The pid in C{pidFile} if it is an lxcfs serving C{mountPoint}, else
+    None. Blocking.
+    """
+    try:
+        with open(pidFile) as f:
+            pid = int(f.read().split()[0])
+        with open("/proc/%d/cmdline" % (pid,), "rb") as f:
+            argv = f.read().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    if os.path.basename(argv[0]) == b"lxcfs" and \
+            os.fsencode(mountPoint) in argv:
+        return pid
+    return None
+
+
+def terminate(pid, mountPoint, timeout, clock=time.monotonic,
+              sleep=time.sleep):
+    """
+    Tell lxcfs C{pid} to end (SIGTERM, through a pidfd: never another
+    process that got its pid) and wait until it has unmounted
+    C{mountPoint} (at once; the process itself ends a few seconds later,
+    once its loadavg thread wakes). Blocking.
+
+    @return: whether it unmounted within C{timeout} seconds.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        signal.pidfd_send_signal(fd, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(fd)
+    deadline = clock() + timeout
+    while lxcfsMount(mountPoint) is not None:
+        if clock() > deadline:
+            return False
+        sleep(0.01)
+    return True
+
+
 class _LxcfsProcess(protocol.ProcessProtocol):
     """
     The lxcfs child: fires C{ended} with its exit status.
@@ -118,37 +164,39 @@ class LxcfsService(service.Service):
     """
     Makes sure lxcfs serves at L{MOUNT_POINT} while the daemon runs: found
     serving, it is used; otherwise it is started (C{lxcfs -l}: loadavg
-    views too) and checked again every L{interval} seconds, started again
-    if it ended.
+    views too, its pid file in the daemon's data directory) and checked
+    again every L{interval} seconds, started again if it ended. One that
+    a daemon with the same pid file started and left serving VPSes is
+    the daemon's own again (adopted).
 
     @ivar why: None while lxcfs serves, else why it does not (for
         C{vcd.hostinfo} and the faults of the flags that need it).
-    @ivar ownProcess: the transport of the lxcfs this service started and
-        that still runs, or None.
+    @ivar ownPid: the pid of the lxcfs the daemon started (or adopted)
+        and that serves, or None.
     """
 
     log = Logger()
     interval = 10.0
-    #: How long lxcfs may take to mount (and to end once told to).
+    #: How long lxcfs may take to mount (and to unmount once told to end).
     startTimeout = 10.0
 
-    def __init__(self, reactor, run, logFile, mountPoint=MOUNT_POINT,
-                 pidFile=PID_FILE, executable=None):
+    def __init__(self, reactor, run, logFile, pidFile,
+                 mountPoint=MOUNT_POINT, executable=None):
         """
         @param run: C{run(f, *args)} running blocking C{f} off the reactor
             thread, firing with its result (the filesystem thread pool).
         @param logFile: where lxcfs's output is appended.
+        @param pidFile: lxcfs's pid file (C{-p}).
         @param executable: the lxcfs program (default: found in C{PATH}).
         """
         self.reactor = reactor
         self.run = run
         self.logFile = logFile
-        self.mountPoint = mountPoint
         self.pidFile = pidFile
+        self.mountPoint = mountPoint
         self.executable = executable or shutil.which("lxcfs")
         self.why = "lxcfs not checked yet"
-        self.ownProcess = None
-        self._protocol = None
+        self.ownPid = None
         self._loop = None
         self.firstCheck = defer.Deferred()
 
@@ -164,14 +212,27 @@ class LxcfsService(service.Service):
         A plain struct for C{vcd.hostinfo}.
         """
         return {"serving": self.serving, "mountpoint": self.mountPoint,
-                "startedByVcd": self.ownProcess is not None,
+                "startedByVcd": self.ownPid is not None,
                 "problem": self.why or ""}
 
     def startService(self):
+        """
+        Check at once (blocking, as the daemon's start-up does) whether
+        lxcfs serves, so that the VPSes created and started from now on see
+        it; if not, start it in the background (L{firstCheck} fires once
+        that is done).
+        """
         service.Service.startService(self)
         self._loop = task.LoopingCall(self._checkLogged)
         self._loop.clock = self.reactor
-        self._loop.start(self.interval, now=True)
+        if problem(self.mountPoint) is None:
+            self.why = None
+            self.ownPid = lxcfsPid(self.pidFile, self.mountPoint)
+            self.firstCheck.callback(None)
+            self._loop.start(self.interval, now=False)
+        else:
+            self.why = "lxcfs is being started"
+            self._loop.start(self.interval, now=True)
 
     @defer.inlineCallbacks
     def _checkLogged(self):
@@ -191,7 +252,12 @@ class LxcfsService(service.Service):
         @return: a Deferred firing once L{why} is up to date.
         """
         why = yield self.run(problem, self.mountPoint)
-        if why is not None and self.ownProcess is None:
+        if why is None:
+            if self.ownPid is None:
+                self.ownPid = yield self.run(lxcfsPid, self.pidFile,
+                                             self.mountPoint)
+        else:
+            self.ownPid = None
             if self.executable is None:
                 why = "lxcfs is not installed (apt-get install lxcfs)"
             elif (yield self.run(lxcfsMount, self.mountPoint)) is None:
@@ -214,64 +280,61 @@ class LxcfsService(service.Service):
         setsid = shutil.which("setsid")
         if setsid:
             # Its own session: a signal to the daemon's terminal or
-            # process group does not reach it.
+            # process group does not reach it. (setsid(1) does not fork
+            # in a process that leads no group.)
             argv = [setsid] + argv
-        self._protocol = _LxcfsProcess()
+        child = _LxcfsProcess()
         try:
-            self.ownProcess = self.reactor.spawnProcess(
-                self._protocol, argv[0], argv, env={"PATH": os.defpath},
+            transport = self.reactor.spawnProcess(
+                child, argv[0], argv, env={"PATH": os.defpath},
                 childFDs={0: null, 1: log, 2: log})
         finally:
             os.close(log)
             os.close(null)
-        self._protocol.ended.addCallback(self._ended)
+        ended = []
+        child.ended.addCallback(ended.append)
         self.log.info("started lxcfs (pid {pid}) at {path}",
-                      pid=self.ownProcess.pid, path=self.mountPoint)
+                      pid=transport.pid, path=self.mountPoint)
         deadline = self.reactor.seconds() + self.startTimeout
         while True:
             why = yield self.run(problem, self.mountPoint)
-            if why is None or self.ownProcess is None:
-                break
-            if self.reactor.seconds() > deadline:
+            if why is None or ended or self.reactor.seconds() > deadline:
                 break
             yield task.deferLater(self.reactor, 0.05, lambda: None)
-        if self.ownProcess is None:
-            return "lxcfs exited at once (see %s)" % (self.logFile,)
+        if why is None:
+            self.ownPid = transport.pid
+        elif ended:
+            why = "lxcfs exited at once (%s; see %s)" % (ended[0],
+                                                         self.logFile)
         return why
-
-    def _ended(self, status):
-        self.log.warn("lxcfs (started by vcd) ended: {status}",
-                      status=status)
-        self.ownProcess = None
 
     @defer.inlineCallbacks
     def stopService(self):
         service.Service.stopService(self)
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        if self.ownProcess is None:
+        if self.ownPid is None:
             return
         if (yield self.run(usedByOthers, self.mountPoint)):
             self.log.info("lxcfs (pid {pid}) keeps serving the views of the"
-                          " running VPSes", pid=self.ownProcess.pid)
+                          " running VPSes", pid=self.ownPid)
             return
         yield self.stopLxcfs()
 
     @defer.inlineCallbacks
     def stopLxcfs(self):
         """
-        Stop the lxcfs this service started (SIGTERM: it unmounts itself;
-        SIGKILL if it has not ended after L{startTimeout} seconds).
-        """
-        if self.ownProcess is None:
-            return
-        ended = self._protocol.ended
-        self.ownProcess.signalProcess("TERM")
-        timer = self.reactor.callLater(self.startTimeout, self._kill)
-        yield ended
-        if timer.active():
-            timer.cancel()
+        Stop the lxcfs this service started or adopted: SIGTERM, after
+        which it unmounts itself at once (and ends a few seconds later).
 
-    def _kill(self):
-        if self.ownProcess is not None:
-            self.ownProcess.signalProcess("KILL")
+        @return: a Deferred firing once it has unmounted.
+        """
+        pid, self.ownPid = self.ownPid, None
+        if pid is None:
+            return
+        unmounted = yield self.run(terminate, pid, self.mountPoint,
+                                   self.startTimeout)
+        if not unmounted:
+            self.log.error("lxcfs (pid {pid}) did not unmount {path} within"
+                           " {timeout}s of SIGTERM", pid=pid,
+                           path=self.mountPoint, timeout=self.startTimeout)

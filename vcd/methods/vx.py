@@ -123,6 +123,9 @@ def _status(call, args):
                   load15m=loads["15m"])
     ns = yield call.services.db.read(userns.usernsOf, call.vps.xid)
     status["kind"] = describe(ns)["kind"]
+    # Frozen by SCHED_PAUSE (vcd.vps.contextflags): running, but runs nothing.
+    status["frozen"] = bool(status["running"]) and (
+        yield call.services.kernel.isFrozen(args["name"]))
     return status
 
 
@@ -195,7 +198,8 @@ class VXNamespace:
         _nameOnly("vx.status", "INIT", "Running, process count, uptime,"
                   " thread counts and load of a virtual server, and its"
                   " kind (unprivileged or privileged, as configured: it"
-                  " applies from the next start).", _status,
+                  " applies from the next start), and whether it is frozen"
+                  " (the flag SCHED_PAUSE: it runs nothing).", _status,
                   returns="struct"),
         _nameOnly("vx.load", "INFO", "Load average (1m, 5m, 15m) of a"
                   " virtual server, as the kernel computes the host's.",
