@@ -60,7 +60,7 @@ class LxcfsServiceTests(unittest.TestCase):
     def _stop(self, service):
         if service.running:
             yield service.stopService()
-        yield service.stopLxcfs()
+        service.stopLxcfs()
         self.assertFalse(_mountedAt(self.mountPoint))
 
     @defer.inlineCallbacks

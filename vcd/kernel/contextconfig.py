@@ -29,6 +29,7 @@ once at start-up (L{writeSeccompVariants}); each VPS's configuration
 names the one its ccaps and bcaps select (L{seccompProfile}).
 """
 
+import contextlib
 import os
 import time
 
@@ -134,6 +135,32 @@ def bootOffset():
     now start its boot clock at (just above) 0.
     """
     return "-%ds" % (int(time.clock_gettime(time.CLOCK_BOOTTIME)),)
+
+
+@contextlib.contextmanager
+def keptTimeNamespace():
+    """
+    Around a start or an attach in the kernel worker: liblxc makes (or
+    joins) the time namespace of a VIRT_UPTIME VPS by moving the calling
+    process into it, and every VPS started next would be born in it too
+    (and the worker's own clocks would be the VPS's). Afterwards, move this
+    process (and its future children) back into the time namespace it had.
+    The caller must be single-threaded.
+
+    @raise OSError: if setns(2) fails.
+    """
+    fd = os.open("/proc/self/ns/time", os.O_RDONLY)
+    try:
+        yield
+        saved = os.fstat(fd).st_ino
+        if saved != os.stat("/proc/self/ns/time").st_ino or \
+                saved != os.stat("/proc/self/ns/time_for_children").st_ino:
+            from vcd.kernel.binding import ffi, lib
+            if lib.setns(fd, 0) != 0:
+                errno = ffi.errno
+                raise OSError(errno, os.strerror(errno), "setns time")
+    finally:
+        os.close(fd)
 
 
 def contextLines(start, mountPoint=lxcfs.MOUNT_POINT, offset=bootOffset):

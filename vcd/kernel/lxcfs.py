@@ -308,33 +308,29 @@ class LxcfsService(service.Service):
                                                          self.logFile)
         return why
 
-    @defer.inlineCallbacks
     def stopService(self):
         service.Service.stopService(self)
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         if self.ownPid is None:
             return
-        if (yield self.run(usedByOthers, self.mountPoint)):
+        # Blocking, here: the thread pools stop with the daemon too.
+        if usedByOthers(self.mountPoint):
             self.log.info("lxcfs (pid {pid}) keeps serving the views of the"
                           " running VPSes", pid=self.ownPid)
             return
-        yield self.stopLxcfs()
+        self.stopLxcfs()
 
-    @defer.inlineCallbacks
     def stopLxcfs(self):
         """
         Stop the lxcfs this service started or adopted: SIGTERM, after
         which it unmounts itself at once (and ends a few seconds later).
-
-        @return: a Deferred firing once it has unmounted.
+        Blocking until it has unmounted (milliseconds).
         """
         pid, self.ownPid = self.ownPid, None
         if pid is None:
             return
-        unmounted = yield self.run(terminate, pid, self.mountPoint,
-                                   self.startTimeout)
-        if not unmounted:
+        if not terminate(pid, self.mountPoint, self.startTimeout):
             self.log.error("lxcfs (pid {pid}) did not unmount {path} within"
                            " {timeout}s of SIGTERM", pid=pid,
                            path=self.mountPoint, timeout=self.startTimeout)

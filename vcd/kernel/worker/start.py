@@ -11,6 +11,7 @@ import os
 import select
 
 from vcd.kernel.binding import ffi, lib, openContainer
+from vcd.kernel.contextconfig import keptTimeNamespace
 from vcd.kernel.worker.containerlog import logTail, noteLogEnds
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import prepareRoot, releaseRoot
@@ -87,7 +88,9 @@ def startContainer(lxcpath, name, config, root, settle, removeCgroups):
 def _start(c, lxcpath, name, settle, removeCgroups, offsets):
     c.want_daemonize(c, True)
     c.want_close_all_fds(c, True)
-    if not c.start(c, 0, ffi.NULL):
+    with keptTimeNamespace():  # VIRT_UPTIME's is not for the next VPS
+        started = c.start(c, 0, ffi.NULL)
+    if not started:
         error = "liblxc failed to start %s" % (name,)
     else:
         pid = c.init_pid(c)
