@@ -10,14 +10,15 @@ a threaded daemon.
 """
 
 import os
+import shutil
 import signal
-import sys
+import time
 
 from twisted.internet import defer, task, utils
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
-from vcd.kernel import procfs
+from vcd.kernel import pinggroups, procfs
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
@@ -26,7 +27,7 @@ from vcd.kernel.interfaces import IVPSKernel
 
 __all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
            "containerState", "containerRunning", "liblxcVersion", "hardStop",
-           "initPid", "freeze", "activeTaskCounts", "vpsStatus", "signalVps"]
+           "initPid", "freeze", "isFrozen", "activeTaskCounts", "vpsStatus", "signalVps"]
 
 
 def containerState(lxcpath, name):
@@ -60,6 +61,13 @@ def containerRunning(lxcpath, name):
         return bool(c.is_running(c))
     finally:
         lib.lxc_container_put(c)
+
+
+def _stateWithFreezer(lxcpath, name):
+    state = containerState(lxcpath, name)
+    if state == "RUNNING" and isFrozen(lxcpath, name):
+        return "FROZEN"
+    return state
 
 
 def liblxcVersion():
@@ -138,22 +146,58 @@ def setCgroupItem(lxcpath, name, key, value):
         lib.lxc_container_put(c)
 
 
-def freeze(lxcpath, name, frozen=True):
+#: How long a freeze may take before it is reported failed (it waits for
+#: every task to stop), and how often its state is read meanwhile.
+FREEZE_TIMEOUT = 10.0
+_FREEZE_POLL = 0.002
+
+
+def _freezer(lxcpath, name):
+    """
+    The freezer files of a running container: C{(key written, value to
+    freeze, value to thaw, key read, frozen line, thawed line)}.
+    """
+    try:
+        cgroupItem(lxcpath, name, "freezer.state")
+    except KernelError:
+        return ("cgroup.freeze", "1", "0", "cgroup.events", "frozen 1",
+                "frozen 0")
+    return ("freezer.state", "FROZEN", "THAWED", "freezer.state", "FROZEN",
+            "THAWED")
+
+
+def isFrozen(lxcpath, name):
+    """
+    Whether a container is frozen (its cgroup's freezer says so; liblxc's
+    state does not know of a freeze it did not do). Blocking.
+    """
+    try:
+        files = _freezer(lxcpath, name)
+        return files[4] in cgroupItem(lxcpath, name, files[3]).splitlines()
+    except KernelError:
+        return False  # not running
+
+
+def freeze(lxcpath, name, frozen=True, timeout=FREEZE_TIMEOUT):
     """
     Freeze (or, with C{frozen} False, thaw) a running container and wait
-    until it is. Blocking; no fork.
+    until it is, through its cgroup: v1's C{freezer.state}, or v2's
+    C{cgroup.freeze} and C{cgroup.events}. (liblxc's own freeze() reads
+    the state once a second: a freeze took a second.) Blocking; no fork.
 
-    @raise KernelError: if it does not run or liblxc fails.
+    @raise KernelError: if it does not run, or is not frozen (thawed)
+        within C{timeout} seconds.
     """
-    c = _open(lxcpath, name)
-    try:
-        if not c.is_running(c):
-            raise KernelError("%s is not running" % (name,))
-        if not (c.freeze(c) if frozen else c.unfreeze(c)):
-            raise KernelError("%s: cannot %s it" % (
-                name, "freeze" if frozen else "thaw"))
-    finally:
-        lib.lxc_container_put(c)
+    key, freezeValue, thawValue, events, frozenLine, thawedLine = \
+        _freezer(lxcpath, name)
+    setCgroupItem(lxcpath, name, key, freezeValue if frozen else thawValue)
+    done = frozenLine if frozen else thawedLine
+    deadline = time.monotonic() + timeout
+    while done not in cgroupItem(lxcpath, name, events).splitlines():
+        if time.monotonic() > deadline:
+            raise KernelError("%s: not %s within %ss" % (
+                name, "frozen" if frozen else "thawed", timeout))
+        time.sleep(_FREEZE_POLL)
 
 
 def activeTaskCounts(lxcpath, names):
@@ -254,6 +298,7 @@ class LXCKernel:
         self._threadpool = threadpool
         self._reactor = reactor
         self.worker = worker
+        self._nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
 
     def _inPool(self, f, *args):
         return deferToThreadPool(self._reactor, self._threadpool, f, *args)
@@ -266,9 +311,10 @@ class LXCKernel:
 
     def state(self, name):
         """
-        See L{IVPSKernel.state}.
+        See L{IVPSKernel.state}; C{"FROZEN"} when its cgroup freezer says
+        so.
         """
-        return self._inPool(containerState, self.lxcpath, name)
+        return self._inPool(_stateWithFreezer, self.lxcpath, name)
 
     @defer.inlineCallbacks
     def start(self, name, configText, root=None, check=0.001):
@@ -350,24 +396,26 @@ class LXCKernel:
 
     def isFrozen(self, name):
         """
-        See L{IVPSKernel.isFrozen}: liblxc's state is C{"FROZEN"}.
+        See L{IVPSKernel.isFrozen}: what the VPS's cgroup freezer says.
         """
-        d = self.state(name)
-        return d.addCallback(lambda state: state == "FROZEN")
+        return self._inPool(isFrozen, self.lxcpath, name)
 
     @defer.inlineCallbacks
     def setPingGroups(self, name, allowed):
         """
-        See L{IVPSKernel.setPingGroups}: written by a process of its own
-        (L{vcd.kernel.pinggroups}) that joins the VPS's network namespace.
+        See L{IVPSKernel.setPingGroups}: written by an C{nsenter} that
+        joins the VPS's network namespace (L{vcd.kernel.pinggroups}).
         """
         pid = yield self._inPool(initPid, self.lxcpath, name)
         if not pid:
             raise KernelError("%s is not running" % (name,))
+        try:
+            argv = yield self._inPool(pinggroups.command, pid, allowed,
+                                      self._nsenter)
+        except OSError as e:
+            raise KernelError("%s: ping_group_range not set: %s" % (name, e))
         out, err, code = yield utils.getProcessOutputAndValue(
-            sys.executable, ["-m", "vcd.kernel.pinggroups", str(pid),
-                             "on" if allowed else "off"],
-            env={"PYTHONPATH": os.pathsep.join(sys.path)},
+            argv[0], argv[1:], env={"PATH": os.defpath},
             reactor=self._reactor)
         if code != 0:
             raise KernelError("%s: ping_group_range not set: %s"
