@@ -20,11 +20,14 @@ import os
 import time
 
 from twisted.internet import defer
+from twisted.trial import unittest
 
 from tests.harness import DaemonTestCase, Fault
 from tests.running import RunningHelpers, pause, testAddress
 from vcd.api.method import APPLIED_NOW, NEXT_START
 from vcd.faults import MEINVAL
+from vcd.kernel import contextconfig, pinggroups
+from vcd.kernel.lxcconfig import StartConfig
 
 
 def _hostFile(path):
@@ -431,3 +434,91 @@ class RefusalTests(ContextFlagsTestCase):
         yield self.assertFault(MEINVAL, self.admin.call(
             "vxdb.vx.ccaps.add", name=name, ccap="SECURE_MOUNT"),
             "SYS_ADMIN")
+
+
+class ConfigLinesTests(unittest.TestCase):
+    """
+    The LXC lines of flags and ccaps (L{vcd.kernel.contextconfig}), and the
+    host ids of ping_group_range (L{vcd.kernel.pinggroups}).
+    """
+
+    def start(self, flags=(), ccaps=(), bcaps=()):
+        return StartConfig("vps1", 1001, "/vservers/vps1", "/sbin/init",
+                           bcaps=bcaps, flags=flags, ccaps=ccaps)
+
+    def test_views(self):
+        """
+        Each VIRT flag binds its lxcfs views over the VPS's own files;
+        VIRT_UPTIME offsets the boot clock of a time namespace.
+        """
+        lines = contextconfig.contextLines(
+            self.start(flags=["VIRT_MEM", "VIRT_UPTIME", "HIDE_NETIF"]),
+            mountPoint="/l", offset=lambda: "-100s")
+        self.assertEqual(lines, [
+            ("lxc.mount.entry", "/l/proc/meminfo proc/meminfo none bind 0 0"),
+            ("lxc.mount.entry", "/l/proc/swaps proc/swaps none bind 0 0"),
+            ("lxc.time.offset.boot", "-100s")])
+        self.assertEqual(contextconfig.contextLines(self.start()), [])
+
+    def test_bootOffset(self):
+        """
+        The offset is minus the host's boot time in whole seconds.
+        """
+        host = float(_hostFile("/proc/uptime").split()[0])
+        offset = contextconfig.bootOffset()
+        self.assertTrue(offset.startswith("-") and offset.endswith("s"))
+        self.assertLessEqual(abs(int(offset[1:-1]) - host), 2)
+
+    def test_seccompVariant(self):
+        """
+        Without SET_UTSNAME the profile refuses host name changes; with
+        RAW_ICMP but not NET_RAW it allows raw ICMP only.
+        """
+        base = "/x/vcd.seccomp"
+        cases = [((), (), "/x/vcd-nouts.seccomp"),
+                 (("SET_UTSNAME",), (), base),
+                 (("SET_UTSNAME", "RAW_ICMP"), (), "/x/vcd-icmp.seccomp"),
+                 (("RAW_ICMP",), (), "/x/vcd-nouts-icmp.seccomp"),
+                 (("SET_UTSNAME", "RAW_ICMP"), ("NET_RAW",), base)]
+        for ccaps, bcaps, expected in cases:
+            self.assertEqual(contextconfig.seccompProfile(
+                base, self.start(ccaps=ccaps, bcaps=bcaps)), expected,
+                (ccaps, bcaps))
+
+    def test_boundingSet(self):
+        """
+        RAW_ICMP keeps NET_RAW in the bounding set.
+        """
+        self.assertEqual(contextconfig.boundingSet(
+            self.start(ccaps=["RAW_ICMP"], bcaps=["CHOWN"])),
+            ["CHOWN", "NET_RAW"])
+        self.assertEqual(contextconfig.boundingSet(
+            self.start(bcaps=["CHOWN"])), ["CHOWN"])
+
+    def test_writeVariants(self):
+        """
+        The variants are the base profile with their rules appended.
+        """
+        directory = self.mktemp()
+        os.makedirs(directory)
+        base = os.path.join(directory, "vcd.seccomp")
+        with open(base, "w") as f:
+            f.write("2\ndenylist\n[all]\nbpf errno 1\n")
+        contextconfig.writeSeccompVariants(base)
+        with open(os.path.join(directory, "vcd-nouts-icmp.seccomp")) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("2\ndenylist\n[all]\nbpf errno 1\n"))
+        self.assertIn("sethostname errno 1\n", text)
+        self.assertIn("socket errno 1 [0,17,SCMP_CMP_EQ]\n", text)
+        with open(os.path.join(directory, "vcd-nouts.seccomp")) as f:
+            self.assertNotIn("socket", f.read())
+
+    def test_hostRange(self):
+        """
+        ping_group_range in host ids: the VPS's mapped range, or all for a
+        privileged VPS.
+        """
+        self.assertEqual(pinggroups.hostRange(
+            "         0    1048576      65536\n"), "1048576 1114111")
+        self.assertEqual(pinggroups.hostRange(
+            "         0          0 4294967295\n"), "0 2147483647")
