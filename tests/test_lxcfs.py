@@ -84,6 +84,31 @@ class LxcfsServiceTests(unittest.TestCase):
         self.assertFalse(_mountedAt(self.mountPoint))
 
     @defer.inlineCallbacks
+    def test_stoppedWhileStarting(self):
+        """
+        A service stopped before the lxcfs it is starting serves stops it
+        all the same: nothing stays mounted.
+        """
+        spawned = defer.Deferred()
+
+        def run(f, *args):
+            if f is lxcfs.problem and service._spawned is not None:
+                # The start's checks never answer: it is still starting.
+                if not spawned.called:
+                    spawned.callback(None)
+                return defer.Deferred()
+            return _run(f, *args)
+        service = lxcfs.LxcfsService(
+            reactor, run, os.path.join(self.base, "a.log"),
+            os.path.join(self.base, "a.pid"), mountPoint=self.mountPoint)
+        self.addCleanup(self._stop, service)
+        service.startService()
+        yield spawned
+        yield service.stopService()
+        self.assertFalse(_mountedAt(self.mountPoint))
+        self.assertIsNone(service.ownPid)
+
+    @defer.inlineCallbacks
     def test_reusesAnother(self):
         """
         A second service finds the first one's lxcfs serving, uses it, and

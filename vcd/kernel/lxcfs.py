@@ -148,6 +148,23 @@ def terminate(pid, mountPoint, timeout, clock=time.monotonic,
     return True
 
 
+def _waitStarted(pid, mountPoint, timeout, clock=time.monotonic,
+                 sleep=time.sleep):
+    """
+    Wait until lxcfs C{pid} (a child of this process) serves at
+    C{mountPoint} or has ended, at most C{timeout} seconds. Blocking.
+    """
+    deadline = clock() + timeout
+    while problem(mountPoint) is not None and clock() < deadline:
+        try:
+            with open("/proc/%d/stat" % (pid,)) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except OSError:
+            return
+        sleep(0.01)
+
+
 class _LxcfsProcess(protocol.ProcessProtocol):
     """
     The lxcfs child: fires C{ended} with its exit status.
@@ -197,6 +214,7 @@ class LxcfsService(service.Service):
         self.executable = executable or shutil.which("lxcfs")
         self.why = "lxcfs not checked yet"
         self.ownPid = None
+        self._spawned = None  # the transport of an lxcfs being started
         self._loop = None
         self.firstCheck = defer.Deferred()
 
@@ -272,6 +290,8 @@ class LxcfsService(service.Service):
 
     @defer.inlineCallbacks
     def _start(self):
+        if not self.running:
+            return "the daemon is stopping"
         os.makedirs(self.mountPoint, exist_ok=True)
         log = os.open(self.logFile, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                       0o640)
@@ -291,6 +311,7 @@ class LxcfsService(service.Service):
         finally:
             os.close(log)
             os.close(null)
+        self._spawned = transport
         ended = []
         child.ended.addCallback(ended.append)
         self.log.info("started lxcfs (pid {pid}) at {path}",
@@ -301,6 +322,9 @@ class LxcfsService(service.Service):
             if why is None or ended or self.reactor.seconds() > deadline:
                 break
             yield task.deferLater(self.reactor, 0.05, lambda: None)
+        self._spawned = None
+        if not self.running:
+            return why  # stopService took care of it
         if why is None:
             self.ownPid = transport.pid
         elif ended:
@@ -312,6 +336,11 @@ class LxcfsService(service.Service):
         service.Service.stopService(self)
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        if self._spawned is not None and self._spawned.pid is not None:
+            # Stopped while it starts: wait (blocking) until it serves or
+            # ends, and stop it then like one that serves.
+            self.ownPid = self._spawned.pid
+            _waitStarted(self.ownPid, self.mountPoint, self.startTimeout)
         if self.ownPid is None:
             return
         # Blocking, here: the thread pools stop with the daemon too.
