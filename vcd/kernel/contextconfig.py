@@ -5,7 +5,8 @@ capabilities (the manual's C{vxdb.vx.flags} and C{vxdb.vx.ccaps}), for
 L{vcd.kernel.lxcconfig.renderConfig}:
 
   - VIRT_MEM, VIRT_LOAD, VIRT_CPU: lxcfs's views bound over the VPS's own
-    files (L{vcd.kernel.lxcfs.VIEWS}), after LXC has mounted its /proc and
+    files (L{VIEWS}; lxcfs is kept serving by L{vcd.kernel.lxcfs}), after
+    LXC has mounted its /proc and
     /sys (a fresh procfs and sysfs of the VPS's: no file there is a link
     the VPS made, and the targets exist, so nothing is created);
   - VIRT_UPTIME: a time namespace whose boot clock starts at 0 when the
@@ -33,7 +34,15 @@ import contextlib
 import os
 import time
 
-from vcd.kernel import lxcfs
+#: Where lxcfs serves (Debian's default, which its mount hooks use).
+MOUNT_POINT = "/var/lib/lxcfs"
+#: The views each context flag mounts over the VPS's own files (paths
+#: below the mount point, and as seen inside the VPS).
+VIEWS = {
+    "VIRT_MEM": ("proc/meminfo", "proc/swaps"),
+    "VIRT_LOAD": ("proc/loadavg",),
+    "VIRT_CPU": ("proc/cpuinfo", "proc/stat", "sys/devices/system/cpu/online"),
+}
 
 #: Rules added without the ccap SET_UTSNAME.
 NO_UTSNAME_RULES = """sethostname errno 1
@@ -118,13 +127,14 @@ def seccompProfile(base, start):
     return _variantPath(base, suffix)
 
 
-def boundingSet(start):
+def boundingSet(start, seccomp=True):
     """
     The capability bounding set of VPS C{start} (upper-case names): its
-    bcaps, and NET_RAW with the ccap RAW_ICMP.
+    bcaps, and NET_RAW with the ccap RAW_ICMP where a seccomp profile
+    restricts it to ICMP.
     """
     caps = set(start.bcaps)
-    if "RAW_ICMP" in start.ccaps:
+    if "RAW_ICMP" in start.ccaps and seccomp:
         caps.add("NET_RAW")
     return sorted(caps)
 
@@ -163,7 +173,7 @@ def keptTimeNamespace():
         os.close(fd)
 
 
-def contextLines(start, mountPoint=lxcfs.MOUNT_POINT, offset=bootOffset):
+def contextLines(start, mountPoint=MOUNT_POINT, offset=bootOffset):
     """
     The LXC configuration lines of the flags and ccaps of VPS C{start}
     (but its seccomp profile and bounding set: L{seccompProfile},
@@ -173,8 +183,8 @@ def contextLines(start, mountPoint=lxcfs.MOUNT_POINT, offset=bootOffset):
     @return: C{(key, value)} pairs.
     """
     lines = []
-    for flag in sorted(set(start.flags) & set(lxcfs.VIEWS)):
-        for view in lxcfs.VIEWS[flag]:
+    for flag in sorted(set(start.flags) & set(VIEWS)):
+        for view in VIEWS[flag]:
             lines.append(("lxc.mount.entry", "%s %s none bind 0 0" % (
                 os.path.join(mountPoint, view), view)))
     if "VIRT_UPTIME" in start.flags:

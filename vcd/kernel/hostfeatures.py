@@ -12,7 +12,7 @@ import os
 
 from vcd import names
 from vcd.kernel.idmap import IDS_PER_VPS
-from vcd.kernel.lxcfs import VIEWS as LXCFS_VIEWS
+from vcd.kernel.contextconfig import VIEWS as LXCFS_VIEWS
 from vcd.kernel.subids import subordinateIds
 from vcd.kernel.mountinfo import DEFAULT_PATH, readMountinfo
 
@@ -150,12 +150,16 @@ class HostFeatures:
 
     def _support_ccap(self, name):
         if name == "RAW_ICMP":
-            return self._need(
-                self.seccomp, "ping for every user of the VPS: ICMP datagram"
-                " sockets (net.ipv4.ping_group_range in its network"
-                " namespace) and raw ICMP sockets (CAP_NET_RAW in its"
-                " bounding set, seccomp refusing every other raw or packet"
-                " socket unless the bcap NET_RAW is set)", "seccomp")
+            if not self.seccomp:
+                return True, "ICMP datagram sockets only (ping_group_range" \
+                    " in the VPS's network namespace): without seccomp," \
+                    " raw ICMP sockets cannot be told from other raw" \
+                    " sockets, so CAP_NET_RAW follows the bcap NET_RAW"
+            return True, "ping for every user of the VPS: ICMP datagram" \
+                " sockets (net.ipv4.ping_group_range in its network" \
+                " namespace) and raw ICMP sockets (CAP_NET_RAW in its" \
+                " bounding set, seccomp refusing every other raw or packet" \
+                " socket unless the bcap NET_RAW is set)"
         if name == "SET_UTSNAME":
             return self._need(
                 self.seccomp, "without it, seccomp refuses sethostname and"

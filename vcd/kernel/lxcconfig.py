@@ -202,7 +202,8 @@ def renderConfig(start, paths):
         ("lxc.log.level", "NOTICE"),
         ("lxc.console.logfile", os.path.join(directory, "console.log")),
         ("lxc.cap.keep", " ".join(sorted(c.lower()
-                                         for c in boundingSet(start)))
+                                         for c in boundingSet(
+                                             start, bool(paths.seccomp))))
          or "none"),
         # LXC appends the VPS name and more after "--", so that no name
         # can pass for an option of vshelper's.

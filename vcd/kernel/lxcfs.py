@@ -26,17 +26,12 @@ from twisted.application import service
 from twisted.internet import defer, protocol, task
 from twisted.logger import Logger
 
+from vcd.kernel.contextconfig import MOUNT_POINT, VIEWS
 from vcd.kernel.mountinfo import readMountinfo
 
-#: Where lxcfs serves (Debian's default, which its mount hooks use).
-MOUNT_POINT = "/var/lib/lxcfs"
-#: The views each context flag mounts over the VPS's own files (paths
-#: below the mount point, and as seen inside the VPS).
-VIEWS = {
-    "VIRT_MEM": ("proc/meminfo", "proc/swaps"),
-    "VIRT_LOAD": ("proc/loadavg",),
-    "VIRT_CPU": ("proc/cpuinfo", "proc/stat", "sys/devices/system/cpu/online"),
-}
+__all__ = ["MOUNT_POINT", "VIEWS", "LxcfsService", "problem", "lxcfsMount",
+           "usedByOthers", "lxcfsPid", "terminate"]
+
 FSTYPE = "fuse.lxcfs"
 
 
@@ -359,7 +354,15 @@ class LxcfsService(service.Service):
         pid, self.ownPid = self.ownPid, None
         if pid is None:
             return
-        if not terminate(pid, self.mountPoint, self.startTimeout):
+        unmounted = terminate(pid, self.mountPoint, self.startTimeout)
+        # It holds a lock on its pid file until it ends (seconds later):
+        # a new lxcfs started meanwhile must find a file of its own.
+        if lxcfsPid(self.pidFile, self.mountPoint) in (pid, None):
+            try:
+                os.unlink(self.pidFile)
+            except OSError:
+                pass
+        if not unmounted:
             self.log.error("lxcfs (pid {pid}) did not unmount {path} within"
                            " {timeout}s of SIGTERM", pid=pid,
                            path=self.mountPoint, timeout=self.startTimeout)

@@ -27,7 +27,7 @@ from vcd.api.interfaces import ILiveChange
 from vcd.api.method import APPLIED_NOW, NEXT_START
 from vcd.faults import MESYS, VCDFault
 from vcd.kernel.errors import KernelError
-from vcd.kernel.lxcfs import VIEWS
+from vcd.kernel.contextconfig import VIEWS
 from vcd.vxdb import settings, tables
 
 log = Logger()
