@@ -210,6 +210,7 @@ class LxcfsService(service.Service):
         self.why = "lxcfs not checked yet"
         self.ownPid = None
         self._spawned = None  # the transport of an lxcfs being started
+        self._pause = None  # the start's wait between two checks
         self._loop = None
         self.firstCheck = defer.Deferred()
 
@@ -314,9 +315,16 @@ class LxcfsService(service.Service):
         deadline = self.reactor.seconds() + self.startTimeout
         while True:
             why = yield self.run(problem, self.mountPoint)
-            if why is None or ended or self.reactor.seconds() > deadline:
+            if why is None or ended or not self.running \
+                    or self.reactor.seconds() > deadline:
                 break
-            yield task.deferLater(self.reactor, 0.05, lambda: None)
+            self._pause = task.deferLater(self.reactor, 0.05, lambda: None)
+            try:
+                yield self._pause
+            except defer.CancelledError:
+                break  # stopService cancelled the wait
+            finally:
+                self._pause = None
         self._spawned = None
         if not self.running:
             return why  # stopService took care of it
@@ -331,10 +339,13 @@ class LxcfsService(service.Service):
         service.Service.stopService(self)
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        if self._spawned is not None and self._spawned.pid is not None:
+        spawned = self._spawned
+        if self._pause is not None:
+            self._pause.cancel()  # (its start returns at once)
+        if spawned is not None and spawned.pid is not None:
             # Stopped while it starts: wait (blocking) until it serves or
             # ends, and stop it then like one that serves.
-            self.ownPid = self._spawned.pid
+            self.ownPid = spawned.pid
             _waitStarted(self.ownPid, self.mountPoint, self.startTimeout)
         if self.ownPid is None:
             return
