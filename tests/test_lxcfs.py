@@ -72,7 +72,6 @@ class LxcfsServiceTests(unittest.TestCase):
         self.assertFalse(_mountedAt(self.mountPoint))
         service = self.service()
         service.startService()
-        self.assertFalse(service.serving)
         why = yield service.firstCheck
         self.assertIsNone(why)
         self.assertTrue(service.serving)
@@ -84,10 +83,11 @@ class LxcfsServiceTests(unittest.TestCase):
         self.assertFalse(_mountedAt(self.mountPoint))
 
     @defer.inlineCallbacks
-    def test_stoppedWhileStarting(self):
+    def test_restartsEnded(self):
         """
-        A service stopped before the lxcfs it is starting serves stops it
-        all the same: nothing stays mounted.
+        An lxcfs that ended is started again by the next check; a service
+        stopped while that start waits stops it all the same: nothing stays
+        mounted.
         """
         spawned = defer.Deferred()
 
@@ -103,6 +103,10 @@ class LxcfsServiceTests(unittest.TestCase):
             os.path.join(self.base, "a.pid"), mountPoint=self.mountPoint)
         self.addCleanup(self._stop, service)
         service.startService()
+        self.assertTrue(service.serving)
+        service.stopLxcfs()
+        self.assertFalse(_mountedAt(self.mountPoint))
+        service.check()
         yield spawned
         yield service.stopService()
         self.assertFalse(_mountedAt(self.mountPoint))

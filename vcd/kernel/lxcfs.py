@@ -231,22 +231,36 @@ class LxcfsService(service.Service):
 
     def startService(self):
         """
-        Check at once (blocking, as the daemon's start-up does) whether
-        lxcfs serves, so that the VPSes created and started from now on see
-        it; if not, start it in the background (L{firstCheck} fires once
-        that is done).
+        Make sure lxcfs serves before the daemon serves (blocking, as the
+        rest of its start-up: milliseconds, at most L{startTimeout}
+        seconds), so that the VPSes created and started from now on have
+        their views; then check again every L{interval} seconds.
         """
         service.Service.startService(self)
+        why = problem(self.mountPoint)
+        if why is None:
+            self.ownPid = lxcfsPid(self.pidFile, self.mountPoint)
+        elif self.executable is None:
+            why = "lxcfs is not installed (apt-get install lxcfs)"
+        elif lxcfsMount(self.mountPoint) is None:
+            transport, ended = self._spawn()
+            _waitStarted(transport.pid, self.mountPoint, self.startTimeout)
+            why = problem(self.mountPoint)
+            if why is None:
+                self.ownPid = transport.pid
+            else:
+                why += " (lxcfs pid %d started; see %s)" % (transport.pid,
+                                                           self.logFile)
+        if why is None:
+            self.log.info("lxcfs serves at {path}", path=self.mountPoint)
+        else:
+            self.log.error("lxcfs views (VIRT_MEM, VIRT_LOAD, VIRT_CPU)"
+                           " unavailable: {why}", why=why)
+        self.why = why
+        self.firstCheck.callback(why)
         self._loop = task.LoopingCall(self._checkLogged)
         self._loop.clock = self.reactor
-        if problem(self.mountPoint) is None:
-            self.why = None
-            self.ownPid = lxcfsPid(self.pidFile, self.mountPoint)
-            self.firstCheck.callback(None)
-            self._loop.start(self.interval, now=False)
-        else:
-            self.why = "lxcfs is being started"
-            self._loop.start(self.interval, now=True)
+        self._loop.start(self.interval, now=False)
 
     @defer.inlineCallbacks
     def _checkLogged(self):
@@ -284,10 +298,13 @@ class LxcfsService(service.Service):
                                " unavailable: {why}", why=why)
         self.why = why
 
-    @defer.inlineCallbacks
-    def _start(self):
-        if not self.running:
-            return "the daemon is stopping"
+    def _spawn(self):
+        """
+        Start lxcfs as a child, in a session of its own, its output going
+        to L{logFile}.
+
+        @return: its transport, and a list that gets its exit status.
+        """
         os.makedirs(self.mountPoint, exist_ok=True)
         log = os.open(self.logFile, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                       0o640)
@@ -307,11 +324,18 @@ class LxcfsService(service.Service):
         finally:
             os.close(log)
             os.close(null)
-        self._spawned = transport
         ended = []
         child.ended.addCallback(ended.append)
         self.log.info("started lxcfs (pid {pid}) at {path}",
                       pid=transport.pid, path=self.mountPoint)
+        return transport, ended
+
+    @defer.inlineCallbacks
+    def _start(self):
+        if not self.running:
+            return "the daemon is stopping"
+        transport, ended = self._spawn()
+        self._spawned = transport
         deadline = self.reactor.seconds() + self.startTimeout
         while True:
             why = yield self.run(problem, self.mountPoint)
