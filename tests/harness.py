@@ -12,6 +12,7 @@ from twisted.internet import defer, reactor, threads
 from twisted.trial import unittest
 
 from vcd.config import Configuration
+from vcd.kernel import lxcfs
 from vcd.scripts import vtemplate
 from vcd.scripts.vshelper import UnixTransport
 from vcd.tap import VCDService
@@ -141,6 +142,8 @@ class DaemonTestCase(unittest.TestCase):
             vbasedir=os.path.join(base, "vservers"))
         busyboxTemplate(self.config.templatedir)
         setPassword(self.config.vxdbPath, "admin", ADMIN_PASSWORD)
+        # Last of all: an lxcfs this test's daemons left serving VPSes.
+        self.addCleanup(stopLeftLxcfs, self.config.datadir)
         return self.startDaemon()
 
     def startDaemon(self):
@@ -230,6 +233,19 @@ class DaemonTestCase(unittest.TestCase):
         if owner is not None:
             yield self.admin.call("vxdb.owner.add", name=name,
                                   username=owner)
+
+
+def stopLeftLxcfs(datadir):
+    """
+    Stop the lxcfs a daemon with this data directory started and left
+    serving (a daemon stopped while its VPSes ran leaves it for them), once
+    no VPS uses it: a test leaves no lxcfs of its own running.
+    """
+    pidFile = os.path.join(datadir, "lxcfs.pid")
+    pid = lxcfs.lxcfsPid(pidFile, lxcfs.MOUNT_POINT)
+    if pid is not None and not lxcfs.usedByOthers(lxcfs.MOUNT_POINT):
+        lxcfs.terminate(pid, lxcfs.MOUNT_POINT, 10)
+        os.unlink(pidFile)
 
 
 def setPassword(path, username, password):

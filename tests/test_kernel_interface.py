@@ -434,6 +434,56 @@ class KernelInterfaceTestsMixin:
             "setProcessLimit", name, "NOFILE", 100, 200), KernelError)
 
     @inlineCallbacks
+    def test_freeze(self):
+        """
+        A running VPS can be frozen (its state is C{"FROZEN"}, and still
+        running) and thawed; a frozen VPS stops hard; a stopped one is not
+        frozen and cannot be frozen or thawed (KernelError).
+        """
+        name, _ = yield self.startedVps()
+        self.assertIs((yield self.call("isFrozen", name)), False)
+        yield self.call("freeze", name)
+        self.assertIs((yield self.call("isFrozen", name)), True)
+        self.assertEqual((yield self.call("state", name)), "FROZEN")
+        self.assertIs((yield self.call("isRunning", name)), True)
+        yield self.call("freeze", name)
+        yield self.call("unfreeze", name)
+        self.assertIs((yield self.call("isFrozen", name)), False)
+        self.assertEqual((yield self.call("state", name)), "RUNNING")
+        yield self.call("freeze", name)
+        self.assertIs((yield self.call("hardStop", name)), True)
+        self.assertIs((yield self.call("waitStopped", name, 30)), True)
+        self.assertIs((yield self.call("isFrozen", name)), False)
+        yield self.assertFailure(self.call("freeze", name), KernelError)
+        yield self.assertFailure(self.call("unfreeze", name), KernelError)
+
+    @inlineCallbacks
+    def test_setPingGroups(self):
+        """
+        Inside a running VPS, ping_group_range is the kernel's default
+        ("1 0": no group; shown as the overflow id 65534 twice inside an
+        unprivileged VPS, which does not map host group 1); allowed, it
+        holds every group of the VPS (its ids 0-65535, as it sees them);
+        taken back, none again. A stopped VPS fails.
+        """
+        name, _ = yield self.startedVps()
+
+        @inlineCallbacks
+        def inside():
+            result = yield self.runIn(name, "cat",
+                                      "/proc/sys/net/ipv4/ping_group_range")
+            return result["output"].split()
+        default = yield inside()
+        self.assertIn(default, (["1", "0"], ["65534", "65534"]))
+        yield self.call("setPingGroups", name, True)
+        self.assertEqual((yield inside()), ["0", "65535"])
+        yield self.call("setPingGroups", name, False)
+        self.assertEqual((yield inside()), default)
+        yield self.call("hardStop", name)
+        yield self.assertFailure(self.call("setPingGroups", name, True),
+                                 KernelError)
+
+    @inlineCallbacks
     def test_kill(self):
         """
         Signal 0 reaches every process (vpid 0) or init (vpid 1); another

@@ -85,7 +85,8 @@ class WholeConfigurationTests(unittest.TestCase):
         A VPS with no knobs set gets exactly these keys, in this order: its
         name as host name, its own log files under the private lxcpath, no
         capabilities, no auto-start, the post-stop hook with its xid, the
-        host's AppArmor and seccomp confinement, PTYs, every device but
+        host's AppArmor and seccomp confinement (the variant refusing host
+        name changes: no ccap SET_UTSNAME), PTYs, every device but
         the standard ones denied, the /proc files about the host hidden,
         and an empty network namespace.
         """
@@ -108,7 +109,7 @@ class WholeConfigurationTests(unittest.TestCase):
             " shutdown 1001\n"
             "lxc.apparmor.profile = generated\n"
             "lxc.apparmor.allow_nesting = 0\n"
-            "lxc.seccomp.profile = /var/lib/vcd/lxc/vcd.seccomp\n"
+            "lxc.seccomp.profile = /var/lib/vcd/lxc/vcd-nouts.seccomp\n"
             "lxc.cgroup2.devices.deny = a\n"
             "lxc.cgroup2.devices.allow = c 1:3 rwm\n"
             "lxc.cgroup2.devices.allow = c 1:5 rwm\n"

@@ -27,6 +27,8 @@ from vcd.api.dispatch import Dispatcher, collectMethods
 from vcd.api.loginthrottle import LoginThrottle
 from vcd.kernel.hostfeatures import HostFeatures
 from vcd.kernel.idmap import IDS_PER_VPS, unsearchableAncestors
+from vcd.kernel.contextconfig import writeSeccompVariants
+from vcd.kernel.lxcfs import LxcfsService
 from vcd.kernel.lxcconfig import HostPaths, writeSeccompProfile
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
@@ -155,6 +157,10 @@ class VCDService(service.MultiService):
         self.helper = self._child(HelperSocket(config.datadir, self.site,
                                                self.db, reactor))
         self.parts.helperSocket = self.helper.path
+        self.lxcfs = self._child(LxcfsService(
+            reactor, self.filesystemPool.run,
+            os.path.join(config.datadir, "lxcfs.log"),
+            os.path.join(config.datadir, "lxcfs.pid")))
         self._logFile = None
 
     def _child(self, child):
@@ -181,6 +187,8 @@ class VCDService(service.MultiService):
                            problem=problem)
         # What the host can enforce is found out now, not when constructed.
         parts.features = self._features or HostFeatures.detect()
+        if self._features is None:
+            parts.features.lxcfs = self.lxcfs
         self.log.info("cgroup layout {layout}, controllers {controllers}",
                       layout=parts.features.cgroupLayout,
                       controllers=",".join(
@@ -190,6 +198,8 @@ class VCDService(service.MultiService):
             parts.features.cgroupLayout,
             seccomp=(writeSeccompProfile(config.lxcpath)
                      if parts.features.seccomp else None))
+        if parts.hostPaths.seccomp:
+            writeSeccompVariants(parts.hostPaths.seccomp)
         self.db.open()
         try:
             lines = recoverInterrupted(self.db, config.vbasedir,

@@ -82,6 +82,8 @@ class FakeVPS:
     @ivar running: whether it runs.
     @ivar processes: a dict from vpid to L{FakeProcess}, while it runs.
     @ivar domainname: its NIS domain name (C{"(none)"} after a start).
+    @ivar frozen: whether it is frozen (L{FakeKernel.freeze}); a start or
+        a stop thaws it.
     @ivar startedAt: the reactor's time at its start.
     @ivar files: a dict from path to the text C{cat} shows.
     @ivar startFailures: knob: messages; each start takes the first and
@@ -107,6 +109,7 @@ class FakeVPS:
         self.processes = {}
         self.domainname = "(none)"
         self.hostname = name
+        self.frozen = False
         self.startedAt = 0
         self.files = {}
         self.startFailures = []
@@ -206,10 +209,12 @@ class FakeKernel:
 
     def state(self, name):
         """
-        See L{IVPSKernel.state}: C{"RUNNING"} or C{"STOPPED"}.
+        See L{IVPSKernel.state}: C{"RUNNING"}, C{"FROZEN"} or C{"STOPPED"}.
         """
-        return defer.succeed("RUNNING" if self._isRunning(name)
-                             else "STOPPED")
+        if not self._isRunning(name):
+            return defer.succeed("STOPPED")
+        return defer.succeed("FROZEN" if self._vpses[name].frozen
+                             else "RUNNING")
 
     def start(self, name, configText, root=None, check=0.001):
         """
@@ -232,6 +237,8 @@ class FakeKernel:
         vps._nextVpid = 1
         vps.domainname = "(none)"
         vps.hostname = name
+        vps.frozen = False
+        vps.files["/proc/sys/net/ipv4/ping_group_range"] = "1\t0\n"
         vps.cgroup = {}
         vps.addresses = {}
         vps.rlimits = {}
@@ -248,6 +255,7 @@ class FakeKernel:
             vps._halting.cancel()
         vps._halting = None
         vps.running = False
+        vps.frozen = False
         processes, vps.processes = vps.processes, {}
         for process in processes.values():
             self._end(process, signal.SIGKILL)
@@ -506,6 +514,43 @@ class FakeKernel:
             return defer.fail()
         vps.rlimits[limit] = (soft, hard)
         return defer.succeed(len(vps.processes))
+
+    def freeze(self, name, frozen=True):
+        """
+        See L{IVPSKernel.freeze}: recorded in L{FakeVPS.frozen} (its
+        commands still run: the fake has no scheduler to stop).
+        """
+        try:
+            self._runningVps(name).frozen = frozen
+        except KernelError:
+            return defer.fail()
+        return defer.succeed(None)
+
+    def unfreeze(self, name):
+        """
+        See L{IVPSKernel.unfreeze}.
+        """
+        return self.freeze(name, False)
+
+    def setPingGroups(self, name, allowed):
+        """
+        See L{IVPSKernel.setPingGroups}: C{cat} shows the value in the
+        VPS's /proc/sys/net/ipv4/ping_group_range.
+        """
+        try:
+            vps = self._runningVps(name)
+        except KernelError:
+            return defer.fail()
+        vps.files["/proc/sys/net/ipv4/ping_group_range"] = (
+            "0\t65535\n" if allowed else "1\t0\n")
+        return defer.succeed(None)
+
+    def isFrozen(self, name):
+        """
+        See L{IVPSKernel.isFrozen}.
+        """
+        vps = self._vpses.get(name)
+        return defer.succeed(vps is not None and vps.running and vps.frozen)
 
     def kill(self, name, vpid, signum):
         """

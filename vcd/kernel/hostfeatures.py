@@ -13,6 +13,7 @@ import os
 from vcd import names
 from vcd.kernel import diskimage
 from vcd.kernel.idmap import IDS_PER_VPS
+from vcd.kernel.contextconfig import VIEWS as LXCFS_VIEWS
 from vcd.kernel.subids import subordinateIds
 from vcd.kernel.mountinfo import DEFAULT_PATH, readMountinfo
 from vcd.kernel.vethrouting import detectNetwork
@@ -79,7 +80,9 @@ class HostFeatures:
     @ivar cgroupLayout: C{"v1"}, C{"v2"} or C{"hybrid"} (v1 controllers
         beside an empty v2 hierarchy).
     @ivar controllers: the cgroup controllers usable for VPSes.
-    @ivar lxcfs: whether lxcfs is installed (VIRT_MEM, VIRT_LOAD, VIRT_CPU).
+    @ivar lxcfs: whether lxcfs serves its views (VIRT_MEM, VIRT_LOAD,
+        VIRT_CPU): a bool, or the daemon's L{vcd.kernel.lxcfs.LxcfsService}
+        (L{lxcfsProblem}).
     @ivar timeNamespace: whether the kernel has time namespaces.
     @ivar seccomp: whether seccomp filters are available.
     @ivar loopDevices: whether loop devices and mkfs.ext4 exist (disk
@@ -165,30 +168,60 @@ class HostFeatures:
 
     def _support_ccap(self, name):
         if name == "RAW_ICMP":
-            return True, "net.ipv4.ping_group_range in the VPS's network" \
-                         " namespace"
-        return self._need(self.seccomp,
-                          "seccomp denies sethostname/setdomainname without"
-                          " it", "seccomp")
+            if not self.seccomp:
+                return True, "ICMP datagram sockets only (ping_group_range" \
+                    " in the VPS's network namespace): without seccomp," \
+                    " raw ICMP sockets cannot be told from other raw" \
+                    " sockets, so CAP_NET_RAW follows the bcap NET_RAW"
+            return True, "ping for every user of the VPS: ICMP datagram" \
+                " sockets (net.ipv4.ping_group_range in its network" \
+                " namespace) and raw ICMP sockets (CAP_NET_RAW in its" \
+                " bounding set, seccomp refusing every other raw or packet" \
+                " socket unless the bcap NET_RAW is set)"
+        if name == "SET_UTSNAME":
+            return self._need(
+                self.seccomp, "without it, seccomp refuses sethostname and"
+                " setdomainname (EPERM) inside the VPS", "seccomp")
+        raise KeyError(name)
+
+    def lxcfsProblem(self):
+        """
+        @return: None if lxcfs serves its views now, else why not.
+        """
+        if self.lxcfs is True:
+            return None
+        if not self.lxcfs:
+            return "lxcfs is not installed (apt-get install lxcfs)"
+        return self.lxcfs.why
 
     def _support_flag(self, name):
-        if name in ("VIRT_MEM", "VIRT_LOAD", "VIRT_CPU"):
-            return self._need(self.lxcfs, "lxcfs views of /proc",
-                              "lxcfs (apt-get install lxcfs)")
+        if name in LXCFS_VIEWS:
+            why = self.lxcfsProblem()
+            if why is not None:
+                return False, "lxcfs does not serve here: " + why
+            return True, "lxcfs views mounted over the VPS's %s" % (
+                ", ".join("/" + v for v in LXCFS_VIEWS[name]),)
         if name == "VIRT_UPTIME":
-            return self._need(self.timeNamespace, "time namespace boot offset",
+            return self._need(self.timeNamespace, "its own time namespace"
+                              " (lxc.time.offset.boot): /proc/uptime and"
+                              " CLOCK_BOOTTIME start at 0 when it starts",
                               "time namespaces (Linux >= 5.6)")
         if name == "SCHED_HARD":
             return self._need("cpu" in self.controllers,
                               "CFS bandwidth quota", "the cgroup cpu"
                               " controller")
         if name == "SCHED_PAUSE":
-            return self._need(self.freezer, "cgroup freezer",
+            return self._need(self.freezer, "cgroup freezer: the VPS is"
+                              " frozen (from its start, or at once while it"
+                              " runs) until the flag is removed",
                               "the cgroup freezer")
         if name == "HIDE_MOUNT":
-            return True, "pivot_root in the VPS's own mount namespace"
+            return True, "always in force: pivot_root in the VPS's own" \
+                         " mount namespace (removing the flag changes" \
+                         " nothing)"
         if name == "HIDE_NETIF":
-            return True, "the VPS's own network namespace"
+            return True, "always in force: the VPS's own network namespace" \
+                         " (removing the flag changes nothing)"
         raise KeyError(name)
 
     def _support_limit(self, name):
@@ -269,6 +302,9 @@ class HostFeatures:
             "dlimits": self.supportsDiskLimits(),
             "network": dict(self.network),
             "dlimitMechanism": diskimage.describe(self.supportsDiskLimits()),
+            "lxcfs": (self.lxcfs.describe() if hasattr(self.lxcfs, "describe")
+                      else {"serving": self.lxcfsProblem() is None,
+                            "problem": self.lxcfsProblem() or ""}),
             "userns": {
                 "subids": [list(r) for r in self.idRanges],
                 "idsPerVps": IDS_PER_VPS,

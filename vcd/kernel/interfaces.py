@@ -222,3 +222,39 @@ class IVPSKernel(Interface):
             or failing with L{vcd.kernel.errors.KernelError} if the VPS
             does not run or the kernel refuses the limit.
         """
+
+    def freeze(name):
+        """
+        Freeze every process of the running VPS (the cgroup freezer: they
+        run nothing until L{unfreeze}). Freezing a frozen VPS does nothing.
+
+        @return: a Deferred firing with None once it is frozen, or failing
+            with L{vcd.kernel.errors.KernelError} if it does not run or
+            cannot be frozen.
+        """
+
+    def unfreeze(name):
+        """
+        Thaw a VPS L{freeze} froze. Thawing a running VPS that is not
+        frozen does nothing.
+
+        @return: a Deferred firing with None once it runs again, or failing
+            with L{vcd.kernel.errors.KernelError} if it does not run.
+        """
+
+    def isFrozen(name):
+        """
+        @return: a Deferred firing with whether the VPS is frozen (a
+            stopped VPS is not).
+        """
+
+    def setPingGroups(name, allowed):
+        """
+        Let every group of the running VPS open ICMP datagram sockets
+        (unprivileged ping), or none: C{net.ipv4.ping_group_range} in its
+        network namespace (the ccap RAW_ICMP, live).
+
+        @return: a Deferred firing with None, or failing with
+            L{vcd.kernel.errors.KernelError} if it does not run or the
+            kernel refuses.
+        """

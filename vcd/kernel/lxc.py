@@ -11,13 +11,15 @@ a threaded daemon.
 
 import os
 import resource
+import shutil
 import signal
+import time
 
-from twisted.internet import defer, task
+from twisted.internet import defer, task, utils
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
-from vcd.kernel import netdev, procfs
+from vcd.kernel import netdev, pinggroups, procfs
 from vcd.kernel.liveaddress import AddressCommands
 from vcd.kernel.binding import ffi, lib, openContainer as _open
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
@@ -28,8 +30,8 @@ from vcd.kernel.interfaces import IVPSKernel
 
 __all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
            "containerState", "containerRunning", "liblxcVersion", "hardStop",
-           "initPid", "interfaceCounters", "activeTaskCounts", "vpsStatus",
-           "signalVps"]
+           "initPid", "interfaceCounters", "freeze", "isFrozen",
+           "activeTaskCounts", "vpsStatus", "signalVps"]
 
 
 def containerState(lxcpath, name):
@@ -63,6 +65,13 @@ def containerRunning(lxcpath, name):
         return bool(c.is_running(c))
     finally:
         lib.lxc_container_put(c)
+
+
+def _stateWithFreezer(lxcpath, name):
+    state = containerState(lxcpath, name)
+    if state == "RUNNING" and isFrozen(lxcpath, name):
+        return "FROZEN"
+    return state
 
 
 def liblxcVersion():
@@ -252,6 +261,60 @@ def _configurePrlimit(path, limit, soft, hard):
     os.rename(path + ".live", path)
 
 
+#: How long a freeze may take before it is reported failed (it waits for
+#: every task to stop), and how often its state is read meanwhile.
+FREEZE_TIMEOUT = 10.0
+_FREEZE_POLL = 0.002
+
+
+def _freezer(lxcpath, name):
+    """
+    The freezer files of a running container: C{(key written, value to
+    freeze, value to thaw, key read, frozen line, thawed line)}.
+    """
+    try:
+        cgroupItem(lxcpath, name, "freezer.state")
+    except KernelError:
+        return ("cgroup.freeze", "1", "0", "cgroup.events", "frozen 1",
+                "frozen 0")
+    return ("freezer.state", "FROZEN", "THAWED", "freezer.state", "FROZEN",
+            "THAWED")
+
+
+def isFrozen(lxcpath, name):
+    """
+    Whether a container is frozen (its cgroup's freezer says so; liblxc's
+    state does not know of a freeze it did not do). Blocking.
+    """
+    try:
+        files = _freezer(lxcpath, name)
+        return files[4] in cgroupItem(lxcpath, name, files[3]).splitlines()
+    except KernelError:
+        return False  # not running
+
+
+def freeze(lxcpath, name, frozen=True, timeout=FREEZE_TIMEOUT):
+    """
+    Freeze (or, with C{frozen} False, thaw) a running container and wait
+    until it is, through its cgroup: v1's C{freezer.state}, or v2's
+    C{cgroup.freeze} and C{cgroup.events}. (liblxc's own freeze() reads
+    the state once a second: a freeze took a second.) Blocking; no fork.
+
+    @raise KernelError: if it does not run, or is not frozen (thawed)
+        within C{timeout} seconds.
+    """
+    key, freezeValue, thawValue, events, frozenLine, thawedLine = \
+        _freezer(lxcpath, name)
+    setCgroupItem(lxcpath, name, key, freezeValue if frozen else thawValue)
+    done = frozenLine if frozen else thawedLine
+    deadline = time.monotonic() + timeout
+    while done not in cgroupItem(lxcpath, name, events).splitlines():
+        if time.monotonic() > deadline:
+            raise KernelError("%s: not %s within %ss" % (
+                name, "frozen" if frozen else "thawed", timeout))
+        time.sleep(_FREEZE_POLL)
+
+
 def activeTaskCounts(lxcpath, names):
     """
     Count the runnable and uninterruptible tasks of each running container
@@ -351,6 +414,7 @@ class LXCKernel:
         self._reactor = reactor
         self.worker = worker
         self._addresses = AddressCommands(reactor)
+        self._nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
 
     def _inPool(self, f, *args):
         return deferToThreadPool(self._reactor, self._threadpool, f, *args)
@@ -363,9 +427,10 @@ class LXCKernel:
 
     def state(self, name):
         """
-        See L{IVPSKernel.state}.
+        See L{IVPSKernel.state}; C{"FROZEN"} when its cgroup freezer says
+        so.
         """
-        return self._inPool(containerState, self.lxcpath, name)
+        return self._inPool(_stateWithFreezer, self.lxcpath, name)
 
     @defer.inlineCallbacks
     def start(self, name, configText, root=None, check=0.001):
@@ -441,6 +506,46 @@ class LXCKernel:
         See L{IVPSKernel.status}.
         """
         return self._inPool(vpsStatus, self.lxcpath, name)
+
+    def freeze(self, name):
+        """
+        See L{IVPSKernel.freeze}.
+        """
+        return self._inPool(freeze, self.lxcpath, name)
+
+    def unfreeze(self, name):
+        """
+        See L{IVPSKernel.unfreeze}.
+        """
+        return self._inPool(freeze, self.lxcpath, name, False)
+
+    def isFrozen(self, name):
+        """
+        See L{IVPSKernel.isFrozen}: what the VPS's cgroup freezer says.
+        """
+        return self._inPool(isFrozen, self.lxcpath, name)
+
+    @defer.inlineCallbacks
+    def setPingGroups(self, name, allowed):
+        """
+        See L{IVPSKernel.setPingGroups}: written by an C{nsenter} that
+        joins the VPS's network namespace (L{vcd.kernel.pinggroups}).
+        """
+        pid = yield self._inPool(initPid, self.lxcpath, name)
+        if not pid:
+            raise KernelError("%s is not running" % (name,))
+        try:
+            argv = yield self._inPool(pinggroups.command, pid, allowed,
+                                      self._nsenter)
+        except OSError as e:
+            raise KernelError("%s: ping_group_range not set: %s" % (name, e))
+        out, err, code = yield utils.getProcessOutputAndValue(
+            argv[0], argv[1:], env={"PATH": os.defpath},
+            reactor=self._reactor)
+        if code != 0:
+            raise KernelError("%s: ping_group_range not set: %s"
+                              % (name, err.decode("utf-8", "replace")
+                                 .strip() or code))
 
     def activeTasks(self, names):
         """

@@ -13,6 +13,8 @@ liblxc never reboots a VPS itself with a stale configuration.
 import ipaddress
 import os
 
+from vcd.kernel.contextconfig import (boundingSet, contextLines,
+                                     seccompProfile)
 from vcd.kernel.hostfeatures import PRLIMITS
 from vcd.kernel.vethrouting import upScriptLine
 
@@ -70,11 +72,13 @@ class StartConfig:
     @ivar cgroup: C{(key, value)} cgroup writes, keys as LXC names them
         without the C{lxc.cgroup.} prefix (L{vcd.kernel.knobmap.startItems}:
         NPROC, RSS, the scheduler, the CPU set).
+    @ivar flags: its context flags (L{vcd.kernel.contextconfig}).
+    @ivar ccaps: its context capabilities.
     """
 
     def __init__(self, name, xid, rootfs, init, bcaps=(), mounts=(),
                  addresses=(), broadcast="", uname=None, limits=None,
-                 idBase=0, idCount=0, cgroup=()):
+                 idBase=0, idCount=0, cgroup=(), flags=(), ccaps=()):
         self.name = name
         self.xid = xid
         self.rootfs = rootfs
@@ -88,6 +92,8 @@ class StartConfig:
         self.idBase = idBase
         self.idCount = idCount
         self.cgroup = tuple(cgroup)
+        self.flags = tuple(flags)
+        self.ccaps = tuple(ccaps)
 
 
 class HostPaths:
@@ -186,7 +192,9 @@ def renderConfig(start, paths):
         ("lxc.log.file", os.path.join(directory, "log")),
         ("lxc.log.level", "NOTICE"),
         ("lxc.console.logfile", os.path.join(directory, "console.log")),
-        ("lxc.cap.keep", " ".join(sorted(c.lower() for c in start.bcaps))
+        ("lxc.cap.keep", " ".join(sorted(c.lower()
+                                         for c in boundingSet(
+                                             start, bool(paths.seccomp))))
          or "none"),
         # LXC appends the VPS name and more after "--", so that no name
         # can pass for an option of vshelper's.
@@ -197,7 +205,8 @@ def renderConfig(start, paths):
         lines.append(("lxc.apparmor.profile", "generated"))
         lines.append(("lxc.apparmor.allow_nesting", "0"))
     if paths.seccomp:
-        lines.append(("lxc.seccomp.profile", paths.seccomp))
+        lines.append(("lxc.seccomp.profile",
+                      seccompProfile(paths.seccomp, start)))
     lines.extend(_userNamespaceLines(start))
     lines.extend(_deviceLines(paths.cgroupLayout))
     lines.extend(("lxc.mount.entry",
@@ -208,6 +217,7 @@ def renderConfig(start, paths):
     lines.extend(_limitLines(start, paths.cgroupLayout))
     lines.extend((_cgroupKey(paths.cgroupLayout, key, key), value)
                  for key, value in start.cgroup)
+    lines.extend(contextLines(start))
     for key, value in lines:
         if "\n" in value or "\0" in value:
             raise ValueError("%s: a value with a newline or NUL" % (key,))

@@ -16,9 +16,8 @@ from zope.interface import implementer
 from twisted.plugin import IPlugin
 
 from vcd.api import arguments as A
-from vcd.api.families import (AtNextStart, keyedMethods, nameParam,
-                               nameSetMethods, refuseUnenforceable,
-                               singleRowMethods)
+from vcd.api.families import (keyedMethods, nameParam, nameSetMethods,
+                               refuseUnenforceable, singleRowMethods)
 from vcd.api.interfaces import IMethodNamespace
 from vcd.api.method import OWNER_VPS, Method, Param
 from vcd.faults import invalid
@@ -28,6 +27,7 @@ from vcd.vps.capceiling import refuseAboveCeiling
 from vcd.vps.unamelive import UnameChange
 from vcd.vps.liveknobs import (LiveCpuset, LiveLimit, LiveSchedHard,
                                LiveScheduler)
+from vcd.vps.contextflags import CcapChange, FlagChange
 from vcd.vxdb import settings, tables, userns
 
 
@@ -193,9 +193,10 @@ def _checkCpuset(call, cursor, args):
         if offline:
             raise invalid(argument, "%s not online here (online: %s)" % (
                 ",".join(map(str, offline)), ",".join(map(str, online))))
-    if args["virtualize"] and not features.lxcfs:
-        raise invalid("virtualize", "virtualising /proc/cpuinfo needs lxcfs"
-                      " (apt-get install lxcfs)")
+    if args["virtualize"] and features.lxcfsProblem() is not None:
+        raise invalid("virtualize", "virtualising /proc/cpuinfo needs lxcfs,"
+                      " which does not serve here: "
+                      + features.lxcfsProblem())
     args["virtualize"] = int(args["virtualize"])
 
 
@@ -256,10 +257,11 @@ class ContextNamespace:
                            "BCAP", "bcap", "system capability",
                            check=_checkBcap)
             + nameSetMethods("vxdb.vx.ccaps", tables.CCAPS, "ccap",
-                             "CCAP", "ccap", "context capability")
+                             "CCAP", "ccap", "context capability",
+                             live=CcapChange())
             + nameSetMethods("vxdb.vx.flags", tables.FLAGS, "flag",
                              "CFLAG", "flag", "context flag",
-                             live=LiveSchedHard(AtNextStart()))
+                             live=LiveSchedHard(FlagChange()))
             + LIMITS + SCHED + CPUSET + UNAME)
 
 

@@ -140,6 +140,9 @@ def _status(call, args):
                   load15m=loads["15m"])
     ns = yield call.services.db.read(userns.usernsOf, call.vps.xid)
     status["kind"] = describe(ns)["kind"]
+    # Frozen by SCHED_PAUSE (vcd.vps.contextflags): running, but runs nothing.
+    status["frozen"] = bool(status["running"]) and (
+        yield call.services.kernel.isFrozen(args["name"]))
     return status
 
 
@@ -219,7 +222,9 @@ class VXNamespace:
                   " (unprivileged or privileged, as configured: it applies"
                   " from the next start), and the state of its files"
                   " (rootstate: ready, or broken when a failed rebuild or"
-                  " the crash recovery left them incomplete). The"
+                  " the crash recovery left them incomplete), and whether"
+                  " it is frozen (the flag SCHED_PAUSE: it runs nothing)."
+                  " The"
                   " original's"
                   " forks_total is absent: the kernel counts forks only"
                   " for the whole host (/proc/stat), not per cgroup or PID"

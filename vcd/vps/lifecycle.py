@@ -20,7 +20,7 @@ from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.knobmap import startItems
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
-from vcd.vps import faulttext
+from vcd.vps import contextflags, faulttext
 from vcd.vps.diskstart import StartDisk
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.mountpolicy import mountRefusal
@@ -167,11 +167,13 @@ def _startVps(services, xid, name, disk):
             addresses=record.addresses, broadcast=record.broadcast,
             uname=record.uname, limits=record.limits,
             idBase=spec.idBase, idCount=spec.idCount,
-            cgroup=_cgroupItems(services.features, record))
+            cgroup=_cgroupItems(services.features, record),
+            flags=record.flags, ccaps=record.ccaps)
         text = renderConfig(start, services.hostPaths)
     except ValueError as e:
         raise VCDFault(MESYS, "cannot start %r: its configuration cannot be"
                        " expressed safely: %s" % (name, e))
+    contextflags.refuseUnservedFlags(services.features, name, record.flags)
     yield _ownCopy(services, xid, spec, record.userns)
     try:
         pid = yield services.kernel.start(name, text, spec,
@@ -191,6 +193,7 @@ def _startVps(services, xid, name, disk):
         except KernelError as e:
             log.warn("{name}: domainname not set: {error}", name=name,
                      error=e)
+    yield contextflags.afterStart(services, name, record.flags, record.ccaps)
     log.info("started {name} (xid {xid}, init pid {pid})", name=name,
              xid=xid, pid=pid)
     return None
@@ -227,6 +230,7 @@ def stopVps(services, xid, name):
 def _stop(services, xid, name):
     halt, timeout = yield services.db.transact(running.takeStopSettings,
                                                  xid)
+    yield contextflags.thawToStop(services, name)
     output = ""
     try:
         output = yield execute(services, name, halt, check=False,

@@ -22,7 +22,7 @@ from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
 #: C{userns} its L{vcd.vxdb.userns.UserNamespace} (None if it has none),
 #: C{flags} its context flags, C{sched} its scheduler bucket of no
 #: specific CPU (a dict, or None) and C{cpuset} its CPU set (a dict, or
-#: None).
+#: None), C{ccaps} its context capabilities.
 StartRecord = namedtuple(
     "StartRecord", "xid name rootRecord init bcaps mounts addresses"
     " broadcast uname limits restartPending userns flags sched cpuset")
@@ -78,6 +78,7 @@ def startRecord(cursor, xid):
         restartPending=isRestartPending(cursor, xid),
         userns=usernsOf(cursor, xid),
         **cpuSettings(cursor, xid)._asdict(),
+        ccaps=settings.setMembers(cursor, tables.CCAPS, xid),
     )
 
 

@@ -11,6 +11,7 @@ import select
 import signal
 
 from vcd.kernel.binding import ffi, lib, openContainer
+from vcd.kernel.contextconfig import keptTimeNamespace
 from vcd.kernel.worker.childio import OutputPipe, whenExited
 from vcd.kernel.errors import KernelError
 
@@ -67,8 +68,11 @@ def attachCommand(lxcpath, name, argv, env):
         command.program = _cstrings(keep, [argv[0]])[0]
         command.argv = _cstrings(keep, argv)
         pid = ffi.new("pid_t *")
-        if c.attach(c, lib.lxc_attach_run_command, command, options,
-                    pid) < 0:
+        # liblxc joins a VIRT_UPTIME VPS's time namespace in the caller.
+        with keptTimeNamespace():
+            failed = c.attach(c, lib.lxc_attach_run_command, command,
+                              options, pid) < 0
+        if failed:
             raise KernelError("liblxc failed to attach to %s" % (name,))
         attached = True
         return pid[0], readEnd, initPid

@@ -12,6 +12,7 @@ import select
 
 from vcd.kernel.binding import ffi, lib, openContainer
 from vcd.kernel.cgroups import ownCgroups, returnTo
+from vcd.kernel.contextconfig import keptTimeNamespace
 from vcd.kernel.worker.containerlog import logTail, noteLogEnds
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import prepareRoot, releaseRoot
@@ -89,7 +90,8 @@ def _start(c, lxcpath, name, settle, removeCgroups, offsets):
     c.want_daemonize(c, True)
     c.want_close_all_fds(c, True)
     home = ownCgroups()
-    started = c.start(c, 0, ffi.NULL)
+    with keptTimeNamespace():  # VIRT_UPTIME's is not for the next VPS
+        started = c.start(c, 0, ffi.NULL)
     # liblxc leaves its caller in the container's monitor cgroup.
     returnTo(home)
     if not started:

@@ -1,0 +1,403 @@
+# -*- test-case-name: tests.test_lxcfs -*-
+"""
+lxcfs, the FUSE filesystem whose files are each VPS's own view of
+C{/proc/meminfo}, C{loadavg}, C{cpuinfo}, C{stat} and more (the context
+flags VIRT_MEM, VIRT_LOAD, VIRT_CPU): whether it serves, and
+L{LxcfsService}, which makes sure it does while the daemon runs.
+
+Checking that the binary exists says nothing: lxcfs serves only while its
+process runs and its FUSE mount answers. L{serving} reads a file through
+the mount. Nothing here ever unmounts anything.
+
+lxcfs runs as a child of the daemon (lxcfs 5 stays in the foreground),
+in a session of its own, its output appended to a log file. When the
+daemon stops, it stops the lxcfs it started, unless a VPS still has views
+of it mounted (a VPS outlives the daemon, and its views would break for
+good): that lxcfs keeps serving, and the next daemon (with the same pid
+file) adopts it. An lxcfs no vcd started is never stopped.
+"""
+
+import os
+import shutil
+import signal
+import time
+
+from twisted.application import service
+from twisted.internet import defer, protocol, task
+from twisted.logger import Logger
+
+from vcd.kernel.contextconfig import MOUNT_POINT, VIEWS
+from vcd.kernel.mountinfo import readMountinfo
+
+__all__ = ["MOUNT_POINT", "VIEWS", "LxcfsService", "problem", "lxcfsMount",
+           "usedByOthers", "lxcfsPid", "terminate"]
+
+FSTYPE = "fuse.lxcfs"
+
+
+def lxcfsMount(mountPoint, mountinfo="/proc/self/mountinfo"):
+    """
+    @return: the L{vcd.kernel.mountinfo.Mount} of lxcfs at C{mountPoint}
+        in this mount namespace (the last one, which hides the others), or
+        None.
+    """
+    found = None
+    for mount in readMountinfo(mountinfo):
+        if mount.mountPoint == mountPoint and mount.fsType == FSTYPE:
+            found = mount
+    return found
+
+
+def problem(mountPoint=MOUNT_POINT):
+    """
+    Check whether lxcfs serves at C{mountPoint}: its FUSE mount is there
+    and a view reads. Blocking (a file of the mount is read).
+
+    @return: None if it serves, else why not (a sentence).
+    """
+    if lxcfsMount(mountPoint) is None:
+        return "lxcfs is not mounted at %s" % (mountPoint,)
+    try:
+        with open(os.path.join(mountPoint, "proc", "meminfo"), "rb") as f:
+            if not f.read(4096).startswith(b"MemTotal:"):
+                return "lxcfs at %s serves no meminfo view" % (mountPoint,)
+    except OSError as e:
+        return ("lxcfs at %s does not answer (%s); its process died: the"
+                " administrator must unmount it (umount %s) before a new"
+                " one can serve" % (mountPoint, e.strerror, mountPoint))
+    return None
+
+
+def usedByOthers(mountPoint=MOUNT_POINT, proc="/proc"):
+    """
+    Whether a process in another mount namespace (a VPS) has the lxcfs
+    mounted at C{mountPoint} (or a view of it) mounted. Blocking: reads
+    every process's mountinfo.
+    """
+    ours = lxcfsMount(mountPoint)
+    if ours is None:
+        return False
+    own = os.stat("/proc/self/ns/mnt").st_ino
+    seen = {own}
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        base = os.path.join(proc, entry)
+        try:
+            namespace = os.stat(os.path.join(base, "ns", "mnt")).st_ino
+            if namespace in seen:
+                continue
+            seen.add(namespace)
+            mounts = readMountinfo(os.path.join(base, "mountinfo"))
+        except OSError:
+            continue
+        if any(m.device == ours.device and m.fsType == FSTYPE
+               for m in mounts):
+            return True
+    return False
+
+
+def lxcfsPid(pidFile, mountPoint):
+    """
+    The pid in C{pidFile} if it is an lxcfs serving C{mountPoint}, else
+    None. Blocking.
+    """
+    try:
+        with open(pidFile) as f:
+            pid = int(f.read().split()[0])
+        with open("/proc/%d/cmdline" % (pid,), "rb") as f:
+            argv = f.read().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    if os.path.basename(argv[0]) == b"lxcfs" and \
+            os.fsencode(mountPoint) in argv:
+        return pid
+    return None
+
+
+def terminate(pid, mountPoint, timeout, clock=time.monotonic,
+              sleep=time.sleep):
+    """
+    Tell lxcfs C{pid} to end (SIGTERM, through a pidfd: never another
+    process that got its pid) and wait until it has unmounted
+    C{mountPoint} (at once; the process itself ends a few seconds later,
+    once its loadavg thread wakes). Blocking.
+
+    @return: whether it unmounted within C{timeout} seconds.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        signal.pidfd_send_signal(fd, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(fd)
+    deadline = clock() + timeout
+    while lxcfsMount(mountPoint) is not None:
+        if clock() > deadline:
+            return False
+        sleep(0.01)
+    return True
+
+
+def _waitStarted(pid, mountPoint, timeout, clock=time.monotonic,
+                 sleep=time.sleep):
+    """
+    Wait until lxcfs C{pid} (a child of this process) serves at
+    C{mountPoint} or has ended, at most C{timeout} seconds. Blocking.
+    """
+    deadline = clock() + timeout
+    while problem(mountPoint) is not None and clock() < deadline:
+        try:
+            with open("/proc/%d/stat" % (pid,)) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except OSError:
+            return
+        sleep(0.01)
+
+
+class _LxcfsProcess(protocol.ProcessProtocol):
+    """
+    The lxcfs child: fires C{ended} with its exit status.
+    """
+
+    def __init__(self):
+        self.ended = defer.Deferred()
+
+    def processEnded(self, reason):
+        self.ended.callback(reason.value)
+
+
+class LxcfsService(service.Service):
+    """
+    Makes sure lxcfs serves at L{MOUNT_POINT} while the daemon runs: found
+    serving, it is used; otherwise it is started (C{lxcfs -l}: loadavg
+    views too, its pid file in the daemon's data directory) and checked
+    again every L{interval} seconds, started again if it ended. One that
+    a daemon with the same pid file started and left serving VPSes is
+    the daemon's own again (adopted).
+
+    @ivar why: None while lxcfs serves, else why it does not (for
+        C{vcd.hostinfo} and the faults of the flags that need it).
+    @ivar ownPid: the pid of the lxcfs the daemon started (or adopted)
+        and that serves, or None.
+    """
+
+    log = Logger()
+    interval = 10.0
+    #: How long lxcfs may take to mount (and to unmount once told to end).
+    startTimeout = 10.0
+
+    def __init__(self, reactor, run, logFile, pidFile,
+                 mountPoint=MOUNT_POINT, executable=None):
+        """
+        @param run: C{run(f, *args)} running blocking C{f} off the reactor
+            thread, firing with its result (the filesystem thread pool).
+        @param logFile: where lxcfs's output is appended.
+        @param pidFile: lxcfs's pid file (C{-p}).
+        @param executable: the lxcfs program (default: found in C{PATH}).
+        """
+        self.reactor = reactor
+        self.run = run
+        self.logFile = logFile
+        self.pidFile = pidFile
+        self.mountPoint = mountPoint
+        self.executable = executable or shutil.which("lxcfs")
+        self.why = "lxcfs not checked yet"
+        self.ownPid = None
+        self._spawned = None  # the transport of an lxcfs being started
+        self._pause = None  # the start's wait between two checks
+        self._loop = None
+        self.firstCheck = defer.Deferred()
+
+    @property
+    def serving(self):
+        """
+        Whether lxcfs served at the last check.
+        """
+        return self.why is None
+
+    def describe(self):
+        """
+        A plain struct for C{vcd.hostinfo}.
+        """
+        return {"serving": self.serving, "mountpoint": self.mountPoint,
+                "startedByVcd": self.ownPid is not None,
+                "problem": self.why or ""}
+
+    def startService(self):
+        """
+        Make sure lxcfs serves before the daemon serves (blocking, as the
+        rest of its start-up: milliseconds, at most L{startTimeout}
+        seconds), so that the VPSes created and started from now on have
+        their views; then check again every L{interval} seconds.
+        """
+        service.Service.startService(self)
+        why = problem(self.mountPoint)
+        if why is None:
+            self.ownPid = lxcfsPid(self.pidFile, self.mountPoint)
+        elif self.executable is None:
+            why = "lxcfs is not installed (apt-get install lxcfs)"
+        elif lxcfsMount(self.mountPoint) is None:
+            transport, ended = self._spawn()
+            _waitStarted(transport.pid, self.mountPoint, self.startTimeout)
+            why = problem(self.mountPoint)
+            if why is None:
+                self.ownPid = transport.pid
+            else:
+                why += " (lxcfs pid %d started; see %s)" % (transport.pid,
+                                                           self.logFile)
+        if why is None:
+            self.log.info("lxcfs serves at {path}", path=self.mountPoint)
+        else:
+            self.log.error("lxcfs views (VIRT_MEM, VIRT_LOAD, VIRT_CPU)"
+                           " unavailable: {why}", why=why)
+        self.why = why
+        self.firstCheck.callback(why)
+        self._loop = task.LoopingCall(self._checkLogged)
+        self._loop.clock = self.reactor
+        self._loop.start(self.interval, now=False)
+
+    @defer.inlineCallbacks
+    def _checkLogged(self):
+        try:
+            yield self.check()
+        except Exception:
+            self.log.failure("checking lxcfs failed")
+        if not self.firstCheck.called:
+            self.firstCheck.callback(self.why)
+
+    @defer.inlineCallbacks
+    def check(self):
+        """
+        Check that lxcfs serves; start it if it does not and nothing
+        stands in the way.
+
+        @return: a Deferred firing once L{why} is up to date.
+        """
+        why = yield self.run(problem, self.mountPoint)
+        if why is None:
+            if self.ownPid is None:
+                self.ownPid = yield self.run(lxcfsPid, self.pidFile,
+                                             self.mountPoint)
+        else:
+            self.ownPid = None
+            if self.executable is None:
+                why = "lxcfs is not installed (apt-get install lxcfs)"
+            elif (yield self.run(lxcfsMount, self.mountPoint)) is None:
+                why = yield self._start()
+        if why != self.why:
+            if why is None:
+                self.log.info("lxcfs serves at {path}", path=self.mountPoint)
+            else:
+                self.log.error("lxcfs views (VIRT_MEM, VIRT_LOAD, VIRT_CPU)"
+                               " unavailable: {why}", why=why)
+        self.why = why
+
+    def _spawn(self):
+        """
+        Start lxcfs as a child, in a session of its own, its output going
+        to L{logFile}.
+
+        @return: its transport, and a list that gets its exit status.
+        """
+        os.makedirs(self.mountPoint, exist_ok=True)
+        log = os.open(self.logFile, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                      0o640)
+        null = os.open(os.devnull, os.O_RDONLY)
+        argv = [self.executable, "-l", "-p", self.pidFile, self.mountPoint]
+        setsid = shutil.which("setsid")
+        if setsid:
+            # Its own session: a signal to the daemon's terminal or
+            # process group does not reach it. (setsid(1) does not fork
+            # in a process that leads no group.)
+            argv = [setsid] + argv
+        child = _LxcfsProcess()
+        try:
+            transport = self.reactor.spawnProcess(
+                child, argv[0], argv, env={"PATH": os.defpath},
+                childFDs={0: null, 1: log, 2: log})
+        finally:
+            os.close(log)
+            os.close(null)
+        ended = []
+        child.ended.addCallback(ended.append)
+        self.log.info("started lxcfs (pid {pid}) at {path}",
+                      pid=transport.pid, path=self.mountPoint)
+        return transport, ended
+
+    @defer.inlineCallbacks
+    def _start(self):
+        if not self.running:
+            return "the daemon is stopping"
+        transport, ended = self._spawn()
+        self._spawned = transport
+        deadline = self.reactor.seconds() + self.startTimeout
+        while True:
+            why = yield self.run(problem, self.mountPoint)
+            if why is None or ended or not self.running \
+                    or self.reactor.seconds() > deadline:
+                break
+            self._pause = task.deferLater(self.reactor, 0.05, lambda: None)
+            try:
+                yield self._pause
+            except defer.CancelledError:
+                break  # stopService cancelled the wait
+            finally:
+                self._pause = None
+        self._spawned = None
+        if not self.running:
+            return why  # stopService took care of it
+        if why is None:
+            self.ownPid = transport.pid
+        elif ended:
+            why = "lxcfs exited at once (%s; see %s)" % (ended[0],
+                                                         self.logFile)
+        return why
+
+    def stopService(self):
+        service.Service.stopService(self)
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        spawned = self._spawned
+        if self._pause is not None:
+            self._pause.cancel()  # (its start returns at once)
+        if spawned is not None and spawned.pid is not None:
+            # Stopped while it starts: wait (blocking) until it serves or
+            # ends, and stop it then like one that serves.
+            self.ownPid = spawned.pid
+            _waitStarted(self.ownPid, self.mountPoint, self.startTimeout)
+        if self.ownPid is None:
+            return
+        # Blocking, here: the thread pools stop with the daemon too.
+        if usedByOthers(self.mountPoint):
+            self.log.info("lxcfs (pid {pid}) keeps serving the views of the"
+                          " running VPSes", pid=self.ownPid)
+            return
+        self.stopLxcfs()
+
+    def stopLxcfs(self):
+        """
+        Stop the lxcfs this service started or adopted: SIGTERM, after
+        which it unmounts itself at once (and ends a few seconds later).
+        Blocking until it has unmounted (milliseconds).
+        """
+        pid, self.ownPid = self.ownPid, None
+        if pid is None:
+            return
+        unmounted = terminate(pid, self.mountPoint, self.startTimeout)
+        # It holds a lock on its pid file until it ends (seconds later):
+        # a new lxcfs started meanwhile must find a file of its own.
+        if lxcfsPid(self.pidFile, self.mountPoint) in (pid, None):
+            try:
+                os.unlink(self.pidFile)
+            except OSError:
+                pass
+        if not unmounted:
+            self.log.error("lxcfs (pid {pid}) did not unmount {path} within"
+                           " {timeout}s of SIGTERM", pid=pid,
+                           path=self.mountPoint, timeout=self.startTimeout)
