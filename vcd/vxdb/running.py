@@ -25,7 +25,7 @@ from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
 #: None), C{ccaps} its context capabilities.
 StartRecord = namedtuple(
     "StartRecord", "xid name rootRecord init bcaps mounts addresses"
-    " broadcast uname limits restartPending userns flags sched cpuset")
+    " broadcast uname limits restartPending userns flags sched cpuset ccaps")
 
 #: What the scheduler and CPU set of a running VPS are made of: its
 #: context flags, its bucket of no specific CPU and its CPU set (dicts or
