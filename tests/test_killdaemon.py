@@ -354,9 +354,10 @@ class KillDaemonTests(unittest.TestCase):
             vxdb.close()
         self.assertEqual(os.listdir(self.vbasedir), [],
                          self.why("VPS directories or leftovers"))
-        # The daemon's seccomp profile is its own file there, not a VPS's.
+        # The daemon's seccomp profiles are its own files there, not a
+        # VPS's.
         self.assertEqual([name for name in os.listdir(self.lxcpath)
-                          if name != "vcd.seccomp"], [],
+                          if not name.endswith(".seccomp")], [],
                          self.why("LXC directories"))
         lowers = os.path.join(self.data, "lower")
         self.assertEqual([e for e in (os.listdir(lowers) if os.path.isdir(
