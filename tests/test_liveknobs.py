@@ -97,7 +97,8 @@ class LiveKnobTests(FakeDaemonMixin, unittest.TestCase):
                           self.cgroup["cpu.max.burst"]),
                          ("max 100000", "100", "0"))
         reply = self.change("vxdb.vx.flags.add", flag="HIDE_MOUNT")
-        self.assertTrue(reply.startswith(NEXT_START), reply)
+        self.assertTrue(reply.startswith(APPLIED_NOW), reply)
+        self.assertIn("always in force", reply)
 
     def test_cpuset(self):
         self.assertEqual(self.change("vxdb.vx.cpuset.set", cpus="1"),
