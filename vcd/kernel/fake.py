@@ -4,9 +4,11 @@ L{IVPSKernel} in memory, for tests of the daemon that need no root and no
 LXC: L{FakeKernel}. Deterministic; time passes only on the reactor it is
 given (a L{twisted.internet.task.Clock} in tests).
 
-Each VPS is a L{FakeVPS}: its configuration (written by a start), whether
-it runs, its processes (init is vpid 1, one thread each with a state
-letter) and the knobs tests script it with. Commands run by
+Each VPS is a L{FakeVPS} (in L{vcd.kernel.fakevps}): its configuration
+(written by a start), whether it runs, its processes (init is vpid 1, one
+thread each with a state letter) and the knobs tests script it with. Its
+live changes to a running VPS (cgroup files, rlimits, freezer, addresses)
+are in L{vcd.kernel.fakelivechanges}. Commands run by
 L{FakeKernel.execute} come from L{FakeKernel.commands}, a dict from program
 name to a function, by default L{vcd.kernel.fakecommands.COMMANDS} (a small
 busybox). A program is found by the last part of C{argv[0]}
@@ -34,9 +36,11 @@ from zope.interface import implementer
 
 from vcd.kernel.interfaces import IVPSKernel
 from vcd.kernel.fakecommands import COMMANDS
+from vcd.kernel.fakelivechanges import FakeLiveChanges
+from vcd.kernel.fakevps import FakeProcess, FakeVPS
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
-from vcd.kernel.netdev import RECEIVE, TRANSMIT, InterfaceCounters
-from vcd.kernel.liveaddress import NoNetworkDevice
+
+__all__ = ["FakeKernel", "FakeVPS", "FakeProcess"]
 
 #: Signals whose default action does not end a process.
 _HARMLESS = frozenset([0, signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH,
@@ -48,93 +52,11 @@ _INIT_HANDLERS = {signal.SIGUSR1: "stop", signal.SIGUSR2: "stop",
                   signal.SIGTERM: "reboot", signal.SIGINT: "reboot"}
 
 
-class FakeProcess:
-    """
-    A process of a L{FakeVPS}.
-
-    @ivar vpid: its pid inside the VPS.
-    @ivar pid: its pid on the host.
-    @ivar state: its (only) thread's state letter: C{"S"}, C{"R"}, C{"D"},
-        C{"T"}.
-    @ivar endedBy: the signal that ended it, or None.
-    """
-
-    def __init__(self, vpid, pid, state="S"):
-        self.vpid = vpid
-        self.pid = pid
-        self.state = state
-        self.endedBy = None
-        self._running = None  # the Deferred of the command it runs
-
-
-class FakeVPS:
-    """
-    What the fake knows of one VPS (container), and the knobs that script
-    it. Obtain one with L{FakeKernel.vps}; the knobs survive restarts.
-
-    @ivar config: the configuration text the last start wrote, or None if
-        it was never started.
-    @ivar root: the L{vcd.kernel.idmap.RootSpec} the last start was given.
-    @ivar cgroup: the cgroup files written since its last start (key to
-        value).
-    @ivar rlimits: the rlimits set on its processes since its last start
-        (limit name to C{(soft, hard)}).
-    @ivar running: whether it runs.
-    @ivar processes: a dict from vpid to L{FakeProcess}, while it runs.
-    @ivar domainname: its NIS domain name (C{"(none)"} after a start).
-    @ivar frozen: whether it is frozen (L{FakeKernel.freeze}); a start or
-        a stop thaws it.
-    @ivar startedAt: the reactor's time at its start.
-    @ivar files: a dict from path to the text C{cat} shows.
-    @ivar startFailures: knob: messages; each start takes the first and
-        fails with it (a L{KernelError}, as when an init exits at once).
-    @ivar ignoresHalt: knob: its init ignores halt, poweroff and reboot
-        (like an init without signal handlers): only a hard stop or
-        SIGKILL stops it.
-    @ivar haltDelay: knob: seconds from a halt or reboot to the stop.
-    @ivar refusesHardStop: knob: a hard stop leaves it running.
-    @ivar interfaces: knob: the L{InterfaceCounters} its network
-        namespace shows while it runs (its loopback, all zero).
-    @ivar addresses: the addresses L{FakeKernel.setAddress} put on its
-        eth0 since its start, to C{(prefix, broadcast)}.
-    """
-
-    def __init__(self, name):
-        self.name = name
-        self.config = None
-        self.root = None
-        self.cgroup = {}
-        self.rlimits = {}
-        self.running = False
-        self.processes = {}
-        self.domainname = "(none)"
-        self.hostname = name
-        self.frozen = False
-        self.startedAt = 0
-        self.files = {}
-        self.startFailures = []
-        self.ignoresHalt = False
-        self.haltDelay = 1.0
-        self.refusesHardStop = False
-        self.interfaces = [InterfaceCounters(
-            "lo", dict.fromkeys(RECEIVE, 0), dict.fromkeys(TRANSMIT, 0))]
-        self.addresses = {}
-        self._nextVpid = 1
-        self._halting = None
-        self._waiters = []
-
-    @property
-    def init(self):
-        """
-        Its init L{FakeProcess}, or None when it is stopped.
-        """
-        return self.processes.get(1)
-
-
 @implementer(IVPSKernel)
-class FakeKernel:
+class FakeKernel(FakeLiveChanges):
     """
-    L{IVPSKernel} in memory (see the module's docstring for the model).
+    L{IVPSKernel} in memory (see the module's docstring for the model);
+    its live changes to a running VPS are L{FakeLiveChanges}.
 
     @ivar commands: a dict from program name to C{f(kernel, vps, argv,
         env)} returning C{(status, output)} or a Deferred firing with it;
@@ -413,144 +335,6 @@ class FakeKernel:
             name: sum(1 for p in self._vpses[name].processes.values()
                       if p.state in "RD")
             for name in names if self._isRunning(name)})
-
-    def cgroupItem(self, name, key):
-        """
-        See L{IVPSKernel.cgroupItem}: what L{setCgroupItem} wrote since
-        the start (or C{"max"}).
-        """
-        try:
-            vps = self._runningVps(name)
-        except KernelError:
-            return defer.fail()
-        return defer.succeed(vps.cgroup.get(key, "max"))
-
-    def setCgroupItem(self, name, key, value):
-        """
-        See L{IVPSKernel.setCgroupItem}: recorded in L{FakeVPS.cgroup}.
-        """
-        try:
-            vps = self._runningVps(name)
-        except KernelError:
-            return defer.fail()
-        vps.cgroup[key] = value
-        return defer.succeed(None)
-
-    def interfaceCounters(self, name):
-        """
-        See L{IVPSKernel.interfaceCounters}: L{FakeVPS.interfaces}.
-        """
-        try:
-            vps = self._runningVps(name)
-        except KernelError:
-            return defer.fail()
-        return defer.succeed(list(vps.interfaces))
-
-    def _withDevice(self, name):
-        vps = self._runningVps(name)
-        if "lxc.net.0.type = veth" not in (vps.config or ""):
-            raise NoNetworkDevice("it has no network device (it started"
-                                  " without addresses)")
-        return vps
-
-    def setAddress(self, name, address, prefix, broadcast=""):
-        """
-        See L{IVPSKernel.setAddress}: recorded in L{FakeVPS.addresses};
-        a VPS whose configuration has no veth has no eth0.
-        """
-        try:
-            vps = self._withDevice(name)
-        except KernelError:
-            return defer.fail()
-        vps.addresses[address] = (prefix, broadcast)
-        return defer.succeed(None)
-
-    def removeAddress(self, name, address=None):
-        """
-        See L{IVPSKernel.removeAddress}.
-        """
-        try:
-            vps = self._withDevice(name)
-        except KernelError:
-            return defer.fail()
-        removed = [a for a in sorted(vps.addresses)
-                   if address is None or a == address]
-        for one in removed:
-            del vps.addresses[one]
-        if address is not None and not removed:
-            removed = [address]
-        return defer.succeed(removed)
-
-    def cgroupItems(self, name, keys):
-        """
-        See L{IVPSKernel.cgroupItems}: what L{setCgroupItem} wrote since
-        the start, None for the others.
-        """
-        try:
-            vps = self._runningVps(name)
-        except KernelError:
-            return defer.fail()
-        return defer.succeed({key: vps.cgroup.get(key) for key in keys})
-
-    def setCgroupItems(self, name, items):
-        """
-        See L{IVPSKernel.setCgroupItems}: recorded in L{FakeVPS.cgroup}.
-        """
-        try:
-            vps = self._runningVps(name)
-        except KernelError:
-            return defer.fail()
-        for key, value in items:
-            vps.cgroup[key] = value
-        return defer.succeed(None)
-
-    def setProcessLimit(self, name, limit, soft, hard):
-        """
-        See L{IVPSKernel.setProcessLimit}: recorded in L{FakeVPS.rlimits}.
-        """
-        try:
-            vps = self._runningVps(name)
-        except KernelError:
-            return defer.fail()
-        vps.rlimits[limit] = (soft, hard)
-        return defer.succeed(len(vps.processes))
-
-    def freeze(self, name, frozen=True):
-        """
-        See L{IVPSKernel.freeze}: recorded in L{FakeVPS.frozen} (its
-        commands still run: the fake has no scheduler to stop).
-        """
-        try:
-            self._runningVps(name).frozen = frozen
-        except KernelError:
-            return defer.fail()
-        return defer.succeed(None)
-
-    def unfreeze(self, name):
-        """
-        See L{IVPSKernel.unfreeze}.
-        """
-        return self.freeze(name, False)
-
-    def setPingGroups(self, name, allowed):
-        """
-        See L{IVPSKernel.setPingGroups}: C{cat} shows the value in the
-        VPS's /proc/sys/net/ipv4/ping_group_range.
-        """
-        try:
-            vps = self._runningVps(name)
-        except KernelError:
-            return defer.fail()
-        vps.files["/proc/sys/net/ipv4/ping_group_range"] = (
-            "0\t65535\n" if allowed else "1\t0\n")
-        return defer.succeed(None)
-
-    def isFrozen(self, name):
-        """
-        See L{IVPSKernel.isFrozen}.
-        """
-        vps = self._vpses.get(name)
-        return defer.succeed(vps is not None and vps.running and vps.frozen)
 
     def kill(self, name, vpid, signum):
         """
