@@ -8,7 +8,7 @@ test (it must not outlive the test: each test ends with it unmounted).
 import os
 import shutil
 
-from twisted.internet import defer, reactor, threads
+from twisted.internet import defer, reactor, task, threads
 from twisted.trial import unittest
 
 from vcd.kernel import lxcfs
@@ -57,11 +57,24 @@ class LxcfsServiceTests(unittest.TestCase):
         return service
 
     @defer.inlineCallbacks
+    def assertUnmounted(self, timeout=10):
+        """
+        Wait until no lxcfs is mounted at the test's mount point: a
+        terminated lxcfs unmounts itself, but not before its stop returns.
+        """
+        deadline = reactor.seconds() + timeout
+        while _mountedAt(self.mountPoint):
+            if reactor.seconds() > deadline:
+                self.fail("lxcfs still mounted at %s %ds after its stop"
+                          % (self.mountPoint, timeout))
+            yield task.deferLater(reactor, 0.02, lambda: None)
+
+    @defer.inlineCallbacks
     def _stop(self, service):
         if service.running:
             yield service.stopService()
         service.stopLxcfs()
-        self.assertFalse(_mountedAt(self.mountPoint))
+        yield self.assertUnmounted()
 
     @defer.inlineCallbacks
     def test_startsAndStops(self):
@@ -80,7 +93,7 @@ class LxcfsServiceTests(unittest.TestCase):
             self.assertTrue(f.readline().startswith("MemTotal:"))
         self.assertEqual(service.describe()["startedByVcd"], True)
         yield service.stopService()
-        self.assertFalse(_mountedAt(self.mountPoint))
+        yield self.assertUnmounted()
 
     @defer.inlineCallbacks
     def test_restartsEnded(self):
@@ -105,11 +118,11 @@ class LxcfsServiceTests(unittest.TestCase):
         service.startService()
         self.assertTrue(service.serving)
         service.stopLxcfs()
-        self.assertFalse(_mountedAt(self.mountPoint))
+        yield self.assertUnmounted()
         service.check()
         yield spawned
         yield service.stopService()
-        self.assertFalse(_mountedAt(self.mountPoint))
+        yield self.assertUnmounted()
         self.assertIsNone(service.ownPid)
 
     @defer.inlineCallbacks
@@ -128,7 +141,7 @@ class LxcfsServiceTests(unittest.TestCase):
         yield second.stopService()
         self.assertTrue(_mountedAt(self.mountPoint))
         yield first.stopService()
-        self.assertFalse(_mountedAt(self.mountPoint))
+        yield self.assertUnmounted()
 
     @defer.inlineCallbacks
     def test_adopts(self):
@@ -146,7 +159,7 @@ class LxcfsServiceTests(unittest.TestCase):
         again.startService()
         self.assertEqual(again.describe()["startedByVcd"], True)
         yield again.stopService()
-        self.assertFalse(_mountedAt(self.mountPoint))
+        yield self.assertUnmounted()
 
     @defer.inlineCallbacks
     def test_notInstalled(self):
