@@ -126,12 +126,7 @@ class LxcfsService(service.Service):
             else:
                 why += " (lxcfs pid %d started; see %s)" % (transport.pid,
                                                            self.logFile)
-        if why is None:
-            self.log.info("lxcfs serves at {path}", path=self.mountPoint)
-        else:
-            self.log.error("lxcfs views (VIRT_MEM, VIRT_LOAD, VIRT_CPU)"
-                           " unavailable: {why}", why=why)
-        self.why = why
+        self._setWhy(why)
         self.firstCheck.callback(why)
         self._loop = task.LoopingCall(self._checkLogged)
         self._loop.clock = self.reactor
@@ -165,6 +160,12 @@ class LxcfsService(service.Service):
                 why = "lxcfs is not installed (apt-get install lxcfs)"
             elif (yield self.run(lxcfsMount, self.mountPoint)) is None:
                 why = yield self._start()
+        self._setWhy(why)
+
+    def _setWhy(self, why):
+        """
+        Record the outcome of a check, and log it when it changed.
+        """
         if why != self.why:
             if why is None:
                 self.log.info("lxcfs serves at {path}", path=self.mountPoint)

@@ -96,6 +96,26 @@ def thawToStop(services, name):
         yield services.kernel.unfreeze(name)
 
 
+@defer.inlineCallbacks
+def _applyIfRunning(call, table, apply):
+    """
+    If the VPS of C{call} runs, C{apply} the set of names C{table} now
+    holds for it (a Deferred-returning kernel call).
+
+    @return: a Deferred firing with None once applied, or with the reply
+        saying why it applies at the next start.
+    """
+    if not (yield call.services.kernel.isRunning(call.vps.name)):
+        return _NOT_RUNNING
+    names = yield call.services.db.read(settings.setMembers, table,
+                                        call.vps.xid)
+    try:
+        yield apply(names)
+    except KernelError as e:
+        return "%s (the kernel refused it now: %s)" % (NEXT_START, e)
+    return None
+
+
 @implementer(ILiveChange)
 class FlagChange:
     """
@@ -117,17 +137,12 @@ class FlagChange:
             return "%s (%s)" % (NEXT_START, _AT_START.get(
                 flag, "it is read when the virtual server starts"))
         kernel = call.services.kernel
-        name = args["name"]
-        if not (yield kernel.isRunning(name)):
-            return _NOT_RUNNING
-        flags = yield call.services.db.read(settings.setMembers,
-                                            tables.FLAGS, call.vps.xid)
-        pause = "SCHED_PAUSE" in flags
-        try:
-            yield (kernel.freeze if pause else kernel.unfreeze)(name)
-        except KernelError as e:
-            return "%s (the kernel refused to %s it now: %s)" % (
-                NEXT_START, "freeze" if pause else "thaw", e)
+        refused = yield _applyIfRunning(
+            call, tables.FLAGS, lambda flags: (
+                kernel.freeze if "SCHED_PAUSE" in flags
+                else kernel.unfreeze)(args["name"]))
+        if refused:
+            return refused
         if flag:
             return APPLIED_NOW
         return ("%s (SCHED_PAUSE applied now: thawed; the lxcfs views and"
@@ -153,16 +168,11 @@ class CcapChange:
             return ("%s (a running virtual server's seccomp filter cannot"
                     " change)" % (NEXT_START,))
         kernel = call.services.kernel
-        name = args["name"]
-        if not (yield kernel.isRunning(name)):
-            return _NOT_RUNNING
-        ccaps = yield call.services.db.read(settings.setMembers,
-                                            tables.CCAPS, call.vps.xid)
-        try:
-            yield kernel.setPingGroups(name, "RAW_ICMP" in ccaps)
-        except KernelError as e:
-            return "%s (the kernel refused ping_group_range now: %s)" % (
-                NEXT_START, e)
+        refused = yield _applyIfRunning(
+            call, tables.CCAPS, lambda ccaps: kernel.setPingGroups(
+                args["name"], "RAW_ICMP" in ccaps))
+        if refused:
+            return refused
         return ("%s (ICMP datagram sockets, net.ipv4.ping_group_range,"
                 " applied now; raw ICMP sockets and SET_UTSNAME, held by"
                 " the capability bounding set and the seccomp filter, at"
