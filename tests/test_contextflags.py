@@ -146,6 +146,7 @@ class PauseTests(ContextFlagsTestCase):
         status = yield self.status(name)
         self.assertEqual((status["running"], status["frozen"]), (True, True))
         before = read()
+        self.assertIsNotNone(before, "the counter file cannot be read")
         yield pause(1.0)  # the interval observed, not a synchronisation
         after = read()
         self.assertEqual(before, after)

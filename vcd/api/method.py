@@ -10,12 +10,12 @@ methods alike, before the method body runs.
 
 from vcd.faults import invalid
 
-#: No owner check.
 #: The reply of a configuration change that reached the running VPS.
 APPLIED_NOW = "applied now"
 #: The start of the reply of one that did not (it runs at the next start).
 NEXT_START = "applies at the next start"
 
+#: No owner check.
 OWNER_NONE = "none"
 #: The VPS named by the C{name} argument must exist and be owned by the
 #: caller (or the caller is an admin); otherwise MENOVPS.

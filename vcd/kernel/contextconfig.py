@@ -59,11 +59,14 @@ _IPV6_HDRINCL, _IPV6_TRANSPARENT = 36, 75
 #: arguments seccomp cannot see, is refused: 32-bit programs fall back to
 #: the direct calls).
 ICMP_ONLY_RULES = "".join(
-    "%s errno 1 %s\n" % (call, "".join("[%d,%d,%s]" % a for a in args))
+    "%s errno 1 %s\n" % (call, "".join(
+        "[%s]" % ",".join(str(field) for field in a) for a in args))
     for call, args in [
         ("socket", [(0, _AF_PACKET, "SCMP_CMP_EQ")]),
+        # Masked: SOCK_PACKET|SOCK_CLOEXEC is SOCK_PACKET to the kernel.
         ("socket", [(0, _AF_INET, "SCMP_CMP_EQ"),
-                    (1, _SOCK_PACKET, "SCMP_CMP_EQ")]),
+                    (1, _SOCK_PACKET, "SCMP_CMP_MASKED_EQ",
+                     _SOCK_TYPE_MASK)]),
         ("setsockopt", [(1, _SOL_IP, "SCMP_CMP_EQ"),
                         (2, _IP_HDRINCL, "SCMP_CMP_EQ")]),
         ("setsockopt", [(1, _SOL_IP, "SCMP_CMP_EQ"),

@@ -22,7 +22,8 @@ UNLIMITED = 2 ** 64 - 1
 #: The seccomp policy of every VPS: LXC's default (no module loading, no
 #: kexec, no open_by_handle_at, no forced umount) and more calls no VPS
 #: needs, whose reach goes beyond it (the host's kernel memory, BPF
-#: programs, performance counters, page-fault handling of other users).
+#: programs, performance counters, page-fault handling of other users),
+#: and io_uring, whose operations (sockets among them) seccomp never sees.
 SECCOMP_RULES = """2
 denylist
 reject_force_umount
@@ -36,6 +37,9 @@ delete_module errno 1
 bpf errno 1
 perf_event_open errno 1
 userfaultfd errno 1
+io_uring_setup errno 1
+io_uring_enter errno 1
+io_uring_register errno 1
 """
 #: Character devices a VPS may use (C{type major:minor}): null, zero,
 #: full, random, urandom, tty, console, ptmx and the PTYs; every other

@@ -16,6 +16,8 @@ C{lxc.sysctl} would write it after /proc/sys is read-only
 
 import os
 
+from vcd.kernel.vethrouting import NSENTER
+
 KEY = "/proc/sys/net/ipv4/ping_group_range"
 #: The kernel's value for "no group": its default.
 NO_GROUPS = "1 0"
@@ -37,7 +39,7 @@ def hostRange(gidMap):
     return "%d %d" % (low, min(high, 2 ** 31 - 1))
 
 
-def command(initPid, allowed, nsenter="/usr/bin/nsenter"):
+def command(initPid, allowed, nsenter=NSENTER):
     """
     The command that sets ping_group_range in the network namespace of
     process C{initPid}: every group of its VPS (C{allowed}), or none.
