@@ -148,7 +148,8 @@ class LiveKnobTests(FakeDaemonMixin, unittest.TestCase):
         """
         self.fake.services.features.lxcfs = True
         reply = self.change("vxdb.vx.cpuset.set", cpus="1", virtualize=True)
-        self.assertEqual(reply, APPLIED_NOW)
+        self.assertTrue(reply.startswith(NEXT_START), reply)
+        self.assertIn("cpuset.cpus and cpuset.mems applied now", reply)
         xid = self.answer(self.fake.call("vxdb.xid.get", name="web1"))
         record = self.successResultOf(self.fake.services.db.read(
             running.startRecord, xid))

@@ -124,7 +124,14 @@ class LiveCpuset:
            " (virtualize) applies at the next start.")
 
     def __call__(self, call, args):
-        return applyCpuset(call.services, call.vps.xid, call.vps.name)
+        d = applyCpuset(call.services, call.vps.xid, call.vps.name)
+        if not args.get("virtualize"):
+            return d
+        # The CPUs are the VPS's now; its lxcfs views are mounted at start.
+        return d.addCallback(lambda reply: reply if reply != APPLIED_NOW
+                             else "%s (cpuset.cpus and cpuset.mems applied"
+                             " now; the view of /proc/cpuinfo, virtualize,"
+                             " at the next start)" % (NEXT_START,))
 
 
 @implementer(ILiveChange)
