@@ -68,6 +68,10 @@ struct lxc_container {
                            char *retv, int inlen);
     bool (*set_cgroup_item)(struct lxc_container *c, const char *subsys,
                             const char *value);
+    /* Asks the container's monitor: what the host made, not the VPS.
+       The caller frees the result. */
+    char *(*get_running_config_item)(struct lxc_container *c,
+                                     const char *key);
 
     /* Stopping: no fork, safe on the thread pool. */
     bool (*stop)(struct lxc_container *c);

@@ -16,7 +16,7 @@ from vcd.kernel.errors import KernelError
 
 __all__ = ["containerState", "containerRunning", "liblxcVersion",
            "hardStop", "initPid", "cgroupItem", "setCgroupItem",
-           "cgroupItems", "setCgroupItems", "interfaceCounters",
+           "cgroupItems", "setCgroupItems", "interfaceCounters", "hostVeth",
            "activeTaskCounts", "vpsStatus", "signalVps"]
 
 
@@ -85,6 +85,30 @@ def initPid(lxcpath, name):
         if not c.is_running(c):
             return 0
         return max(0, c.init_pid(c))
+    finally:
+        lib.lxc_container_put(c)
+
+
+def hostVeth(lxcpath, name):
+    """
+    The host-side device of a running container's veth, as its LXC
+    monitor made it (never what the VPS says of its own interfaces).
+    Blocking; no fork.
+
+    @return: its name, or None if the container has none (it started
+        without addresses) or does not run.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            return None
+        value = c.get_running_config_item(c, b"lxc.net.0.veth.pair")
+        if value == ffi.NULL:
+            return None
+        try:
+            return ffi.string(value).decode("utf-8", "replace") or None
+        finally:
+            lib.free(value)
     finally:
         lib.lxc_container_put(c)
 

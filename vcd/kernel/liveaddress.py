@@ -10,22 +10,24 @@ The commands are iproute2's C{ip}, run in the VPS's network namespace by
 util-linux's C{nsenter --net=/proc/<init pid>/ns/net} (only the network
 namespace: the programs are the host's), and on the host for the route;
 each is a child process of the reactor (fork and exec at once, safe in
-the threaded daemon). A VPS that started without addresses has no
-C{eth0} (L{NoNetworkDevice}): it gets one at its next start.
+the threaded daemon). The host side of the VPS's veth is the one LXC's
+monitor made (L{vcd.kernel.containerqueries.hostVeth}), and the routes
+removed are those the host holds: nothing the VPS's root says of its own
+interfaces is trusted, so it cannot point the host's routes at another
+VPS. A VPS that started without addresses has no C{eth0}
+(L{NoNetworkDevice}): it gets one at its next start.
 """
 
 import ipaddress
-import re
-import socket
 
 from twisted.internet import defer
 from twisted.internet.utils import getProcessOutputAndValue
 
 from vcd.kernel.errors import KernelError
 from vcd.kernel.vethrouting import IP, NSENTER
+
 #: The environment of the commands.
 ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
-_PEER = re.compile(r"^(\d+):\s*eth0@if(\d+):", re.M)
 
 
 class NoNetworkDevice(KernelError):
@@ -42,27 +44,28 @@ def hostPrefix(address):
     return "%s/%d" % (address, address.max_prefixlen)
 
 
-def hostSide(inside, outside, sysfs="/sys/class/net"):
+def _routedAddresses(listing):
     """
-    The host's name of the peer of a VPS's C{eth0}, checked: a VPS root
-    with NET_ADMIN could make an C{eth0} of its own whose C{@if} index
-    names a host interface; the host side LXC made is a C{veth*} device
-    whose peer index is that C{eth0}'s.
-
-    @param inside: the index of C{eth0} in the VPS.
-    @param outside: the index of its peer on the host.
-    @raise KernelError: if that is not so.
+    The single addresses of an C{ip route show dev <veth>} listing (the
+    routes LXC and L{AddressCommands} add for a VPS's addresses).
     """
-    try:
-        name = socket.if_indextoname(outside)
-        with open("%s/%s/iflink" % (sysfs, name)) as f:
-            peer = int(f.read())
-    except (OSError, ValueError):
-        raise KernelError("the host side of its eth0 (index %d) is gone"
-                          % (outside,))
-    if not name.startswith("veth") or peer != inside:
-        raise KernelError("its eth0 is not the veth it started with")
-    return name
+    found = []
+    for line in listing.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        destination = words[0]
+        if "/" in destination:
+            destination, _, length = destination.partition("/")
+            if length not in ("32", "128"):
+                continue
+        try:
+            address = ipaddress.ip_address(destination)
+        except ValueError:
+            continue
+        if not address.is_link_local:
+            found.append(str(address))
+    return found
 
 
 class AddressCommands:
@@ -98,31 +101,13 @@ class AddressCommands:
         return text
 
     @defer.inlineCallbacks
-    def hostDevice(self, pid):
-        """
-        The name of the host side of the VPS's C{eth0}.
-
-        @raise NoNetworkDevice: if it has none.
-        """
-        output, status = yield self.run(self._inside(pid, "-o", "link",
-                                                     "show"))
-        if status != 0:
-            raise KernelError("cannot list the interfaces of pid %d: %s"
-                              % (pid, output.decode("utf-8", "replace")))
-        match = _PEER.search(output.decode("utf-8", "replace"))
-        if match is None:
-            raise NoNetworkDevice("it has no network device (it started"
-                                  " without addresses)")
-        return hostSide(int(match.group(1)), int(match.group(2)))
-
-    @defer.inlineCallbacks
-    def setAddress(self, pid, address, prefix, broadcast=""):
+    def setAddress(self, pid, veth, address, prefix, broadcast=""):
         """
         Put C{address}/C{prefix} on the VPS's C{eth0} (replacing the same
         address with another prefix), with a default route through the
-        device if its family had none, and route it from the host.
+        device if its family had none, and route it from the host to
+        C{veth}, the host side LXC made (L{hostVeth}).
         """
-        veth = yield self.hostDevice(pid)
         version = "-%d" % (ipaddress.ip_address(address).version,)
         yield self._check(self._inside(pid, version, "addr", "flush", "dev",
                                        "eth0", "to", hostPrefix(address)))
@@ -137,19 +122,20 @@ class AddressCommands:
                            hostPrefix(address), "dev", veth])
 
     @defer.inlineCallbacks
-    def removeAddress(self, pid, address=None):
+    def removeAddress(self, pid, veth, address=None):
         """
-        Take C{address} (every address, if None) off the VPS's C{eth0}
-        and remove its route on the host.
+        Take C{address} (every address routed to C{veth} on the host, if
+        None: never what the VPS lists itself) off the VPS's C{eth0} and
+        remove its route on the host.
 
         @return: a Deferred firing with the addresses removed.
         """
-        veth = yield self.hostDevice(pid)
         if address is None:
-            listing = yield self._check(self._inside(
-                pid, "-o", "addr", "show", "dev", "eth0", "scope", "global"))
-            addresses = [line.split()[3].split("/")[0]
-                         for line in listing.splitlines() if line.strip()]
+            addresses = []
+            for version in ("-4", "-6"):
+                listing = yield self._check([IP, version, "-o", "route",
+                                             "show", "dev", veth])
+                addresses.extend(_routedAddresses(listing))
         else:
             addresses = [address]
         for one in addresses:

@@ -19,11 +19,11 @@ from zope.interface import implementer
 from vcd.kernel import pinggroups
 from vcd.kernel.containerqueries import (
     activeTaskCounts, cgroupItem, cgroupItems, containerRunning,
-    containerState, hardStop, initPid, interfaceCounters, liblxcVersion,
-    setCgroupItem, setCgroupItems, signalVps, vpsStatus)
+    containerState, hardStop, hostVeth, initPid, interfaceCounters,
+    liblxcVersion, setCgroupItem, setCgroupItems, signalVps, vpsStatus)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.freezer import freeze, isFrozen, stateWithFreezer
-from vcd.kernel.liveaddress import AddressCommands
+from vcd.kernel.liveaddress import AddressCommands, NoNetworkDevice
 from vcd.kernel.processlimits import setProcessLimit
 from vcd.kernel.worker.ampcommands import (Exec, SetDomainName, SetHostName,
                                           Start)
@@ -239,20 +239,30 @@ class LXCKernel:
         return pid
 
     @defer.inlineCallbacks
+    def _withVeth(self, name):
+        pid = yield self._runningInit(name)
+        veth = yield self._inPool(hostVeth, self.lxcpath, name)
+        if veth is None:
+            raise NoNetworkDevice("it has no network device (it started"
+                                  " without addresses)")
+        return pid, veth
+
+    @defer.inlineCallbacks
     def setAddress(self, name, address, prefix, broadcast=""):
         """
         See L{IVPSKernel.setAddress}.
         """
-        pid = yield self._runningInit(name)
-        yield self._addresses.setAddress(pid, address, prefix, broadcast)
+        pid, veth = yield self._withVeth(name)
+        yield self._addresses.setAddress(pid, veth, address, prefix,
+                                         broadcast)
 
     @defer.inlineCallbacks
     def removeAddress(self, name, address=None):
         """
         See L{IVPSKernel.removeAddress}.
         """
-        pid = yield self._runningInit(name)
-        removed = yield self._addresses.removeAddress(pid, address)
+        pid, veth = yield self._withVeth(name)
+        removed = yield self._addresses.removeAddress(pid, veth, address)
         return removed
 
     def cgroupItems(self, name, keys):
