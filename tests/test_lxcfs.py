@@ -5,8 +5,10 @@ through the host's mount table and by reading its views, and stopped by the
 test (it must not outlive the test: each test ends with it unmounted).
 """
 
+import errno
 import os
 import shutil
+import signal
 
 from twisted.internet import defer, reactor, task, threads
 from twisted.trial import unittest
@@ -160,6 +162,65 @@ class LxcfsServiceTests(unittest.TestCase):
         self.assertEqual(again.describe()["startedByVcd"], True)
         yield again.stopService()
         yield self.assertUnmounted()
+
+    @defer.inlineCallbacks
+    def killDead(self, service, timeout=10):
+        """
+        Kill C{service}'s lxcfs with SIGKILL, which leaves its mount behind
+        answering ENOTCONN or ECONNABORTED (as a machine restored without its processes
+        does), and wait until its mount answers so (its threads have
+        ended).
+        """
+        pid = service.ownPid
+        service.ownPid = None
+        os.kill(pid, signal.SIGKILL)
+        deadline = reactor.seconds() + timeout
+        while True:
+            self.assertTrue(_mountedAt(self.mountPoint))
+            try:
+                open(os.path.join(self.mountPoint, "proc", "meminfo")).close()
+            except OSError as e:
+                self.assertIn(e.errno, (errno.ENOTCONN, errno.ECONNABORTED))
+                break
+            if reactor.seconds() > deadline:
+                self.fail("lxcfs pid %d still answers %ds after SIGKILL"
+                          % (pid, timeout))
+            yield task.deferLater(reactor, 0.02, lambda: None)
+
+    @defer.inlineCallbacks
+    def test_deadMountAtStart(self):
+        """
+        A daemon that finds lxcfs's mount left by a process that is gone
+        detaches it, starts its own, and its views read.
+        """
+        first = self.service("a")
+        first.startService()
+        yield first.firstCheck
+        yield self.killDead(first)
+        yield first.stopService()
+        again = self.service("b")
+        again.startService()
+        self.assertIsNone((yield again.firstCheck))
+        with open(os.path.join(self.mountPoint, "proc/meminfo")) as f:
+            self.assertTrue(f.readline().startswith("MemTotal:"))
+        self.assertTrue(again.describe()["startedByVcd"])
+        yield again.stopService()
+        yield self.assertUnmounted()
+
+    @defer.inlineCallbacks
+    def test_deadMountWhileRunning(self):
+        """
+        lxcfs killed while the daemon runs: the next check detaches its
+        dead mount and serves again.
+        """
+        service = self.service()
+        service.startService()
+        yield service.firstCheck
+        yield self.killDead(service)
+        yield service.check()
+        self.assertIsNone(service.why)
+        with open(os.path.join(self.mountPoint, "proc/uptime")) as f:
+            self.assertTrue(f.read())
 
     @defer.inlineCallbacks
     def test_notInstalled(self):

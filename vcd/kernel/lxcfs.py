@@ -7,8 +7,10 @@ L{LxcfsService}, which makes sure it does while the daemon runs.
 
 Checking that the binary exists says nothing: lxcfs serves only while its
 process runs and its FUSE mount answers. L{serving} reads a file through
-the mount (L{vcd.kernel.lxcfsmount} holds the blocking checks). Nothing
-here ever unmounts anything.
+the mount (L{vcd.kernel.lxcfsmount} holds the blocking checks). The only
+mount ever unmounted is one whose lxcfs process is gone (it answers
+nothing, and a new lxcfs cannot mount over it): it is detached, logged,
+and a new lxcfs started.
 
 lxcfs runs as a child of the daemon (lxcfs 5 stays in the foreground),
 in a session of its own, its output appended to a log file. When the
@@ -26,8 +28,8 @@ from twisted.internet import defer, protocol, task
 from twisted.logger import Logger
 
 from vcd.kernel.contextconfig import MOUNT_POINT, VIEWS
-from vcd.kernel.lxcfsmount import (lxcfsMount, lxcfsPid, problem, terminate,
-                                   usedByOthers, waitStarted)
+from vcd.kernel.lxcfsmount import (detachDead, lxcfsMount, lxcfsPid, problem,
+                                   terminate, usedByOthers, waitStarted)
 
 # The blocking checks live in vcd.kernel.lxcfsmount; they stay importable
 # from here.
@@ -113,6 +115,9 @@ class LxcfsService(service.Service):
         """
         service.Service.startService(self)
         why = problem(self.mountPoint)
+        if why is not None and self.executable is not None:
+            self._logDetached(self._detachDead())
+            why = problem(self.mountPoint)
         if why is None:
             self.ownPid = lxcfsPid(self.pidFile, self.mountPoint)
         elif self.executable is None:
@@ -158,9 +163,34 @@ class LxcfsService(service.Service):
             self.ownPid = None
             if self.executable is None:
                 why = "lxcfs is not installed (apt-get install lxcfs)"
-            elif (yield self.run(lxcfsMount, self.mountPoint)) is None:
-                why = yield self._start()
+            else:
+                self._logDetached((yield self.run(self._detachDead)))
+                if (yield self.run(lxcfsMount, self.mountPoint)) is None:
+                    why = yield self._start()
         self._setWhy(why)
+
+    def _detachDead(self):
+        """
+        L{detachDead}, its failure as a count of 0 with the reason.
+        """
+        try:
+            return detachDead(self.mountPoint), None
+        except OSError as e:
+            return 0, e
+
+    def _logDetached(self, outcome):
+        detached, error = outcome
+        if error is not None:
+            self.log.error("lxcfs at {path} lost its process, and its mount"
+                           " could not be detached: {error}",
+                           path=self.mountPoint, error=error)
+        elif detached:
+            self.log.warn("lxcfs at {path} had lost its process (killed, or"
+                          " the machine was restored): its dead mount is"
+                          " detached and a new lxcfs starts; running VPSes"
+                          " with its views (VIRT_MEM, VIRT_LOAD, VIRT_CPU,"
+                          " VIRT_UPTIME) get them back at their next start",
+                          path=self.mountPoint)
 
     def _setWhy(self, why):
         """

@@ -2,19 +2,22 @@
 """
 The blocking checks on lxcfs and its process, for
 L{vcd.kernel.lxcfs.LxcfsService}: whether its FUSE mount is there and
-serves, whether a VPS uses it, which pid serves it, and ending that
-process. Nothing here ever unmounts anything.
+serves, whether a VPS uses it, which pid serves it, ending that process,
+and detaching a mount whose process is gone (the only unmount here: such a
+mount answers nothing, and stands in the way of a new lxcfs).
 """
 
+import errno
 import os
 import signal
 import time
 
+from vcd.kernel.binding import ffi, lib
 from vcd.kernel.contextconfig import MOUNT_POINT
 from vcd.kernel.mountinfo import readMountinfo
 
-__all__ = ["FSTYPE", "lxcfsMount", "problem", "usedByOthers", "lxcfsPid",
-           "terminate", "waitStarted"]
+__all__ = ["FSTYPE", "lxcfsMount", "problem", "detachDead", "usedByOthers",
+           "lxcfsPid", "terminate", "waitStarted"]
 
 #: The filesystem type of an lxcfs mount in mountinfo.
 FSTYPE = "fuse.lxcfs"
@@ -47,10 +50,45 @@ def problem(mountPoint=MOUNT_POINT):
             if not f.read(4096).startswith(b"MemTotal:"):
                 return "lxcfs at %s serves no meminfo view" % (mountPoint,)
     except OSError as e:
-        return ("lxcfs at %s does not answer (%s); its process died: the"
-                " administrator must unmount it (umount %s) before a new"
-                " one can serve" % (mountPoint, e.strerror, mountPoint))
+        return ("lxcfs at %s does not answer (%s)"
+                % (mountPoint, e.strerror))
     return None
+
+
+def _ended(mountPoint):
+    """
+    Whether the lxcfs mounted at C{mountPoint} lost its process: its FUSE
+    connection answers ENOTCONN or ECONNABORTED (a live but busy lxcfs
+    blocks instead).
+    """
+    if lxcfsMount(mountPoint) is None:
+        return False
+    try:
+        # A read, not a stat: the kernel answers a stat from its cache.
+        with open(os.path.join(mountPoint, "proc", "uptime"), "rb") as f:
+            f.read(1)
+    except OSError as e:
+        return e.errno in (errno.ENOTCONN, errno.ECONNABORTED)
+    return False
+
+
+def detachDead(mountPoint=MOUNT_POINT):
+    """
+    Detach (C{MNT_DETACH}) every lxcfs mount at C{mountPoint} whose process
+    has ended (killed, or gone with a machine that was copied or restored
+    while it ran): such a mount answers every read with an error and keeps
+    a new lxcfs from mounting there. A mount that answers is never
+    touched. VPSes that mounted views of the dead one keep their (dead)
+    copies until they restart. Blocking.
+
+    @return: how many mounts were detached.
+    """
+    detached = 0
+    while _ended(mountPoint):
+        if lib.umount2(os.fsencode(mountPoint), lib.MNT_DETACH) != 0:
+            raise OSError(ffi.errno, "umount2: %s" % (os.strerror(ffi.errno),))
+        detached += 1
+    return detached
 
 
 def usedByOthers(mountPoint=MOUNT_POINT, proc="/proc"):
