@@ -8,8 +8,9 @@ kernel's side is in L{tests.test_vpsnetwork}.
 from twisted.trial import unittest
 
 from tests.fakedaemon import FakeDaemonMixin
+from vcd.api.livelock import LOCK_WAIT
 from vcd.api.method import APPLIED_NOW, NEXT_START
-from vcd.vps.addresslive import LOCK_WAIT, prefixLength
+from vcd.vps.addresslive import prefixLength
 
 
 class PrefixTests(unittest.TestCase):

@@ -20,6 +20,7 @@ from zope.interface.verify import verifyObject
 from vcd.api import method as M
 from vcd.api.arguments import describeType
 from vcd.api.call import Call
+from vcd.api.livelock import applyLive
 from vcd.faults import (MEAUTH, MEINVAL, MENOMETHOD, MEPERM, MESYS,
                         MEVXDB, VCDFault)
 from vcd.api.interfaces import IMethodNamespace
@@ -198,7 +199,7 @@ class Dispatcher:
         self.services.throttle.succeeded(call.clientAddress, call.user.name)
         if method.run is None:
             if method.live is not None:
-                return method.live(call, args)
+                return applyLive(call, args)
             return result
         if not method.lock:
             return method.run(call, args)

@@ -35,6 +35,10 @@ class ILiveChange(Interface):
         arguments C{args}, the VPS C{call.vps}) to the VPS if it runs and
         the kernel can change it.
 
+        It is called holding the lock of the VPS (L{vcd.api.livelock}), so
+        no start or stop runs meanwhile; it must not take that lock itself
+        nor call anything that does.
+
         @return: L{vcd.api.method.APPLIED_NOW}, or a sentence starting with
             L{vcd.api.method.NEXT_START} (saying why when the VPS runs), or
             a Deferred firing with one of them.

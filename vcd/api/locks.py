@@ -92,6 +92,16 @@ class VPSLocks:
         """
         if not self.acquire(name):
             raise busy(name)
+        return self.runHeld(name, function, *args)
+
+    def runHeld(self, name, function, *args):
+        """
+        Run C{function(*args)} while the caller holds the lock of C{name}
+        (taken with L{acquire} or L{wait}), and release it when the result
+        is known.
+
+        @return: the result, or a Deferred firing with it.
+        """
         try:
             result = function(*args)
         except BaseException:

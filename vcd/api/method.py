@@ -77,9 +77,10 @@ class Method:
         on the reactor thread on a read-only connection (a write fails).
     @ivar live: for a method that changes a VPS's configuration, a
         L{vcd.api.interfaces.ILiveChange} run once its transaction has
-        committed: it applies the change to the running VPS if it can, and
-        its answer (L{APPLIED_NOW} or a sentence starting with
-        L{NEXT_START}) is the method's reply. None for other methods.
+        committed, holding the VPS's lock (L{vcd.api.livelock}): it
+        applies the change to the running VPS if it can, and its answer
+        (L{APPLIED_NOW} or a sentence starting with L{NEXT_START}) is the
+        method's reply. None for other methods.
     """
 
     def __init__(self, name, capability, owner, params, returns, doc,

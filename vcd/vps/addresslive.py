@@ -6,9 +6,9 @@ C{eth0} and the host's route to it (L{vcd.kernel.liveaddress}), once
 VXDB has the change.
 
 A VPS that started without addresses has no network device: its first
-address applies at its next start. The per-VPS lock is taken (waiting for
-a start or stop under way, which reads VXDB itself), so a change never
-races one. When the kernel refuses, the reply says the change applies at
+address applies at its next start. Like every live change it runs under
+the VPS's lock (L{vcd.api.livelock}), so it never races a start or stop.
+When the kernel refuses, the reply says the change applies at
 the next start and why (VXDB has it already).
 """
 
@@ -20,13 +20,9 @@ from zope.interface import implementer
 
 from vcd.api.interfaces import ILiveChange
 from vcd.api.method import APPLIED_NOW, NEXT_START
-from vcd.faults import VCDFault
 from vcd.kernel.errors import KernelError
 from vcd.kernel.liveaddress import NoNetworkDevice
 from vcd.vxdb import settings, tables
-
-#: How long a change waits for a start or stop of the VPS under way.
-LOCK_WAIT = 30
 
 
 def prefixLength(address, netmask):
@@ -59,25 +55,8 @@ class LiveAddressChange:
            " off its eth0 and routed from the host; one that started"
            " without addresses gets its network device at its next start.")
 
-    def __call__(self, call, args):
-        name = args["name"]
-        d = call.services.locks.wait(name, LOCK_WAIT)
-
-        def locked(_):
-            return self._apply(call, args).addBoth(released)
-
-        def released(result):
-            call.services.locks.release(name)
-            return result
-
-        def busy(failure):
-            failure.trap(VCDFault)
-            return ("%s (virtual server %r was busy starting or stopping for"
-                    " %d s)" % (NEXT_START, name, LOCK_WAIT))
-        return d.addCallbacks(locked, busy)
-
     @defer.inlineCallbacks
-    def _apply(self, call, args):
+    def __call__(self, call, args):
         services = call.services
         name, address = args["name"], args["addr"]
         if not (yield services.kernel.isRunning(name)):
