@@ -208,3 +208,37 @@ class RunTests(unittest.TestCase):
         pending.callback(None)
         self.successResultOf(waiter)
         self.assertEqual(self.locks.held(), ["alpha"])
+
+
+class RunHeldTests(unittest.TestCase):
+    """
+    L{VPSLocks.runHeld} runs a function under a lock the caller already
+    holds (taken by L{VPSLocks.wait}) and releases it, handing it on to
+    the next waiter, once the result is known.
+    """
+
+    def setUp(self):
+        self.locks = VPSLocks(Clock())
+
+    def test_afterWait(self):
+        holder = defer.Deferred()
+        self.locks.run("alpha", lambda: holder)
+        pending = defer.Deferred()
+        d = self.locks.wait("alpha", 10).addCallback(
+            lambda _: self.locks.runHeld("alpha", lambda: pending))
+        after = self.locks.wait("alpha", 10)
+        holder.callback(None)
+        self.assertNoResult(d)
+        self.assertNoResult(after)
+        pending.callback("done")
+        self.assertEqual(self.successResultOf(d), "done")
+        self.successResultOf(after)
+        self.assertEqual(self.locks.held(), ["alpha"])
+
+    def test_synchronousException(self):
+        self.locks.acquire("alpha")
+
+        def function():
+            raise ValueError("boom")
+        self.assertRaises(ValueError, self.locks.runHeld, "alpha", function)
+        self.assertEqual(self.locks.held(), [])
