@@ -363,7 +363,7 @@ class SynchronousTests(DispatchTestCase):
             "name": "alpha", "timeout": 9}))
         self.assertIsInstance(result, defer.Deferred)
         self.assertTrue(self.successResultOf(result).startswith(
-            "applied now"))
+            "applies at the next start"))
         self.assertEqual(self.answer(self.fake.call(
             "vxdb.init.get", name="alpha"))["timeout"], 9)
 

@@ -194,6 +194,59 @@ class LiveUnameTests(FakeDaemonMixin, unittest.TestCase):
         self.assertTrue(reply.startswith(NEXT_START), reply)
 
 
+class LiveInitTests(FakeDaemonMixin, unittest.TestCase):
+    """
+    vxdb.init.set: the init command applies at the next start, the halt
+    and reboot commands and the timeout at once; the reply starts with
+    'applies at the next start' and says which applied now.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.fake.addVps("web1")
+
+    def test_runningVps(self):
+        """
+        On a running VPS the reply names the init command as what applies
+        at the next start and the halt and reboot commands and the timeout
+        as applied now; the next vx.stop runs the new halt command.
+        """
+        self.answer(self.fake.call("vx.start", name="web1"))
+        reply = self.answer(self.fake.call(
+            "vxdb.init.set", name="web1", init="/sbin/init 2",
+            halt="/bin/sh -c 'echo new halt; halt'"))
+        self.assertEqual(
+            reply, "applies at the next start (the init command; the halt"
+            " and reboot commands and the timeout applied now: vx.stop and"
+            " vx.reboot read them when they run)")
+        self.assertFalse(reply.startswith(APPLIED_NOW), reply)
+        self.assertIn("lxc.init.cmd = /sbin/init\n",
+                      self.kernel.vps("web1").config)
+        d = self.fake.call("vx.stop", name="web1")
+        self.clock.advance(1)
+        self.assertEqual(self.answer(d), "new halt\n")
+        self.answer(self.fake.call("vx.start", name="web1"))
+        self.assertIn("lxc.init.cmd = /sbin/init 2\n",
+                      self.kernel.vps("web1").config)
+
+    def test_stoppedVps(self):
+        reply = self.answer(self.fake.call("vxdb.init.set", name="web1",
+                                           timeout=9))
+        self.assertEqual(reply, "applies at the next start (the virtual"
+                         " server is not running)")
+
+    def test_help(self):
+        """
+        system.methodHelp says what the reply starts with and which parts
+        apply at once.
+        """
+        help = self.fake.dispatch("system.methodHelp", ("vxdb.init.set",))
+        self.assertIn("The reply always starts 'applies at the next start':"
+                      " the init command applies at the next start. The"
+                      " halt and reboot commands and the timeout apply at"
+                      " once", help)
+
+
 class HostinfoLiveTests(FakeDaemonMixin, unittest.TestCase):
 
     def test_hostinfoListsLiveKnobs(self):

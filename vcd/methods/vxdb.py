@@ -19,8 +19,8 @@ from twisted.plugin import IPlugin
 from vcd.api import arguments as A
 from vcd.faults import MEEXIST, MENOVPS, VCDFault, invalid
 from vcd.api.interfaces import ILiveChange, IMethodNamespace
-from vcd.api.method import (APPLIED_NOW, NEXT_START, OWNER_EXISTS, OWNER_NONE,
-                            OWNER_VPS, Method, Param)
+from vcd.api.method import (NEXT_START, OWNER_EXISTS, OWNER_NONE, OWNER_VPS,
+                            Method, Param)
 from vcd.vxdb import registry, roots, running, settings, tables, users
 from vcd.vxdb.defaults import (DEFAULT_HALT, DEFAULT_INIT, DEFAULT_REBOOT,
                                DEFAULT_TIMEOUT)
@@ -29,6 +29,7 @@ from vcd.kernel.diskimage import layoutProblem
 from vcd.vps.diskstart import DiskLimitChange, refuseShrink
 from vcd.vps.mountpolicy import refuseMount
 from vcd.vps.addresslive import LiveAddressChange
+from vcd.vps.liveknobs import NOT_RUNNING
 
 DEFAULT_NETMASK4 = "255.255.255.0"
 DEFAULT_PREFIX6 = "64"
@@ -86,16 +87,31 @@ def _initSet(call, cursor, args):
 @implementer(ILiveChange)
 class _InitChange:
     """
-    The halt and reboot commands and the timeout are read when they are
-    used; the init command when the VPS starts.
+    The init command is read when the VPS starts; the halt and reboot
+    commands and the timeout each time vx.stop or vx.reboot runs (also
+    vx.restart's stop and the group actions'). A running VPS keeps its
+    init until its next start, so the reply starts with L{NEXT_START} and
+    says what applied now; never L{APPLIED_NOW}, since every call sets
+    the init command too (its default when it is left out).
     """
 
-    doc = ("The halt and reboot commands and the timeout apply at once;"
-           " the init command at the next start.")
+    doc = ("The reply always starts %r: the init command applies at the"
+           " next start. The halt and reboot commands and the timeout apply"
+           " at once (each vx.stop and vx.reboot reads them), as the reply"
+           " says after its start when the virtual server runs."
+           % (NEXT_START,))
 
     def __call__(self, call, args):
-        return ("%s (the halt and reboot commands and the timeout; the init"
-                " command %s)" % (APPLIED_NOW, NEXT_START))
+        d = call.services.kernel.isRunning(call.vps.name)
+        return d.addCallback(lambda running: RUNNING_INIT_REPLY if running
+                             else NOT_RUNNING)
+
+
+#: The reply of vxdb.init.set for a running VPS.
+RUNNING_INIT_REPLY = (
+    "%s (the init command; the halt and reboot commands and the timeout"
+    " applied now: vx.stop and vx.reboot read them when they run)"
+    % (NEXT_START,))
 
 
 INIT = [

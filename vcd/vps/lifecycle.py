@@ -25,6 +25,7 @@ from vcd.vps.diskstart import StartDisk
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.mountpolicy import mountRefusal
 from vcd.vps.rootlayout import RootLayout
+from vcd.vps.unamelive import NO_DOMAIN
 from vcd.vxdb import restarts, running
 from vcd.vxdb.userns import setFilesBase
 
@@ -186,17 +187,34 @@ def _startVps(services, xid, name, disk):
     except KernelError as e:
         raise faulttext.startFault(services.config, name, start.init, text,
                                    e)
-    domain = start.uname.get("DOMAINNAME")
-    if domain:
-        try:
-            yield services.kernel.setDomainName(name, domain)
-        except KernelError as e:
-            log.warn("{name}: domainname not set: {error}", name=name,
-                     error=e)
+    yield _setDomainName(services, name,
+                         start.uname.get("DOMAINNAME") or NO_DOMAIN)
     yield contextflags.afterStart(services, name, record.flags, record.ccaps)
     log.info("started {name} (xid {xid}, init pid {pid})", name=name,
              xid=xid, pid=pid)
     return None
+
+
+@defer.inlineCallbacks
+def _setDomainName(services, name, domain):
+    """
+    Right after VPS C{name} started, set its NIS domain name: its
+    DOMAINNAME, or L{NO_DOMAIN} without one, as a booted Linux says. Its
+    new UTS namespace began as a copy of the kernel worker's, whose
+    domain name is the host's and not for a VPS to see. If that fails,
+    stop the VPS: it must not run with the host's domain name.
+
+    @raise VCDFault: MESYS saying that the VPS was stopped, and why.
+    """
+    try:
+        yield services.kernel.setDomainName(name, domain)
+    except KernelError as e:
+        log.error("{name}: its domain name {domain!r} could not be set"
+                  " ({error}); stopping it", name=name, domain=domain,
+                  error=e)
+        yield services.kernel.hardStop(name)
+        raise VCDFault(MESYS, "%r was stopped: its domain name %r could not"
+                       " be set: %s" % (name, domain, e))
 
 
 @defer.inlineCallbacks
