@@ -112,6 +112,30 @@ class WorkerProcessTests(unittest.TestCase):
             self.assertEqual(f.read(), host)
 
     @defer.inlineCallbacks
+    def test_ownUtsNamespace(self):
+        """
+        The worker runs in a UTS namespace of its own, its domain name
+        C{(none)} (each VPS's namespace starts as a copy of it); the
+        daemon's (the host's) is untouched.
+        """
+        if shutil.which("nsenter") is None:
+            self.fail("nsenter missing: install util-linux")
+        with open("/proc/sys/kernel/domainname") as f:
+            host = f.read()
+        yield self.worker.callRemote(SetDomainName, initPid=2 ** 22 + 1,
+                                     domainname="x").addErrback(lambda _: None)
+        [pid] = workerPids()
+        self.assertNotEqual(os.readlink("/proc/%d/ns/uts" % (pid,)),
+                            os.readlink("/proc/self/ns/uts"))
+        inside = subprocess.run(
+            ["nsenter", "--uts", "--target", str(pid), "cat",
+             "/proc/sys/kernel/domainname"],
+            stdout=subprocess.PIPE, check=True, text=True).stdout
+        self.assertEqual(inside, "(none)\n")
+        with open("/proc/sys/kernel/domainname") as f:
+            self.assertEqual(f.read(), host)
+
+    @defer.inlineCallbacks
     def test_setDomainNameFails(self):
         """
         A failure in the forked child arrives as KernelError saying what.

@@ -85,6 +85,21 @@ def _writerTo(fd):
     return write
 
 
+def _ownUtsNamespace():
+    """
+    Move the worker into a UTS namespace of its own whose NIS domain name
+    is C{(none)}: each VPS's UTS namespace starts as a copy of the
+    worker's, so no VPS's init ever sees the host's domain name (the
+    start sets the VPS's own DOMAINNAME right after). The host's
+    namespace is left as it is.
+    """
+    from vcd.kernel.binding import ffi, lib
+    if lib.unshare(lib.CLONE_NEWUTS) != 0 or \
+            lib.setdomainname(b"(none)", len(b"(none)")) != 0:
+        raise OSError(ffi.errno, os.strerror(ffi.errno),
+                      "a UTS namespace of the worker's own")
+
+
 def main():
     """
     Run the worker on this process's standard input and output.
@@ -97,6 +112,7 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # Imports the binding: fails at once if it is missing.
     from vcd.kernel.worker.responder import WorkerResponder
+    _ownUtsNamespace()
     # No signal handlers (no SIGCHLD handler, no wakeup descriptor): the
     # containers' monitors and the commands, forked from this process,
     # inherit nothing of them, and liblxc reaps its own children. The
