@@ -200,9 +200,9 @@ def _setDomainName(services, name, domain):
     """
     Right after VPS C{name} started, set its NIS domain name: its
     DOMAINNAME, or L{NO_DOMAIN} without one, as a booted Linux says. Its
-    new UTS namespace began as a copy of the kernel worker's, whose
-    domain name is the host's and not for a VPS to see. If that fails,
-    stop the VPS: it must not run with the host's domain name.
+    new UTS namespace began as a copy of the kernel worker's (whose own,
+    not the host's, is L{NO_DOMAIN} too). If that fails, stop the VPS: it
+    must not run with a domain name it was not given.
 
     @raise VCDFault: MESYS saying that the VPS was stopped, and why.
     """
