@@ -99,6 +99,10 @@ class LiveKnobTests(FakeDaemonMixin, unittest.TestCase):
         reply = self.change("vxdb.vx.flags.add", flag="HIDE_MOUNT")
         self.assertTrue(reply.startswith(APPLIED_NOW), reply)
         self.assertIn("always in force", reply)
+        # Removing it cannot lift it: the reply says so.
+        reply = self.change("vxdb.vx.flags.remove", flag="HIDE_MOUNT")
+        self.assertTrue(reply.startswith(APPLIED_NOW), reply)
+        self.assertIn("HIDE_MOUNT stays in force", reply)
 
     def test_cpuset(self):
         self.assertEqual(self.change("vxdb.vx.cpuset.set", cpus="1"),

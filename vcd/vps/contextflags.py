@@ -131,6 +131,10 @@ class FlagChange:
     def __call__(self, call, args):
         flag = args["flag"]
         if flag in ALWAYS_IN_FORCE:
+            if call.method.name.endswith(".remove"):
+                return ("%s (removed from VXDB, but %s stays in force: it"
+                        " cannot be lifted here: %s)" % (
+                            APPLIED_NOW, flag, ALWAYS_IN_FORCE[flag]))
             return "%s (%s is always in force: %s)" % (
                 APPLIED_NOW, flag, ALWAYS_IN_FORCE[flag])
         if flag not in ("SCHED_PAUSE", ""):
