@@ -4,10 +4,12 @@ Live changes of the scheduler, the CPU set and the limits
 replies, and what reaches the running VPS's cgroup files and processes.
 """
 
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from tests.fakedaemon import FakeDaemonMixin
 from vcd.api.method import APPLIED_NOW, NEXT_START
+from vcd.kernel.errors import KernelError
 from vcd.vps.liveknobs import NOT_RUNNING, PRLIMIT_REMOVED
 from vcd.vxdb import running
 
@@ -103,6 +105,19 @@ class LiveKnobTests(FakeDaemonMixin, unittest.TestCase):
         reply = self.change("vxdb.vx.flags.remove", flag="HIDE_MOUNT")
         self.assertTrue(reply.startswith(APPLIED_NOW), reply)
         self.assertIn("HIDE_MOUNT stays in force", reply)
+
+    def test_removeAllFlagsRefused(self):
+        """
+        Removing every flag while the kernel refuses the scheduler's change
+        says so first, and what the other flags did after it.
+        """
+        self.change("vxdb.vx.flags.add", flag="SCHED_HARD")
+        self.patch(self.kernel, "setCgroupItems",
+                   lambda name, items: defer.fail(KernelError("no cpu.max")))
+        reply = self.change("vxdb.vx.flags.remove", flag="")
+        self.assertTrue(reply.startswith(NEXT_START), reply)
+        self.assertIn("no cpu.max", reply)
+        self.assertIn("the other flags: " + NEXT_START, reply)
 
     def test_cpuset(self):
         self.assertEqual(self.change("vxdb.vx.cpuset.set", cpus="1"),

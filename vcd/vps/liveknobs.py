@@ -181,6 +181,14 @@ class LiveSchedHard:
         d = applyScheduler(call.services, call.vps.xid, call.vps.name)
         if not flag:
             # A remove of every flag: the scheduler follows at once, the
-            # other flags answer for the rest.
-            d.addCallback(lambda _: self.other(call, args))
+            # other flags answer for the rest, unless the kernel refused
+            # the scheduler's change, which the reply must say first.
+            d.addCallback(self._withOthers, call, args)
         return d
+
+    @defer.inlineCallbacks
+    def _withOthers(self, scheduler, call, args):
+        others = yield self.other(call, args)
+        if scheduler in (APPLIED_NOW, NOT_RUNNING):
+            return others
+        return "%s; the other flags: %s" % (scheduler, others)
