@@ -13,7 +13,7 @@ the module's own conversions.
 from twisted.trial import unittest
 
 from vcd.kernel.knobmap import startItems
-from vcd.kernel.vethrouting import upScriptLine
+from vcd.kernel.vethrouting import gatewayHookLine, upScriptLine
 from vcd.kernel.lxcconfig import (MASKED_PROC_FILES, HostPaths, StartConfig,
                                   renderConfig)
 
@@ -465,7 +465,7 @@ class NetworkTests(unittest.TestCase):
         text = renderConfig(start(addresses=addresses, broadcast=broadcast),
                             paths())
         return ["%s = %s" % (k, v) for k, v in parse(self, text)
-                if k.startswith("lxc.net.")]
+                if k.startswith(("lxc.net.", "lxc.hook.start-host"))]
 
     def test_noAddress(self):
         self.assertEqual(self.net([]), ["lxc.net.0.type = empty",
@@ -512,14 +512,21 @@ class NetworkTests(unittest.TestCase):
              "lxc.net.0.ipv4.address = 198.18.5.2/16 198.18.0.127"])
 
     def test_ipv6(self):
+        """
+        An IPv6 address is on eth0 alone (/128, whatever its prefix
+        length), and the default route goes through the host-side veth's
+        link-local address, added by a start-host hook.
+        """
         self.assertEqual(self.net([("2001:db8::5", "64")]), [
             "lxc.net.0.type = veth",
             "lxc.net.0.veth.mode = router",
             "lxc.net.0.name = eth0",
             "lxc.net.0.flags = up",
             "lxc.net.0.script.up = " + upScriptLine(),
-            "lxc.net.0.ipv6.address = 2001:db8::5/64",
-            "lxc.net.0.ipv6.gateway = dev"])
+            "lxc.net.0.ipv6.address = 2001:db8::5/128",
+            "lxc.hook.start-host = " + gatewayHookLine()])
+        self.assertIn(" -6 route add default via fe80::1 dev eth0",
+                      gatewayHookLine())
 
     def test_ipv6Canonical(self):
         self.assertIn("lxc.net.0.ipv6.address = 2001:db8::5/128",
@@ -540,9 +547,9 @@ class NetworkTests(unittest.TestCase):
             "lxc.net.0.script.up = " + upScriptLine(),
             "lxc.net.0.ipv4.address = 198.18.0.2/24 198.18.0.255",
             "lxc.net.0.ipv4.address = 198.18.0.3/24 198.18.0.255",
-            "lxc.net.0.ipv6.address = 2001:db8::2/64",
+            "lxc.net.0.ipv6.address = 2001:db8::2/128",
             "lxc.net.0.ipv4.gateway = dev",
-            "lxc.net.0.ipv6.gateway = dev"])
+            "lxc.hook.start-host = " + gatewayHookLine()])
 
     def test_refused(self):
         """

@@ -5,11 +5,14 @@ VPSes on one host reach each other over TCP on their addresses while each
 sees only its own interfaces, none sends from another's address, no
 host-global setting changes, an address added to a running VPS is
 reachable at once, and vx.netstatus counts the bytes the test sends to a
-VPS.
+VPS. The same holds for IPv6 (through the gateway fe80::1 on each VPS's
+host-side veth), and a VPS never receives what is sent to an IPv6 address
+of another VPS, even one it claims.
 
 Needs root, liblxc with the compiled binding (Debian lxc, lxc-dev) and
 busybox-static (its nc); a missing component fails the test saying what
-to install. VPS addresses are from 198.18.0.0/15 only.
+to install. VPS addresses are from 198.18.0.0/15 and, for IPv6, from
+the documentation prefix 2001:db8::/32 only.
 """
 
 import os
@@ -35,6 +38,16 @@ HOST_GLOBALS = ("net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding",
                 "net/ipv6/conf/default/forwarding")
 #: How long a network step may take before the test fails.
 DEADLINE = 15
+
+
+def testAddress6(prefix=None):
+    """
+    A random address in C{prefix} (a C{2001:db8:<n>::} string), or in a
+    random /64 of the documentation prefix 2001:db8::/32.
+    """
+    if prefix is None:
+        prefix = "2001:db8:%x::" % (1 + secrets.randbelow(0xfffe),)
+    return "%s%x" % (prefix, 2 + secrets.randbelow(0xfffd))
 
 
 def hostGlobals():
@@ -64,13 +77,17 @@ class NetworkTestsMixin(RunningHelpers):
         return super().setUp()
 
     @defer.inlineCallbacks
-    def addressedVps(self, address):
+    def addressedVps(self, address, bcaps=()):
         """
-        A started VPS with C{address}/24, once its boot is over.
+        A started VPS with C{address}/24 (an IPv6 one /64), once its boot
+        is over.
         """
         name = yield self.newVps()
+        for bcap in bcaps:
+            yield self.admin.call("vxdb.vx.bcaps.add", name=name, bcap=bcap)
         yield self.admin.call("vxdb.nx.addr.set", name=name, addr=address,
-                              netmask="255.255.255.0")
+                              netmask="64" if ":" in address
+                              else "255.255.255.0")
         yield self.admin.call("vx.start", name=name)
         yield self.waitBooted(name)
         return name
@@ -340,9 +357,93 @@ def hostRoute(address):
     """
     The host's route to C{address} alone (iproute2), or C{""}.
     """
-    return subprocess.run(["ip", "route", "show", address + "/32"],
+    family, length = ("-6", "128") if ":" in address else ("-4", "32")
+    return subprocess.run(["ip", family, "route", "show",
+                           address + "/" + length],
                           capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def routeDevice(address):
+    """
+    The device of the host's route to C{address} alone, or C{None}.
+    """
+    words = hostRoute(address).split()
+    return words[words.index("dev") + 1] if "dev" in words else None
+
+
+class IPv6Tests(NetworkTestsMixin, DaemonTestCase):
+    """
+    VPSes with IPv6 addresses reach each other and the host through the
+    link-local gateway of their host-side veths, each on its own
+    addresses only.
+    """
+
+    @defer.inlineCallbacks
+    def test_vpsToVps(self):
+        """
+        Two VPSes with addresses of one /64 connect over TCP to each other
+        in both directions and the host connects to each; the host routes
+        each address alone to its VPS's veth; no host-global setting
+        changes.
+        """
+        before = hostGlobals()
+        first = testAddress6()
+        second = testAddress6(first.rsplit(":", 1)[0] + ":")
+        while second == first:
+            second = testAddress6(first.rsplit(":", 1)[0] + ":")
+        one = yield self.addressedVps(first)
+        other = yield self.addressedVps(second)
+        self.assertNotEqual(routeDevice(first), None)
+        self.assertNotEqual(routeDevice(first), routeDevice(second))
+        for name, mine, theirs in ((one, first, second),
+                                   (other, second, first)):
+            addresses = yield self.execIn(name, "ip -o -6 addr")
+            self.assertIn(" %s/" % (mine,), addresses)
+            self.assertNotIn(theirs, addresses)
+        for client, server, address, port in ((one, other, second, 7011),
+                                              (other, one, first, 7012)):
+            token = secrets.token_hex(8)
+            yield self.listen(server, port, "/tmp/v6.out")
+            yield self.sendFrom(client, address, port, token)
+            yield self.waitReceived(server, "/tmp/v6.out", token)
+        for name, address in ((one, first), (other, second)):
+            token = secrets.token_hex(8)
+            yield self.listen(name, 7013, "/tmp/v6host.out")
+            yield self.sendFromHost(address, 7013, token.encode())
+            yield self.waitReceived(name, "/tmp/v6host.out", token)
+        self.assertEqual(hostGlobals(), before)
+
+    @defer.inlineCallbacks
+    def test_othersAddressNotReceived(self):
+        """
+        A VPS that puts another VPS's IPv6 address on its own eth0
+        (NET_ADMIN) receives nothing sent to it, from the host or from a
+        third VPS: the owner does.
+        """
+        prefix = testAddress6().rsplit(":", 1)[0] + ":"
+        addresses = set()
+        while len(addresses) < 3:
+            addresses.add(testAddress6(prefix))
+        claimed, thief, sender = sorted(addresses)
+        owner = yield self.addressedVps(claimed)
+        claimer = yield self.addressedVps(thief, bcaps=("NET_ADMIN",))
+        third = yield self.addressedVps(sender)
+        yield self.execIn(claimer, "ip -6 addr add %s/128 dev eth0"
+                          % (claimed,))
+        self.assertIn(claimed, (yield self.execIn(claimer, "ip -o -6 addr")))
+        claimerPid = (yield self.status(claimer))["initpid"]
+        for name in (owner, claimer):
+            yield self.listen(name, 7014, "/tmp/claim.out")
+        before = tcpSegmentsReceived(claimerPid)
+        yield self.sendFrom(third, claimed, 7014, "fromvps")
+        yield self.waitReceived(owner, "/tmp/claim.out", "fromvps")
+        yield self.listen(owner, 7014, "/tmp/claim.out")
+        yield self.sendFromHost(claimed, 7014, b"fromhost")
+        yield self.waitReceived(owner, "/tmp/claim.out", "fromhost")
+        self.assertEqual((yield self.execIn(claimer, "cat /tmp/claim.out")),
+                         "")
+        self.assertEqual(tcpSegmentsReceived(claimerPid), before)
 
 
 class LiveAddressTests(NetworkTestsMixin, DaemonTestCase):

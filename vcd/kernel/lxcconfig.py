@@ -16,7 +16,7 @@ import os
 from vcd.kernel.contextconfig import (boundingSet, contextLines,
                                      seccompProfile)
 from vcd.kernel.hostfeatures import PRLIMITS
-from vcd.kernel.vethrouting import upScriptLine
+from vcd.kernel.vethrouting import gatewayHookLine, upScriptLine
 
 UNLIMITED = 2 ** 64 - 1
 #: The seccomp policy of every VPS: LXC's default (no module loading, no
@@ -262,12 +262,18 @@ def _networkLines(start):
             lines.append(("lxc.net.0.ipv4.address",
                           "%s/%d %s" % (address, prefix, broadcast)))
         else:
+            # Alone (/128), whatever its prefix: every other address, in
+            # the same prefix or not, goes through the gateway, which
+            # answers for itself (no proxy NDP for other VPSes).
             lines.append(("lxc.net.0.ipv6.address",
-                          "%s/%d" % (address, prefix)))
+                          "%s/%d" % (address, address.max_prefixlen)))
     if 4 in families:
         lines.append(("lxc.net.0.ipv4.gateway", "dev"))
     if 6 in families:
-        lines.append(("lxc.net.0.ipv6.gateway", "dev"))
+        # The default route goes through the link-local address of the host-side veth
+        # (vethrouting): a route liblxc 5.0 refuses to add in router mode
+        # unless the host forwards IPv6 on all its interfaces.
+        lines.append(("lxc.hook.start-host", gatewayHookLine()))
     return lines
 
 

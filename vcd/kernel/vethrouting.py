@@ -42,6 +42,9 @@ import os
 #: (L{vcd.kernel.liveaddress}): iproute2's and util-linux's.
 IP = "/usr/sbin/ip"
 NSENTER = "/usr/bin/nsenter"
+#: The link-local address of every VPS's host-side veth: the IPv6 gateway
+#: of the VPS (as LXD's and Incus's "routed" NICs do).
+IPV6_GATEWAY = "fe80::1"
 
 #: The shell commands LXC runs (through C{/bin/sh -c}, hook version 0) with
 #: the arguments C{<name> net up veth [<link>] <host-side device>}: the
@@ -51,8 +54,12 @@ UP_SCRIPT = "; ".join([
     "conf=/proc/sys/net/ipv4/conf/$dev",
     "echo 1 > $conf/forwarding && echo 1 > $conf/proxy_arp"
     " && echo 1 > $conf/rp_filter || exit 1",
-    "v6=/proc/sys/net/ipv6/conf/$dev/force_forwarding",
-    "if [ -e $v6 ]; then echo 1 > $v6 || exit 1; fi",
+    "v6=/proc/sys/net/ipv6/conf/$dev",
+    "if [ -e $v6/force_forwarding ]; then"
+    " echo 1 > $v6/force_forwarding || exit 1; fi",
+    "if [ -e $v6 ] && [ $(cat $v6/disable_ipv6) = 0 ]; then"
+    " %s -6 addr add %s/64 dev $dev nodad || exit 1; fi"
+    % (IP, IPV6_GATEWAY),
 ])
 
 #: The settings L{UP_SCRIPT} makes on each VPS's host-side veth (for
@@ -60,7 +67,22 @@ UP_SCRIPT = "; ".join([
 VETH_SETTINGS = ("net.ipv4.conf.<veth>.forwarding=1",
                  "net.ipv4.conf.<veth>.proxy_arp=1",
                  "net.ipv4.conf.<veth>.rp_filter=1",
-                 "net.ipv6.conf.<veth>.force_forwarding=1")
+                 "net.ipv6.conf.<veth>.force_forwarding=1",
+                 "address %s/64 nodad on <veth>" % (IPV6_GATEWAY,))
+
+
+#: The shell command LXC runs on the host (C{lxc.hook.start-host}, with
+#: C{LXC_PID} the VPS's init, which has not run yet) for a VPS that starts
+#: with IPv6 addresses: its IPv6 default route, through L{IPV6_GATEWAY}.
+GATEWAY_HOOK = ("%s --net=/proc/$LXC_PID/ns/net -- %s -6 route add default"
+                " via %s dev eth0" % (NSENTER, IP, IPV6_GATEWAY))
+
+
+def gatewayHookLine():
+    """
+    @return: the value of C{lxc.hook.start-host} running L{GATEWAY_HOOK}.
+    """
+    return "/bin/sh -c '%s' vcd-ipv6-gateway" % (GATEWAY_HOOK,)
 
 
 def upScriptLine():
