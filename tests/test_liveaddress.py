@@ -61,9 +61,21 @@ class CommandTests(unittest.TestCase):
              "veth2-149"]])
 
     def test_setIPv6(self):
-        self.successResultOf(self.commands.setAddress(77, VETH, "2001:db8::5", 64))
-        self.assertIn(inside("-6", "addr", "add", "2001:db8::5/64", "dev",
-                             "eth0"), self.runner.ran)
+        """
+        An IPv6 address goes on eth0 alone (/128, whatever its prefix),
+        with a default route through the host-side veth's link-local
+        gateway, and is routed alone to the veth.
+        """
+        self.successResultOf(self.commands.setAddress(77, VETH, "2001:db8::5",
+                                                      64))
+        self.assertEqual(self.runner.ran, [
+            inside("-6", "addr", "flush", "dev", "eth0", "to",
+                   "2001:db8::5/128"),
+            inside("-6", "addr", "add", "2001:db8::5/128", "dev", "eth0"),
+            inside("-6", "route", "add", "default", "via", "fe80::1", "dev",
+                   "eth0"),
+            [IP, "-6", "route", "replace", "2001:db8::5/128", "dev",
+             "veth2-149"]])
 
     def test_existingDefaultRoute(self):
         """

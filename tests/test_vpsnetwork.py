@@ -486,3 +486,40 @@ class LiveAddressTests(NetworkTestsMixin, DaemonTestCase):
         # It still stops as LXC expects.
         yield self.admin.call("vx.stop", name=name)
         self.assertEqual(hostRoute(first), "")
+
+    @defer.inlineCallbacks
+    def test_addIPv6Live(self):
+        """
+        An IPv6 address added to a running VPS that started with an IPv4
+        address only is on its eth0 alone and reachable at once from the
+        host and, in both directions, from a VPS of the same /64; removed,
+        its host route is gone.
+        """
+        added = testAddress6()
+        peerAddress = testAddress6(added.rsplit(":", 1)[0] + ":")
+        while peerAddress == added:
+            peerAddress = testAddress6(added.rsplit(":", 1)[0] + ":")
+        name = yield self.addressedVps(testAddress())
+        peer = yield self.addressedVps(peerAddress)
+        self.assertEqual(hostRoute(added), "")
+        self.assertEqual((yield self.admin.call(
+            "vxdb.nx.addr.set", name=name, addr=added, netmask="64")),
+            APPLIED_NOW)
+        self.assertIn(" %s/128 " % (added,),
+                      (yield self.execIn(name, "ip -o -6 addr")))
+        self.assertIn(" dev veth", " " + hostRoute(added))
+        token = secrets.token_hex(8)
+        yield self.listen(name, 7015, "/tmp/live6.out")
+        yield self.sendFromHost(added, 7015, token.encode())
+        yield self.waitReceived(name, "/tmp/live6.out", token)
+        for client, server, address, port in ((peer, name, added, 7016),
+                                              (name, peer, peerAddress,
+                                               7017)):
+            token = secrets.token_hex(8)
+            yield self.listen(server, port, "/tmp/live6vps.out")
+            yield self.sendFrom(client, address, port, token)
+            yield self.waitReceived(server, "/tmp/live6vps.out", token)
+        self.assertEqual((yield self.admin.call(
+            "vxdb.nx.addr.remove", name=name, addr=added)), APPLIED_NOW)
+        self.assertNotIn(added, (yield self.execIn(name, "ip -o addr")))
+        self.assertEqual(hostRoute(added), "")

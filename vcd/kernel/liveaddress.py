@@ -3,8 +3,9 @@
 Adding and removing an address of a running VPS: on its C{eth0}, inside
 its network namespace, and as a route of the host to its host-side veth
 (what LXC's router mode does at the start; proxy ARP on the veth,
-L{vcd.kernel.vethrouting}, then answers for the address as for the
-others).
+L{vcd.kernel.vethrouting}, then answers for an IPv4 address as for the
+others; an IPv6 address is alone on C{eth0}, /128, and the VPS reaches
+every other through the veth's link-local gateway, as at the start).
 
 The commands are iproute2's C{ip}, run in the VPS's network namespace by
 util-linux's C{nsenter --net=/proc/<init pid>/ns/net} (only the network
@@ -24,7 +25,7 @@ from twisted.internet import defer
 from twisted.internet.utils import getProcessOutputAndValue
 
 from vcd.kernel.errors import KernelError
-from vcd.kernel.vethrouting import IP, NSENTER
+from vcd.kernel.vethrouting import IP, IPV6_GATEWAY, NSENTER
 
 #: The environment of the commands.
 ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
@@ -104,19 +105,25 @@ class AddressCommands:
     def setAddress(self, pid, veth, address, prefix, broadcast=""):
         """
         Put C{address}/C{prefix} on the VPS's C{eth0} (replacing the same
-        address with another prefix), with a default route through the
-        device if its family had none, and route it from the host to
-        C{veth}, the host side LXC made (L{hostVeth}).
+        address with another prefix; an IPv6 address alone, /128, as at
+        the start), with a default route if its family had none (through
+        the device for IPv4, through L{IPV6_GATEWAY} for IPv6), and route
+        it from the host to C{veth}, the host side LXC made
+        (L{hostVeth}).
         """
         version = "-%d" % (ipaddress.ip_address(address).version,)
         yield self._check(self._inside(pid, version, "addr", "flush", "dev",
                                        "eth0", "to", hostPrefix(address)))
-        add = ["addr", "add", "%s/%d" % (address, prefix), "dev", "eth0"]
         if version == "-4":
-            add[3:3] = ["broadcast", broadcast or "+"]
+            add = ["addr", "add", "%s/%d" % (address, prefix), "broadcast",
+                   broadcast or "+", "dev", "eth0"]
+            default = ["default", "dev", "eth0"]
+        else:
+            add = ["addr", "add", hostPrefix(address), "dev", "eth0"]
+            default = ["default", "via", IPV6_GATEWAY, "dev", "eth0"]
         yield self._check(self._inside(pid, version, *add))
         yield self._check(self._inside(pid, version, "route", "add",
-                                       "default", "dev", "eth0"),
+                                       *default),
                           allowed=("File exists",))
         yield self._check([IP, version, "route", "replace",
                            hostPrefix(address), "dev", veth])
