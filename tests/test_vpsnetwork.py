@@ -278,7 +278,8 @@ class HostInfoTests(DaemonTestCase):
         """
         The settings made on each VPS's veth are listed; IPv6 forwarding
         is said to be per interface exactly when this kernel has
-        force_forwarding.
+        force_forwarding; IPv6 between VPSes is said to work, and its
+        source addresses not to be validated.
         """
         network = (yield self.admin.call("vcd.hostinfo"))["network"]
         self.assertIn("net.ipv4.conf.<veth>.forwarding=1",
@@ -288,6 +289,19 @@ class HostInfoTests(DaemonTestCase):
             "(force_forwarding)" in network["ipv6"],
             os.path.exists("/proc/sys/net/ipv6/conf/default/"
                            "force_forwarding"))
+        # What IPv6Tests measures is said where it holds, and what they
+        # do not measure is said too.
+        with open("/proc/sys/net/ipv6/conf/all/forwarding") as f:
+            forwards = f.read().strip() == "1" or os.path.exists(
+                "/proc/sys/net/ipv6/conf/default/force_forwarding")
+        with open("/proc/sys/net/ipv6/conf/default/disable_ipv6") as f:
+            enabled = f.read().strip() == "0"
+        self.assertEqual(network["ipv6"].startswith(
+            "VPSes reach the host and each other"), forwards and enabled,
+            network["ipv6"])
+        self.assertIn("source addresses are not validated", network["ipv6"])
+        self.assertIn("address fe80::1/64 nodad on <veth>",
+                      network["vethSettings"])
         self.assertTrue(network["liveAddresses"].startswith("at once"),
                         network)
         with open("/proc/sys/net/ipv4/ip_forward") as f:

@@ -2,38 +2,50 @@
 """
 How VPSes reach the host and each other: a VPS with addresses has one
 veth pair in LXC's router mode (the VPS's side is its C{eth0}; LXC routes
-each of its addresses to the host's side and gives it C{default dev eth0});
-a VPS without addresses has only its loopback device, brought up.
+each of its addresses alone to the host's side); a VPS without addresses
+has only its loopback device, brought up.
 
 LXC's router mode alone lets a VPS reach the host only: a packet from one
 VPS to another arrives on the first VPS's host-side veth and must be
-forwarded to the other's, and the first VPS must get an answer to its ARP
-request for the other's address. Both are settings of the receiving
-interface, so each VPS's own host-side veth gets them (never the host's
-global C{net.ipv4.ip_forward} nor C{conf.all}/C{conf.default}):
+forwarded to the other's, and the first VPS must get an answer when it
+resolves the next hop. Both are settings of the receiving interface, so
+each VPS's own host-side veth gets them (never the host's global
+C{net.ipv4.ip_forward} nor C{conf.all}/C{conf.default}):
 
   - C{net.ipv4.conf.<veth>.forwarding = 1}: the kernel forwards what
     arrives on that interface (IPv4 decides by the input interface);
-  - C{net.ipv4.conf.<veth>.proxy_arp = 1}: the host answers the VPS's ARP
-    requests for addresses it routes through another interface;
+  - C{net.ipv4.conf.<veth>.proxy_arp = 1}: the VPS's IPv4 default route
+    is C{dev eth0}, so it asks by ARP for every address, and the host
+    answers for those it routes through another interface;
   - C{net.ipv4.conf.<veth>.rp_filter = 1}: strict reverse-path filter, so
-    a VPS sends only from its own addresses (the host drops anything else
-    arriving on its veth), as a VServer could only use its own;
+    a VPS sends only from its own IPv4 addresses (the host drops anything
+    else arriving on its veth), as a VServer could only use its own;
   - C{net.ipv6.conf.<veth>.force_forwarding = 1} where the kernel has it
     (Linux >= 6.17); older kernels forward IPv6 only with the host-global
-    C{net.ipv6.conf.all.forwarding}, which the daemon leaves alone. IPv6
-    between VPSes needs more than forwarding (proxy NDP entries for the
-    other VPSes' addresses, which nothing adds): it is not done.
+    C{net.ipv6.conf.all.forwarding}, which the daemon leaves alone;
+  - the link-local address L{IPV6_GATEWAY} on the veth (without duplicate
+    address detection, so it is usable at once), the IPv6 gateway of the
+    VPS, as LXD's and Incus's "routed" NICs do. A VPS has its IPv6
+    addresses alone (/128) on C{eth0} and its IPv6 default route through
+    that gateway (L{GATEWAY_HOOK}): it only ever resolves the gateway,
+    which the host answers for itself, so no proxy NDP entry for other
+    VPSes' addresses is needed. The host routes each address to its own
+    VPS's veth, so a VPS receives only what is sent to its addresses;
+    what it sends is not checked (IPv6 has no C{rp_filter}; only a
+    firewall could do it, and vcd changes none): L{detectNetwork} says
+    so.
 
 Addresses added to or removed from a running VPS go the same way
 (L{vcd.kernel.liveaddress}).
 
 LXC runs L{UP_SCRIPT} on the host (C{lxc.net.0.script.up}) once the veth
-exists and before the VPS's init runs; a failure stops the start.
-Nothing changes the host's firewall: a forward chain whose policy drops
-packets stops VPS-to-VPS traffic (as it would between any two
-interfaces), and packets from outside reach a VPS only if the host's own
-uplink forwards (an administrator's choice).
+exists and before the VPS's init runs, and L{GATEWAY_HOOK}
+(C{lxc.hook.start-host}) once the VPS's C{eth0} has its addresses and
+before its init runs; a failure of either stops the start. Nothing
+changes the host's firewall: a forward chain whose policy drops packets
+stops VPS-to-VPS traffic (as it would between any two interfaces), and
+packets from outside reach a VPS only if the host's own uplink forwards
+(an administrator's choice).
 """
 
 import os
@@ -100,6 +112,44 @@ def _read(root, path):
         return None
 
 
+def _ipv6Text(root):
+    """
+    What holds for IPv6 on this host (L{detectNetwork}).
+    """
+    if not os.path.isdir(os.path.join(root, "proc/sys/net/ipv6")):
+        return "not available: this kernel has no IPv6"
+    if _read(root, "proc/sys/net/ipv6/conf/default/disable_ipv6") == "1":
+        return ("not available: new interfaces get no IPv6"
+                " (net.ipv6.conf.default.disable_ipv6 is 1, a host-global"
+                " setting vcd leaves alone), so a VPS's host-side veth has"
+                " no gateway address %s and its IPv6 addresses reach"
+                " nothing" % (IPV6_GATEWAY,))
+    reach = ("each VPS has its IPv6 addresses alone (/128) on its eth0 and"
+             " its default route through %s, the link-local address of its"
+             " host-side veth; the host routes each address to its VPS's"
+             " veth, so a VPS receives only what is sent to its own"
+             " addresses" % (IPV6_GATEWAY,))
+    if os.path.exists(os.path.join(
+            root, "proc/sys/net/ipv6/conf/default/force_forwarding")):
+        between = ("VPSes reach the host and each other on their addresses,"
+                   " forwarded by each VPS's veth (force_forwarding)")
+    elif _read(root, "proc/sys/net/ipv6/conf/all/forwarding") == "1":
+        between = ("VPSes reach the host and each other on their addresses"
+                   " (forwarded: the host's net.ipv6.conf.all.forwarding"
+                   " is 1)")
+    else:
+        between = ("VPSes reach the host, not each other: this kernel has no"
+                   " per-interface force_forwarding (Linux >= 6.17) and"
+                   " net.ipv6.conf.all.forwarding, a host-global setting vcd"
+                   " leaves alone, is 0")
+    return ("%s; %s; source addresses are not validated: a VPS can send"
+            " from an IPv6 address that is not its own (by adding it, with"
+            " NET_ADMIN, or through a raw socket, with NET_RAW), though"
+            " answers go to the address's owner (IPv6 has no rp_filter;"
+            " only a firewall could drop those packets, and vcd changes"
+            " none)" % (between, reach))
+
+
 def detectNetwork(root="/"):
     """
     Say how VPSes reach each other on this host, for C{vcd.hostinfo}.
@@ -116,23 +166,6 @@ def detectNetwork(root="/"):
     else:
         live = ("at once on a VPS that started with an address (%s in its"
                 " network namespace by %s)" % (IP, NSENTER))
-    ipv6Forcing = os.path.exists(os.path.join(
-        root, "proc/sys/net/ipv6/conf/default/force_forwarding"))
-    ipv6All = _read(root, "proc/sys/net/ipv6/conf/all/forwarding")
-    if ipv6Forcing:
-        forwarding = "forwarded by each VPS's veth (force_forwarding)"
-    elif ipv6All == "1":
-        forwarding = ("forwarded (the host's net.ipv6.conf.all.forwarding"
-                      " is 1)")
-    else:
-        forwarding = ("not forwarded: this kernel has no per-interface"
-                      " force_forwarding (Linux >= 6.17) and"
-                      " net.ipv6.conf.all.forwarding, a host-global setting"
-                      " vcd leaves alone, is 0")
-    ipv6 = ("untested between VPSes, and not expected to work: nothing"
-            " answers a VPS's neighbour solicitation for another VPS's"
-            " address (LXC's router mode adds no proxy NDP entries for"
-            " them); packets are %s" % (forwarding,))
     return {
         "loopback": "up in every VPS (lxc.net.0.flags = up)",
         "ipv4": "VPSes reach the host and each other on their addresses"
@@ -140,7 +173,7 @@ def detectNetwork(root="/"):
                 " host-side veth; the host's ip_forward is left as it is:"
                 " %s)"
                 % (_read(root, "proc/sys/net/ipv4/ip_forward") or "?",),
-        "ipv6": ipv6,
+        "ipv6": _ipv6Text(root),
         "vethSettings": list(VETH_SETTINGS),
         "firewall": "not changed: a host firewall's forward chain must"
                     " accept packets between VPS veths",
