@@ -270,9 +270,10 @@ def _networkLines(start):
     if 4 in families:
         lines.append(("lxc.net.0.ipv4.gateway", "dev"))
     if 6 in families:
-        # The default route goes through the link-local address of the host-side veth
-        # (vethrouting): a route liblxc 5.0 refuses to add in router mode
-        # unless the host forwards IPv6 on all its interfaces.
+        # The default route goes through the link-local address of the
+        # host-side veth (vethrouting), added by a hook: liblxc 5.0 refuses
+        # a gateway address in router mode unless the host forwards IPv6
+        # on all its interfaces (net.ipv6.conf.all.forwarding).
         lines.append(("lxc.hook.start-host", gatewayHookLine()))
     return lines
 
