@@ -280,7 +280,9 @@ ADDRESSES = keyedMethods(
     "vxdb.nx.addr", tables.ADDRESSES,
     lambda allowEmpty: A.IPAddress(allowEmpty=allowEmpty),
     [Param("netmask", A.Netmask(), "",
-           "Netmask (default 255.255.255.0; IPv6: prefix, default 64)")],
+           "Netmask (default 255.255.255.0; IPv6: prefix, default 64,"
+           " kept in VXDB: inside the VPS an IPv6 address is alone (/128),"
+           " everything routed through the host's fe80::1)")],
     "NET", "network address", check=_checkAddress,
     live=LiveAddressChange())
 
