@@ -23,6 +23,8 @@ from vcd.vxdb.whirlpool import whirlpoolHex
 
 ADMIN_PASSWORD = "admin-secret-1"
 _TEMPLATE_CACHE = {}
+#: Where liblxc keeps its container locks when run as root.
+LXC_LOCK_ROOT = "/run/lxc/lock"
 
 
 def busyboxTemplate(templatedir):
@@ -140,9 +142,14 @@ class DaemonTestCase(unittest.TestCase):
         self.config = Configuration(
             listen=[], datadir=os.path.join(base, "data"),
             vbasedir=os.path.join(base, "vservers"))
+        # After everything else: the lock directories liblxc made for this
+        # test's lxcpath (it never removes them; a suite run makes
+        # thousands).
+        self.addCleanup(removeLxcLocks, self.config.lxcpath,
+                        os.path.dirname(base))
         busyboxTemplate(self.config.templatedir)
         setPassword(self.config.vxdbPath, "admin", ADMIN_PASSWORD)
-        # Last of all: an lxcfs this test's daemons left serving VPSes.
+        # Last but one: an lxcfs this test's daemons left serving VPSes.
         self.addCleanup(stopLeftLxcfs, self.config.datadir)
         return self.startDaemon()
 
@@ -246,6 +253,60 @@ def stopLeftLxcfs(datadir):
     if pid is not None and not lxcfs.usedByOthers(lxcfs.MOUNT_POINT):
         lxcfs.terminate(pid, lxcfs.MOUNT_POINT, 10)
         os.unlink(pidFile)
+
+
+def lxcLockDirectory(lxcpath):
+    """
+    The directory where liblxc, run as root, keeps the lock files of the
+    containers in C{lxcpath} (C{/run/lxc/lock/<lxcpath>/.<name>}; it makes
+    one, with its parents, for every lxcpath it is given and never removes
+    it).
+
+    @raise ValueError: if C{lxcpath} has a C{..} component (its directory
+        could be outside L{LXC_LOCK_ROOT}).
+    """
+    if ".." in lxcpath.split("/"):
+        raise ValueError("lxcpath %r has a '..'" % (lxcpath,))
+    path = os.path.normpath(LXC_LOCK_ROOT + "/" + lxcpath)
+    if not path.startswith(LXC_LOCK_ROOT + "/"):
+        raise ValueError("lxcpath %r has no lock directory of its own"
+                         % (lxcpath,))
+    return path
+
+
+def removeLxcLocks(lxcpath, own):
+    """
+    Remove the lock directory liblxc made for C{lxcpath} (see
+    L{lxcLockDirectory}) and its parents made for C{own}, the test's own
+    directory holding C{lxcpath}, once they are empty; the directories made
+    for the parents of C{own} (shared with other tests) stay. Call it once
+    no container of C{lxcpath} runs and no daemon uses it.
+
+    @param lxcpath: an absolute path strictly inside C{own}.
+    @raise AssertionError: if it is not, or the lock directory's path goes
+        through a symbolic link (then nothing is removed).
+    """
+    own = os.path.normpath(own)
+    if not (os.path.isabs(lxcpath) and os.path.isabs(own) and lxcpath != own
+            and os.path.commonpath([lxcpath, own]) == own):
+        raise AssertionError("lxcpath %r is not inside the test's own"
+                             " directory %r" % (lxcpath, own))
+    locks = lxcLockDirectory(lxcpath)
+    top = lxcLockDirectory(own)
+    if os.path.realpath(locks) != locks:
+        raise AssertionError("%s goes through a symbolic link: not removed"
+                             % (locks,))
+    try:
+        shutil.rmtree(locks)
+    except FileNotFoundError:
+        pass
+    path = os.path.dirname(locks)
+    while path == top or path.startswith(top + "/"):
+        try:
+            os.rmdir(path)
+        except OSError:
+            break
+        path = os.path.dirname(path)
 
 
 def setPassword(path, username, password):

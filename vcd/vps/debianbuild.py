@@ -34,8 +34,11 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+
+from vcd.vps import packagecache
 
 DEFAULT_SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -94,10 +97,20 @@ class DebianBuildError(Exception):
 
 
 def _debootstrap():
+    """
+    The command that runs debootstrap in a mount namespace of its own
+    (private propagation): the proc, sysfs and device mounts it makes in
+    the new tree (more of them when it believes it runs in a container)
+    vanish with it, even if it is killed, and never show in the host's
+    mount table, nor in a copy of the machine taken meanwhile.
+    """
     if shutil.which("debootstrap") is None:
         raise DebianBuildError("debootstrap is missing: install the Debian "
                                "package debootstrap")
-    return "debootstrap"
+    if shutil.which("unshare") is None:
+        raise DebianBuildError("unshare is missing: install the Debian "
+                               "package util-linux")
+    return ["unshare", "--mount", "--propagation", "private", "debootstrap"]
 
 
 def _architecture():
@@ -150,31 +163,58 @@ def _run(command, what):
             what, result.returncode, tail))
 
 
-def fetchPackages(cacheDir, suite, mirror, packages):
-    """
-    Make sure the cache holds the packages of this build: download them
-    with C{debootstrap --make-tarball} unless it already does.
+def _warn(message):
+    print("vcd debian build: " + message, file=sys.stderr)
 
+
+def makeTarball(partial, work, suite, mirror, packages):
+    """
+    Download the packages of a build into the new file C{partial} with
+    C{debootstrap --make-tarball}, in the empty work directory C{work}.
+    """
+    _run(_debootstrap() + [
+        "--variant=minbase", "--include=" + ",".join(packages),
+        "--make-tarball=" + partial, suite, work, mirror],
+        "debootstrap --make-tarball from %s" % (mirror,))
+
+
+def fetchPackages(cacheDir, suite, mirror, packages, make=makeTarball,
+                  warn=_warn):
+    """
+    Make sure the cache holds the packages of this build, whole: download
+    them unless it already does (see L{vcd.vps.packagecache}). A damaged
+    tarball is moved aside (and C{warn} called saying so), and made again.
+
+    @param make: makes a tarball, called as L{makeTarball} is.
+    @param warn: called with a message on what was found amiss.
     @return: the tarball's path.
     """
-    command = [_debootstrap()]
     tarball = packagesTarball(cacheDir, suite, mirror, _architecture(),
                               packages)
-    if os.path.isfile(tarball):
-        return tarball
-    os.makedirs(cacheDir, mode=0o755, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=".debootstrap.", dir=cacheDir)
-    partial = tarball + ".partial." + os.path.basename(work)
-    try:
-        _run(command + ["--variant=minbase",
-                        "--include=" + ",".join(packages),
-                        "--make-tarball=" + partial, suite, work, mirror],
-             "debootstrap --make-tarball from %s" % (mirror,))
-        os.rename(partial, tarball)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if os.path.exists(partial):
-            os.unlink(partial)
+    with packagecache.lockedCache(cacheDir):
+        packagecache.sweep(cacheDir, warn)
+        if os.path.lexists(tarball):
+            damage = packagecache.tarballDamage(tarball)
+            if damage is None:
+                return tarball
+            warn("the package tarball %s is damaged (%s): moved to %s, made"
+                 " again" % (tarball, damage,
+                             packagecache.setAside(tarball)))
+        work = tempfile.mkdtemp(prefix=packagecache.WORK_PREFIX,
+                                dir=cacheDir)
+        partial = tarball + packagecache.PARTIAL_MARK + os.path.basename(
+            work)
+        try:
+            make(partial, work, suite, mirror, packages)
+            damage = packagecache.tarballDamage(partial)
+            if damage is not None:
+                raise DebianBuildError("the package tarball debootstrap made"
+                                       " is damaged (%s)" % (damage,))
+            packagecache.publish(partial, tarball)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            if os.path.exists(partial):
+                os.unlink(partial)
     return tarball
 
 
@@ -185,8 +225,8 @@ def bootstrap(root, suite, mirror, packages, cacheDir=None):
     tarball in C{cacheDir} (made first if missing) or, without a cache,
     straight from the mirror.
     """
-    command = [_debootstrap(), "--variant=minbase",
-               "--include=" + ",".join(packages)]
+    command = _debootstrap() + ["--variant=minbase",
+                                "--include=" + ",".join(packages)]
     what = "debootstrap from %s" % (mirror,)
     if cacheDir is not None:
         tarball = fetchPackages(cacheDir, suite, mirror, packages)
