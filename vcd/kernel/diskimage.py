@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_disklimits -*-
+# -*- test-case-name: tests.test_disklimits,tests.test_diskjournal -*-
 """
 A filesystem per VPS: an ext4 image file on a loop device, made to the
 size and inode count of the VPS's disk limit (vxdb.dx.limit), for hosts

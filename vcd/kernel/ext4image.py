@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_disklimits -*-
+# -*- test-case-name: tests.test_disklimits,tests.test_diskjournal -*-
 """
 An ext4 image file while it is not mounted: made sparse by C{mkfs.ext4}
 to a size and an inode count, its superblock read, resized and its

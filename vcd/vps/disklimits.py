@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_disklimits -*-
+# -*- test-case-name: tests.test_disklimits,tests.test_hostmounts -*-
 """
 Disk limits (vxdb.dx.limit, manual 2.4.15) as a filesystem per VPS: an
 ext4 image (L{vcd.kernel.diskimage}) of the limit's size and inode count
@@ -63,7 +63,10 @@ next start.
 A VPS that has just stopped may hold its filesystem a few tens of
 milliseconds more, until the kernel has torn its mount namespace down; a
 start waits for that (L{vcd.kernel.diskimage.waitReleased}), since a second
-loop device on the image would be a second filesystem on the same blocks.
+loop device on the image would be a second filesystem on the same blocks,
+after detaching what a killed daemon left mounted on the host
+(L{vcd.vps.hostmounts}), and replays the journal of an image a crash left
+needing it before anything reads or changes the image offline.
 
 A new image costs its metadata, not the template's size: creating and
 starting an overlay VPS with a limit copies only its (empty) upper layer.

@@ -86,16 +86,19 @@ def releaseHostMounts(lxcpath, name, image=None,
     directory = os.path.join(lxcpath, name)
     detached = []
     try:
-        fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
                      | os.O_CLOEXEC)
-    except (FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
         fd = None
     except OSError as e:
-        if e.errno != errno.ELOOP:
+        # Linux says ENOTDIR for a symbolic link with O_DIRECTORY.
+        if e.errno not in (errno.ELOOP, errno.ENOTDIR):
             raise
-        raise OSError(errno.EPERM, "the LXC directory of %s is a symbolic"
-                      " link: nothing is detached there" % (name,),
-                      directory)
+        if os.path.islink(directory):
+            raise OSError(errno.EPERM, "the LXC directory of %s is a"
+                          " symbolic link: nothing is detached there"
+                          % (name,), directory)
+        fd = None  # a file: nothing can be mounted in it
     if fd is not None:
         try:
             st = os.fstat(fd)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_crash_consistency,tests.test_crashkill -*-
+# -*- test-case-name: tests.test_crash_consistency,tests.test_crashkill,tests.test_hostmounts -*-
 """
 The daemon's crash recovery at start-up, before it serves: finish what a
 crash interrupted (see L{vcd.vps.provision}'s protocol) and sweep what it
