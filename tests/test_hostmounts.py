@@ -17,7 +17,6 @@ import errno
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 
@@ -25,7 +24,9 @@ from twisted.trial import unittest
 
 from tests.harness import (ADMIN_PASSWORD, busyboxTemplate, searchableTemp,
                            setPassword)
-from tests.running import containerCgroups, monitorPids
+from tests import test_killdaemon as killdaemon
+from tests.daemonprocess import freePort
+from tests.running import monitorPids
 from tests.test_crashkill import _alive
 from tests.test_killdaemon import Daemon
 from vcd.vps.hostmounts import releaseHostMounts
@@ -185,32 +186,19 @@ class RealDaemonCase(unittest.TestCase):
                 self.fail("%s missing: apt-get install lxc util-linux"
                           % (tool,))
         self.base = searchableTemp(self)
-        self.data = os.path.join(self.base, "data")
+        data = os.path.join(self.base, "data")
         self.vbasedir = os.path.join(self.base, "vservers")
-        self.lxcpath = os.path.join(self.data, "lxc")
-        busyboxTemplate(os.path.join(self.data, "templates"))
-        setPassword(os.path.join(self.data, "vxdb"), "admin",
-                    ADMIN_PASSWORD)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.daemon = Daemon(self.base, port)
+        self.lxcpath = os.path.join(data, "lxc")
+        busyboxTemplate(os.path.join(data, "templates"))
+        setPassword(os.path.join(data, "vxdb"), "admin", ADMIN_PASSWORD)
+        self.daemon = Daemon(self.base, freePort())
         self.names = []
         self.addCleanup(detachEverythingUnder, self.base)
         self.addCleanup(self.discardContainers)
         self.addCleanup(self.daemon.stop)
 
-    def discardContainers(self):
-        for name in self.names:
-            subprocess.run(["lxc-stop", "-P", self.lxcpath, "-n", name, "-k"],
-                           stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=60)
-            for path in containerCgroups(name):
-                try:
-                    os.rmdir(path)
-                except OSError:
-                    pass
+    #: Whatever happened, no container or cgroup of the test survives it.
+    discardContainers = killdaemon.KillDaemonTests.discardContainers
 
     def poll(self, condition, why, seconds=15):
         until = time.monotonic() + seconds
