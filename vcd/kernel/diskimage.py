@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_disklimits -*-
+# -*- test-case-name: tests.test_disklimits,tests.test_diskjournal -*-
 """
 A filesystem per VPS: an ext4 image file on a loop device, made to the
 size and inode count of the VPS's disk limit (vxdb.dx.limit), for hosts
@@ -32,13 +32,14 @@ import time
 from vcd.kernel.binding import ffi, lib
 from vcd.kernel.ext4image import (ImageError, Superblock, inodeRequest,
                                   layoutProblem, makeImage, readSuperblock,
-                                  resizeOffline, setReserved)
+                                  replayJournal, resizeOffline, setReserved)
 from vcd.kernel.idmap import detach
 
 # The image itself, not mounted, is vcd.kernel.ext4image's; its names stay
 # importable from here.
 __all__ = ["ImageError", "Superblock", "inodeRequest", "layoutProblem",
-           "makeImage", "readSuperblock", "resizeOffline", "setReserved",
+           "makeImage", "readSuperblock", "replayJournal", "resizeOffline",
+           "setReserved",
            "mountImage", "loopOf", "waitReleased", "growMounted",
            "growRunning", "usedBytes", "MECHANISM", "GROW_REFUSED",
            "growsOnline", "describe"]
@@ -218,10 +219,17 @@ def usedBytes(path, scratch):
     from its superblock if it is not mounted, else (the superblock's count
     being stale while it is) from the kernel, through a mount of its loop
     device at the empty directory C{scratch} for the time of a statfs.
+    Changes nothing: an image whose journal needs recovery (its counts are
+    from before a crash) is not measured; the next start replays it
+    (L{replayJournal}).
+
+    @return: bytes, or None if the image needs journal recovery.
     """
     device = loopOf(path)
     if device is None:
         sb = readSuperblock(path)
+        if sb.needsRecovery:
+            return None
         return (sb.blocks - sb.freeBlocks) * sb.blockSize
     os.makedirs(scratch, mode=0o700, exist_ok=True)
     detach(scratch)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_disklimits -*-
+# -*- test-case-name: tests.test_disklimits,tests.test_diskjournal -*-
 """
 An ext4 image file while it is not mounted: made sparse by C{mkfs.ext4}
 to a size and an inode count, its superblock read, resized and its
@@ -16,14 +16,22 @@ import subprocess
 from collections import namedtuple
 
 __all__ = ["ImageError", "Superblock", "inodeRequest", "layoutProblem",
-           "makeImage", "readSuperblock", "resizeOffline", "setReserved"]
+           "makeImage", "readSuperblock", "replayJournal", "resizeOffline",
+           "setReserved"]
 
-#: What the superblock of an image says (sizes in bytes).
+#: What the superblock of an image says (sizes in bytes). C{needsRecovery}:
+#: its journal holds changes not yet written in place (a crash, or a copy,
+#: while it was mounted): until they are replayed, the free counts and
+#: whatever the journal changes are out of date.
 Superblock = namedtuple(
     "Superblock", "blockSize blocks reservedBlocks freeBlocks inodes"
-    " freeInodes")
+    " freeInodes needsRecovery")
 
 _EXT4_MAGIC = 0xEF53
+
+#: <ext4.h>: s_feature_incompat's EXT4_FEATURE_INCOMPAT_RECOVER, set while
+#: the filesystem is mounted and cleared when it is cleanly unmounted.
+_INCOMPAT_RECOVER = 0x4
 
 
 class ImageError(OSError):
@@ -169,7 +177,27 @@ def readSuperblock(path):
         blocks=blocksLo | blocksHi << 32,
         reservedBlocks=reservedLo | reservedHi << 32,
         freeBlocks=freeLo | freeHi << 32,
-        inodes=inodes, freeInodes=freeInodes)
+        inodes=inodes, freeInodes=freeInodes,
+        needsRecovery=bool(incompat & _INCOMPAT_RECOVER))
+
+
+def replayJournal(path):
+    """
+    If the superblock of image C{path}, not mounted, says its journal needs
+    recovery, replay it with C{e2fsck -p}, which also brings the free
+    counts up to date; before the image is read or changed offline, so that
+    the replay at its next mount cannot undo a change (C{tune2fs} writes
+    in place) and nothing reads counts from before the crash.
+
+    @return: whether the journal was replayed.
+    @raise ImageError: if e2fsck fails or finds more than it may fix
+        unattended.
+    """
+    if not readSuperblock(path).needsRecovery:
+        return False
+    # 1: errors were corrected.
+    _run(["e2fsck", "-p", path], success=(0, 1))
+    return True
 
 
 def resizeOffline(path, spaceKiB):
@@ -182,7 +210,7 @@ def resizeOffline(path, spaceKiB):
     size = spaceKiB * 1024
     if os.stat(path).st_size < size:
         os.truncate(path, size)
-    # 1: errors were corrected.
+    # Replays the journal too. 1: errors were corrected.
     _run(["e2fsck", "-f", "-p", path], success=(0, 1))
     _run(["resize2fs", path, "%dK" % (spaceKiB,)])
     if os.stat(path).st_size > size:
@@ -192,6 +220,7 @@ def resizeOffline(path, spaceKiB):
 def setReserved(path, reserved):
     """
     Set the reserved share of image C{path}, not mounted, to C{reserved}
-    percent.
+    percent (its journal replayed first: L{replayJournal}).
     """
+    replayJournal(path)
     _run(["tune2fs", "-m", str(reserved), path])

@@ -200,15 +200,25 @@ def idmappedTree(path, usernsFd, readOnly):
     return fd
 
 
+#: <sys/mount.h>: umount2() does not follow a symbolic link at the path's
+#: end.
+UMOUNT_NOFOLLOW = 8
+
+
 def detach(path):
     """
-    Detach whatever is mounted at C{path} (every layer), if anything.
+    Detach whatever is mounted at C{path} (every layer), if anything. A
+    symbolic link at the end of C{path} is not followed (nothing is
+    mounted on it, so nothing is detached).
+
+    @return: how many mounts were detached.
     """
-    for _ in range(64):
-        if lib.umount2(_path(path), lib.MNT_DETACH) != 0:
+    for layer in range(64):
+        if lib.umount2(_path(path), lib.MNT_DETACH | UMOUNT_NOFOLLOW) != 0:
             if ffi.errno in (errno.EINVAL, errno.ENOENT):
-                return
+                return layer
             _fail("umount2", path)
+    return 64
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_disklimits -*-
+# -*- test-case-name: tests.test_disklimits,tests.test_hostmounts -*-
 """
 Disk limits (vxdb.dx.limit, manual 2.4.15) as a filesystem per VPS: an
 ext4 image (L{vcd.kernel.diskimage}) of the limit's size and inode count
@@ -63,7 +63,10 @@ next start.
 A VPS that has just stopped may hold its filesystem a few tens of
 milliseconds more, until the kernel has torn its mount namespace down; a
 start waits for that (L{vcd.kernel.diskimage.waitReleased}), since a second
-loop device on the image would be a second filesystem on the same blocks.
+loop device on the image would be a second filesystem on the same blocks,
+after detaching what a killed daemon left mounted on the host
+(L{vcd.vps.hostmounts}), and replays the journal of an image a crash left
+needing it before anything reads or changes the image offline.
 
 A new image costs its metadata, not the template's size: creating and
 starting an overlay VPS with a limit copies only its (empty) upper layer.
@@ -85,6 +88,9 @@ from collections import namedtuple
 from vcd.kernel import diskimage
 from vcd.kernel.idmap import detach
 from vcd.vps.crashsafe import removeEntry, renameNoReplace, syncDir
+from vcd.vps.hostmounts import (LIVE_SUFFIX, OLD_SUFFIX, RELEASE_TIMEOUT,
+                                STATFS_SUFFIX, diskMountPoint,
+                                releaseHostMounts)
 from vcd.vps.rootfs import STAGING_PREFIX, sweepStaging
 
 #: The image's name in the VPS directory.
@@ -93,10 +99,6 @@ IMAGE_NAME = "disk.ext4"
 #: The extended attribute of the image that says what it was made with:
 #: C{"<inodes> <reserved>"}.
 MADE_WITH = "user.vcd.dlimit"
-
-#: How long a start waits for the filesystem of the VPS's last run to be
-#: released by the kernel, in seconds.
-RELEASE_TIMEOUT = 10.0
 
 #: A VPS's disk limit: space in KiB, inodes, reserved percent.
 DiskLimit = namedtuple("DiskLimit", "space inodes reserved")
@@ -121,7 +123,7 @@ def mountPoint(lxcpath, name):
     @return: where the image of VPS C{name} is mounted on the host while
         it starts.
     """
-    return os.path.join(lxcpath, name, "disk")
+    return diskMountPoint(lxcpath, name)
 
 
 def _layerPaths(layout):
@@ -251,7 +253,7 @@ def _rebuild(layout, limit, target):
     replaces the old one (in one rename).
     """
     image = imagePath(layout.vdir)
-    old = target + ".old"
+    old = target + OLD_SUFFIX
     os.makedirs(old, mode=0o700, exist_ok=True)
     detach(old)
     staging = os.path.join(layout.vdir, STAGING_PREFIX + IMAGE_NAME)
@@ -322,11 +324,13 @@ def prepareDisk(layout, limit, lxcpath, name, idBase, log=lambda text: None):
     """
     target = mountPoint(lxcpath, name)
     os.makedirs(target, mode=0o700, exist_ok=True)
-    detach(target)  # a leftover of a crash
-    sweepStaging(layout.vdir)
     image = imagePath(layout.vdir)
+    # What a crash left mounted (on the image, or on a staging image),
+    # before anything looks at the files.
+    releaseHostMounts(lxcpath, name, image, RELEASE_TIMEOUT)
+    sweepStaging(layout.vdir)
     if os.path.exists(image):
-        diskimage.waitReleased(image, RELEASE_TIMEOUT)
+        diskimage.replayJournal(image)
         _discardPlain(layout)
         if limit is None:
             _moveOut(layout, target)
@@ -351,13 +355,15 @@ def releaseDisk(lxcpath, name):
 def usedKiB(vdir, lxcpath, name):
     """
     @return: the KiB the image of VPS C{name} at C{vdir} uses (data and
-        the filesystem's own), or None if it has no image.
+        the filesystem's own), or None if it has no image or its journal
+        needs recovery (L{diskimage.usedBytes}).
     """
     image = imagePath(vdir)
     if not os.path.exists(image):
         return None
-    return diskimage.usedBytes(
-        image, mountPoint(lxcpath, name) + ".statfs") // 1024
+    used = diskimage.usedBytes(image,
+                               mountPoint(lxcpath, name) + STATFS_SUFFIX)
+    return None if used is None else used // 1024
 
 
 def growLive(vdir, lxcpath, name, limit):
@@ -381,6 +387,6 @@ def growLive(vdir, lxcpath, name, limit):
         return "ext4 cannot shrink a mounted filesystem"
     if not diskimage.growsOnline():
         return diskimage.GROW_REFUSED
-    diskimage.growRunning(image, mountPoint(lxcpath, name) + ".live",
+    diskimage.growRunning(image, mountPoint(lxcpath, name) + LIVE_SUFFIX,
                           limit.space)
     return None

@@ -102,7 +102,9 @@ def refuseShrink(call, cursor, space):
     """
     Refuse a space below what the VPS's filesystem uses. Reads one block
     of its image, or (it running) asks the kernel through a moment's
-    mount.
+    mount. An image whose journal needs recovery (a crash) is not
+    measured: the next start replays it, and a shrink that does not fit
+    then is logged and left.
 
     @raise VCDFault: MEINVAL naming both sizes.
     """

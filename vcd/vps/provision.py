@@ -17,9 +17,10 @@ import os
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from vcd.vps import rootfs
+from vcd.vps import disklimits, rootfs
 from vcd.faults import (MEEXIST, MEINVAL, MEPERM, MERUNNING, MESYS, VCDFault,
                         invalid)
+from vcd.vps.hostmounts import releaseHostMounts
 from vcd.vps.leftovers import removeOutside
 from vcd.names import KNOWN
 from vcd.kernel.idmap import IDS_PER_VPS
@@ -100,6 +101,7 @@ def createVps(call, name, templateName, force, copy, vdir):
                                          _kind(copy), vdir, template.name)
         try:
             if old is not None:
+                yield _releaseMounts(services, name, old[1])
                 yield services.filesystem(rootfs.removeRoot, old[1],
                                           config.vbasedir)
         except BaseException as e:
@@ -169,6 +171,12 @@ def removeVps(call, name):
                        " first" % (name,))
     xid = call.vps.xid
     vdir = yield services.db.transact(roots.beginRemove, xid)
+    try:
+        yield _releaseMounts(services, name, vdir)
+    except OSError as e:
+        yield services.db.transact(roots.setState, xid, "ready")
+        raise VCDFault(MEEXIST, "what the daemon mounted for %r cannot be"
+                       " detached (%s); manual check is needed" % (name, e))
     if vdir:
         try:
             yield services.filesystem(rootfs.removeRoot, vdir,
@@ -193,6 +201,21 @@ def removeVps(call, name):
                        % (name, e))
     yield services.db.transact(roots.forget, xid)
     log.info("{user} removed {name}", user=call.user.name, name=name)
+
+
+def _releaseMounts(services, name, vdir):
+    """
+    Detach what a crash left mounted by the daemon for the stopped VPS
+    C{name} (L{releaseHostMounts}), and wait for the loop device of its
+    image at C{vdir} (if any) to be released, before its files go. Marked
+    C{removing} (or C{rebuilding}) first, so a crash after this is finished
+    by the recovery, which detaches them again.
+
+    @return: a Deferred.
+    """
+    image = disklimits.imagePath(vdir) if vdir else None
+    return services.filesystem(releaseHostMounts, services.config.lxcpath,
+                               name, image)
 
 
 def _kind(copy):

@@ -1,10 +1,14 @@
-# -*- test-case-name: tests.test_crash_consistency,tests.test_crashkill -*-
+# -*- test-case-name: tests.test_crash_consistency,tests.test_crashkill,tests.test_hostmounts -*-
 """
 The daemon's crash recovery at start-up, before it serves: finish what a
 crash interrupted (see L{vcd.vps.provision}'s protocol) and sweep what it
 left, without ever keeping the daemon from starting.
 
-In order: kill what still writes into a staging or trash directory or
+In order: detach what the daemon had mounted on the host for each VPS
+that is not running (L{vcd.vps.hostmounts.releaseHostMounts}: a killed
+daemon leaves them holding the loop device of its image) and replay the
+journal of its image if a crash left it needing that; kill what still
+writes into a staging or trash directory or
 into the directory of an interrupted VPS (a killed daemon's tar, see
 L{vcd.vps.leftovers.killWriters}); discard each VPS left C{creating},
 remove each left C{removing}, mark each left C{rebuilding} C{broken}; sweep
@@ -17,9 +21,12 @@ C{vx.create} with C{force} rebuilds it.
 
 import os
 
+from vcd.kernel import diskimage
 from vcd.kernel.cgroups import releaseCgroups
 from vcd.vps import rootfs
 from vcd.vps.crashsafe import removeEntry
+from vcd.vps.disklimits import imagePath
+from vcd.vps.hostmounts import releaseHostMounts
 from vcd.vps.leftovers import killWriters, removeLxcDirectory
 from vcd.vxdb import registry, roots
 
@@ -88,6 +95,7 @@ def recoverInterrupted(db, vbasedir, datadir, lxcpath,
     """
     done = []
     interrupted = db.transactNow(roots.interrupted)
+    done.extend(_releaseStopped(db, lxcpath, interrupted, isRunning))
     directories = stagingDirectories(vbasedir, datadir,
                                      db.transactNow(roots.allVdirs))
     try:
@@ -123,6 +131,46 @@ def recoverInterrupted(db, vbasedir, datadir, lxcpath,
     return done
 
 
+def _namesAndVdirs(cursor):
+    found = []
+    for name in registry.vpsNames(cursor):
+        vps = registry.findVps(cursor, name)
+        found.append((name, roots.currentVdir(cursor, vps.xid)))
+    return found
+
+
+def _releaseStopped(db, lxcpath, interrupted, isRunning):
+    """
+    For each VPS that is not running: detach the daemon's mounts a crash
+    left (waiting for the loop device of the image of an C{interrupted}
+    VPS, whose files go next), and replay its image's journal if it needs
+    recovery (a host crash while it ran).
+
+    @return: lines saying what was done or could not be.
+    """
+    waitFor = {vps.name for vps in interrupted}
+    done = []
+    for name, vdir in db.transactNow(_namesAndVdirs):
+        try:
+            if isRunning(lxcpath, name):
+                continue
+            image = imagePath(vdir) if vdir else None
+            detached = releaseHostMounts(
+                lxcpath, name, image if name in waitFor else None)
+            if detached:
+                done.append("%s: detached what a crash left mounted: %s"
+                            % (name, " ".join(detached)))
+            if (image and os.path.exists(image)
+                    and diskimage.loopOf(image) is None
+                    and diskimage.replayJournal(image)):
+                done.append("%s: replayed the journal of %s"
+                            % (name, image))
+        except Exception as e:
+            done.append("%s: could not release what a crash left mounted"
+                        " or replay its disk's journal: %s" % (name, e))
+    return done
+
+
 def _sweepLxcDirectories(db, lxcpath, isRunning):
     try:
         names = sorted(os.listdir(lxcpath))
@@ -139,6 +187,7 @@ def _sweepLxcDirectories(db, lxcpath, isRunning):
                 done.append("container %s runs but is no VPS; left alone"
                             % (name,))
                 continue
+            releaseHostMounts(lxcpath, name)
             removeLxcDirectory(lxcpath, name)
             releaseCgroups(name)
         except Exception as e:
