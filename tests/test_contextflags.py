@@ -291,7 +291,8 @@ class ProcViewTests(ContextFlagsTestCase):
     def test_nextStart(self):
         """
         Adding VIRT_MEM to a running VPS answers that it applies at the
-        next start; HIDE_NETIF is always in force.
+        next start; HIDE_NETIF is always in force (removing it says it
+        stays).
         """
         name = yield self.vpsWith(without=[("flag", "VIRT_MEM")])
         reply = yield self.admin.call("vxdb.vx.flags.add", name=name,
@@ -299,7 +300,7 @@ class ProcViewTests(ContextFlagsTestCase):
         self.assertTrue(reply.startswith(NEXT_START), reply)
         reply = yield self.admin.call("vxdb.vx.flags.remove", name=name,
                                       flag="HIDE_NETIF")
-        self.assertIn("always in force", reply)
+        self.assertIn("HIDE_NETIF stays in force", reply)
         info = yield self.admin.call("vcd.hostinfo")
         self.assertIn("always in force",
                       info["knobs"]["flag"]["accepted"]["HIDE_NETIF"])
