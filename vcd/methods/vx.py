@@ -115,7 +115,8 @@ def _reboot(call, args):
 
 
 def _exec(call, args):
-    return lifecycle.execute(call.services, args["name"], args["command"])
+    return lifecycle.executeUnlocking(call.services, args["name"],
+                                      args["command"])
 
 
 @defer.inlineCallbacks
@@ -207,7 +208,11 @@ class VXNamespace:
             Param("command", A.String(maxLength=4096, allowEmpty=True),
                   doc="Simple command line (no shell), run with execvp")],
             "string", "Run a command inside a running virtual server;"
-            " returns its combined output.", run=_exec, lock=True),
+            " returns its combined output. Holds the VPS lock (MEBUSY if"
+            " it is held) only until the command runs: vx.stop stops the"
+            " virtual server meanwhile, ending the command (MEEXEC 1000 +"
+            " 128 + the signal). MESTOPPED at once if it is frozen"
+            " (SCHED_PAUSE).", run=_exec),
         Method("vx.kill", "INIT", OWNER_VPS, [
             nameParam(),
             Param("pid", A.Int(0, 4194304),

@@ -3,7 +3,8 @@
 Running VPSes: start, stop, restart, reboot and exec, shared by the C{vx},
 C{vg} and C{helper} namespaces and by the start-up of group C{onboot}.
 
-Every function here expects its caller to hold the VPS lock (taken by
+Every function here but L{executeUnlocking} (vx.exec, which takes the
+lock itself) expects its caller to hold the VPS lock (taken by
 L{lockedAction}, or by the dispatcher for a method that takes the lock)
 and turns kernel errors into the manual's faults.
 """
@@ -14,6 +15,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from vcd.api.arguments import splitCommand
+from vcd.api.locks import busy
 from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MEPERM, MERUNNING,
                         MESTOPPED, MESYS, VCDFault)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
@@ -294,20 +296,54 @@ def rebootVps(services, xid, name):
     return output
 
 
-@defer.inlineCallbacks
-def execute(services, name, command, check=True, argument="command"):
+def executeUnlocking(services, name, command):
     """
-    Run a simple command line inside a running VPS.
+    vx.exec: take the lock of VPS C{name} (MEBUSY if it is held) and run
+    C{command} in it as L{execute} does, holding the lock only until the
+    command runs inside the VPS (or could not start), not while it runs:
+    a stop meanwhile stops the VPS, which ends the command. The lock keeps
+    the command out of a VPS that is being started or stopped (it is
+    never attached between a start and the settings that follow it).
+
+    @return: a Deferred firing with L{execute}'s result.
+    """
+    locks = services.locks
+    if not locks.acquire(name):
+        raise busy(name)
+    held = [True]
+
+    def release(passthrough=None):
+        if held:
+            held.pop()
+            locks.release(name)
+        return passthrough
+    try:
+        d = execute(services, name, command, attached=release)
+    except BaseException:
+        release()
+        raise
+    return d.addBoth(release)
+
+
+@defer.inlineCallbacks
+def execute(services, name, command, check=True, argument="command",
+            attached=None):
+    """
+    Run a simple command line inside a running VPS; refuse at once if it
+    is frozen (its command would wait the whole exec timeout).
 
     @param check: raise MEEXEC for a non-zero exit.
+    @param attached: if given, called once as soon as the command runs
+        inside the VPS, or before the result if it could not start.
     @return: a Deferred firing with the combined output.
     """
     argv = splitCommand(command, argument)
     config = services.config
     try:
+        yield _refuseFrozen(services, name, argv[0])
         result = yield services.kernel.execute(
             name, argv, config.execTimeout, config.execOutputCap,
-            EXEC_ENVIRONMENT)
+            EXEC_ENVIRONMENT, attached=attached)
     except KernelError as e:
         if not (yield services.kernel.isRunning(name)):
             raise VCDFault(MESTOPPED, "virtual server %r is not running"
@@ -318,6 +354,11 @@ def execute(services, name, command, check=True, argument="command"):
         output += ("\n[vcd: output truncated at %d bytes]"
                    % (config.execOutputCap,))
     status = result["status"]
+    if status < 0 and check and not result["timedOut"] and not (
+            yield services.kernel.isRunning(name)):
+        raise VCDFault(MEEXEC + 128 - status, "%r was killed by signal %d:"
+                       " virtual server %r stopped meanwhile; output: %s"
+                       % (argv[0], -status, name, output))
     if result["timedOut"]:
         raise VCDFault(MEEXEC + 128 + 9, "%r was killed after %d s (the exec"
                        " timeout); output: %s" % (argv[0], config.execTimeout,
@@ -331,3 +372,16 @@ def execute(services, name, command, check=True, argument="command"):
                        % (argv[0], status, output))
     return output
 
+
+
+@defer.inlineCallbacks
+def _refuseFrozen(services, name, program):
+    """
+    @raise VCDFault: MESTOPPED if VPS C{name} is frozen (SCHED_PAUSE): it
+        runs nothing, so C{program} could not run either.
+    """
+    if (yield services.kernel.isFrozen(name)):
+        raise VCDFault(MESTOPPED, "virtual server %r is frozen (SCHED_PAUSE)"
+                       ": %r cannot run in it; thaw it with"
+                       " vxdb.vx.flags.remove (flag SCHED_PAUSE)"
+                       % (name, program))
