@@ -637,8 +637,9 @@ class ExecTests(LifecycleTestCase):
         stopped = self.vx("stop", name="alpha")
         self.clock.advance(1)  # the halt takes a second
         self.answer(stopped)
-        fault = self.assertFault(MEEXEC + 128 + 9, d, "stopped meanwhile")
-        self.assertIn("signal 9", fault.faultString)
+        fault = self.assertFault(MEEXEC + 128 + 9, d, "killed by signal 9")
+        self.assertIn("virtual server 'alpha' stopped meanwhile",
+                      fault.faultString)
         self.assertRunning("alpha", False)
         self.assertEqual(self.fake.services.locks.held(), [])
 

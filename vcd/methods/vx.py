@@ -115,8 +115,8 @@ def _reboot(call, args):
 
 
 def _exec(call, args):
-    return lifecycle.executeUnlocking(call.services, args["name"],
-                                      args["command"])
+    return lifecycle.executeUnlocking(call.services, call.vps.xid,
+                                      args["name"], args["command"])
 
 
 @defer.inlineCallbacks

@@ -296,7 +296,7 @@ def rebootVps(services, xid, name):
     return output
 
 
-def executeUnlocking(services, name, command):
+def executeUnlocking(services, xid, name, command):
     """
     vx.exec: take the lock of VPS C{name} (MEBUSY if it is held) and run
     C{command} in it as L{execute} does, holding the lock only until the
@@ -318,7 +318,7 @@ def executeUnlocking(services, name, command):
             locks.release(name)
         return passthrough
     try:
-        d = execute(services, name, command, attached=release)
+        d = execute(services, name, command, attached=release, xid=xid)
     except BaseException:
         release()
         raise
@@ -327,7 +327,7 @@ def executeUnlocking(services, name, command):
 
 @defer.inlineCallbacks
 def execute(services, name, command, check=True, argument="command",
-            attached=None):
+            attached=None, xid=None):
     """
     Run a simple command line inside a running VPS; refuse at once if it
     is frozen (its command would wait the whole exec timeout).
@@ -335,6 +335,8 @@ def execute(services, name, command, check=True, argument="command",
     @param check: raise MEEXEC for a non-zero exit.
     @param attached: if given, called once as soon as the command runs
         inside the VPS, or before the result if it could not start.
+    @param xid: the VPS's xid, for the fault of a command a stop of the
+        VPS killed to say so.
     @return: a Deferred firing with the combined output.
     """
     argv = splitCommand(command, argument)
@@ -354,11 +356,10 @@ def execute(services, name, command, check=True, argument="command",
         output += ("\n[vcd: output truncated at %d bytes]"
                    % (config.execOutputCap,))
     status = result["status"]
-    if status < 0 and check and not result["timedOut"] and not (
-            yield services.kernel.isRunning(name)):
-        raise VCDFault(MEEXEC + 128 - status, "%r was killed by signal %d:"
-                       " virtual server %r stopped meanwhile; output: %s"
-                       % (argv[0], -status, name, output))
+    if status < 0 and check and not result["timedOut"]:
+        why = yield _whyKilled(services, xid, name)
+        raise VCDFault(MEEXEC + 128 - status, "%r was killed by signal %d%s;"
+                       " output: %s" % (argv[0], -status, why, output))
     if result["timedOut"]:
         raise VCDFault(MEEXEC + 128 + 9, "%r was killed after %d s (the exec"
                        " timeout); output: %s" % (argv[0], config.execTimeout,
@@ -385,3 +386,16 @@ def _refuseFrozen(services, name, program):
                        ": %r cannot run in it; thaw it with"
                        " vxdb.vx.flags.remove (flag SCHED_PAUSE)"
                        % (name, program))
+
+
+@defer.inlineCallbacks
+def _whyKilled(services, xid, name):
+    """
+    @return: what the fault of a command killed by a signal adds: that its
+        VPS stopped, or is being stopped (L{vcd.vps.stops}), if so.
+    """
+    if not (yield services.kernel.isRunning(name)):
+        return " (virtual server %r stopped meanwhile)" % (name,)
+    if xid is not None and services.stops.isRequested(xid):
+        return " (virtual server %r is being stopped)" % (name,)
+    return ""
