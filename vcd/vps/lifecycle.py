@@ -1,10 +1,9 @@
-# -*- test-case-name: tests.test_lifecycle_fake -*-
+# -*- test-case-name: tests.test_lifecycle_fake,tests.test_execlock -*-
 """
 Running VPSes: start, stop, restart, reboot and exec, shared by the C{vx},
 C{vg} and C{helper} namespaces and by the start-up of group C{onboot}.
 
-Every function here but L{executeUnlocking} (vx.exec, which takes the
-lock itself) expects its caller to hold the VPS lock (taken by
+Every function here expects its caller to hold the VPS lock (taken by
 L{lockedAction}, or by the dispatcher for a method that takes the lock)
 and turns kernel errors into the manual's faults.
 """
@@ -15,14 +14,13 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from vcd.api.arguments import splitCommand
-from vcd.api.locks import busy
 from vcd.faults import (MEBUSY, MEEXEC, MENOVPS, MEPERM, MERUNNING,
                         MESTOPPED, MESYS, VCDFault)
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.knobmap import startItems
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
-from vcd.vps import contextflags, faulttext
+from vcd.vps import contextflags, execfaults, faulttext
 from vcd.vps.diskstart import StartDisk
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.mountpolicy import mountRefusal
@@ -296,35 +294,6 @@ def rebootVps(services, xid, name):
     return output
 
 
-def executeUnlocking(services, xid, name, command):
-    """
-    vx.exec: take the lock of VPS C{name} (MEBUSY if it is held) and run
-    C{command} in it as L{execute} does, holding the lock only until the
-    command runs inside the VPS (or could not start), not while it runs:
-    a stop meanwhile stops the VPS, which ends the command. The lock keeps
-    the command out of a VPS that is being started or stopped (it is
-    never attached between a start and the settings that follow it).
-
-    @return: a Deferred firing with L{execute}'s result.
-    """
-    locks = services.locks
-    if not locks.acquire(name):
-        raise busy(name)
-    held = [True]
-
-    def release(passthrough=None):
-        if held:
-            held.pop()
-            locks.release(name)
-        return passthrough
-    try:
-        d = execute(services, name, command, attached=release, xid=xid)
-    except BaseException:
-        release()
-        raise
-    return d.addBoth(release)
-
-
 @defer.inlineCallbacks
 def execute(services, name, command, check=True, argument="command",
             attached=None, xid=None):
@@ -333,8 +302,10 @@ def execute(services, name, command, check=True, argument="command",
     is frozen (its command would wait the whole exec timeout).
 
     @param check: raise MEEXEC for a non-zero exit.
-    @param attached: if given, called once as soon as the command runs
-        inside the VPS, or before the result if it could not start.
+    @param attached: if given, the kernel's (L{IVPSKernel.execute
+        <vcd.kernel.interfaces.IVPSKernel.execute>}): called once the
+        command runs inside the VPS; not called for a command refused
+        before it was asked to start (a bad command line, a frozen VPS).
     @param xid: the VPS's xid, for the fault of a command a stop of the
         VPS killed to say so.
     @return: a Deferred firing with the combined output.
@@ -342,7 +313,7 @@ def execute(services, name, command, check=True, argument="command",
     argv = splitCommand(command, argument)
     config = services.config
     try:
-        yield _refuseFrozen(services, name, argv[0])
+        yield execfaults.refuseFrozen(services, name, argv[0])
         result = yield services.kernel.execute(
             name, argv, config.execTimeout, config.execOutputCap,
             EXEC_ENVIRONMENT, attached=attached)
@@ -357,7 +328,7 @@ def execute(services, name, command, check=True, argument="command",
                    % (config.execOutputCap,))
     status = result["status"]
     if status < 0 and check and not result["timedOut"]:
-        why = yield _whyKilled(services, xid, name)
+        why = yield execfaults.whyKilled(services, xid, name)
         raise VCDFault(MEEXEC + 128 - status, "%r was killed by signal %d%s;"
                        " output: %s" % (argv[0], -status, why, output))
     if result["timedOut"]:
@@ -372,30 +343,3 @@ def execute(services, name, command, check=True, argument="command",
         raise VCDFault(code, "%r exited with status %s; output: %s"
                        % (argv[0], status, output))
     return output
-
-
-
-@defer.inlineCallbacks
-def _refuseFrozen(services, name, program):
-    """
-    @raise VCDFault: MESTOPPED if VPS C{name} is frozen (SCHED_PAUSE): it
-        runs nothing, so C{program} could not run either.
-    """
-    if (yield services.kernel.isFrozen(name)):
-        raise VCDFault(MESTOPPED, "virtual server %r is frozen (SCHED_PAUSE)"
-                       ": %r cannot run in it; thaw it with"
-                       " vxdb.vx.flags.remove (flag SCHED_PAUSE)"
-                       % (name, program))
-
-
-@defer.inlineCallbacks
-def _whyKilled(services, xid, name):
-    """
-    @return: what the fault of a command killed by a signal adds: that its
-        VPS stopped, or is being stopped (L{vcd.vps.stops}), if so.
-    """
-    if not (yield services.kernel.isRunning(name)):
-        return " (virtual server %r stopped meanwhile)" % (name,)
-    if xid is not None and services.stops.isRequested(xid):
-        return " (virtual server %r is being stopped)" % (name,)
-    return ""
