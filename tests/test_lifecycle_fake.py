@@ -624,21 +624,49 @@ class ExecTests(LifecycleTestCase):
             "nproc"], 1)
         self.assertEqual(self.answer(self.execIn("echo again")), "again\n")
 
-    def test_busyWhileExecRuns(self):
+    def test_lockFreeWhileExecRuns(self):
         """
-        A running vx.exec holds the VPS's lock: other locking methods on it
-        are MEBUSY, other VPSes are not affected.
+        A running vx.exec holds the VPS's lock only until its command
+        runs: another exec runs meanwhile, and a stop stops the VPS at
+        once, ending the command (MEEXEC 1000+128+9, saying why) and
+        leaving no lock held.
+        """
+        d = self.execIn("sh -c 'sleep 10; echo slept'")
+        self.assertEqual(self.fake.services.locks.held(), [])
+        self.assertEqual(self.answer(self.execIn("echo a")), "a\n")
+        stopped = self.vx("stop", name="alpha")
+        self.clock.advance(1)  # the halt takes a second
+        self.answer(stopped)
+        fault = self.assertFault(MEEXEC + 128 + 9, d, "killed by signal 9")
+        self.assertIn("virtual server 'alpha' stopped meanwhile",
+                      fault.faultString)
+        self.assertRunning("alpha", False)
+        self.assertEqual(self.fake.services.locks.held(), [])
+
+    def test_busyWhileLocked(self):
+        """
+        vx.exec is MEBUSY while another operation holds the VPS's lock;
+        other VPSes are not affected.
         """
         self.fake.addVps("beta")
         self.start("beta")
-        d = self.execIn("sh -c 'sleep 10; echo slept'")
-        for method, args in (("exec", {"command": "true"}), ("start", {}),
-                             ("stop", {}), ("restart", {}), ("reboot", {})):
-            self.assertFault(MEBUSY, self.vx(method, name="alpha", **args),
-                             "busy")
+        self.assertTrue(self.fake.services.locks.acquire("alpha"))
+        self.assertFault(MEBUSY, self.execIn("true"), "busy")
         self.assertEqual(self.answer(self.execIn("echo b", "beta")), "b\n")
-        self.clock.advance(10)
-        self.assertEqual(self.answer(d), "slept\n")
+        self.fake.services.locks.release("alpha")
+        self.assertEqual(self.answer(self.execIn("echo a")), "a\n")
+
+    def test_frozen(self):
+        """
+        vx.exec on a frozen VPS (SCHED_PAUSE) is MESTOPPED at once, saying
+        how to thaw it; once thawed, commands run.
+        """
+        self.answer(self.kernel.freeze("alpha"))
+        fault = self.assertFault(MESTOPPED, self.execIn("echo a"),
+                                 "frozen (SCHED_PAUSE)")
+        self.assertIn("vxdb.vx.flags.remove", fault.faultString)
+        self.assertEqual(self.fake.services.locks.held(), [])
+        self.answer(self.kernel.unfreeze("alpha"))
         self.assertEqual(self.answer(self.execIn("echo a")), "a\n")
 
     def test_vpsStopsWhileExecRuns(self):
@@ -750,18 +778,17 @@ class LockedActionTests(LifecycleTestCase):
 
     def test_waitsForTheHolder(self):
         """
-        A busy lock is waited for; the action runs when the holder's
-        vx.exec ends.
+        A busy lock is waited for; the action runs when the holder
+        releases it.
         """
         self.start()
-        running = self.fake.call("vx.exec", name="alpha",
-                                 command="sleep 10")
+        self.assertTrue(self.locks.acquire("alpha"))
+        self.clock.callLater(10, self.locks.release, "alpha")
         d = self.locked(stopVps)
         self.clock.advance(9.9)
         self.assertNoResult(d)
         self.assertRunning("alpha")
         self.clock.advance(0.1)
-        self.answer(running)
         self.assertNoResult(d)  # the halt takes a second
         self.clock.advance(1)
         self.assertEqual(self.successResultOf(d), "")

@@ -17,8 +17,8 @@ from twisted.trial import unittest
 
 from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.worker import ampcommands, boxes, protocol
-from vcd.kernel.worker.ampcommands import (Exec, SetDomainName, SetHostName,
-                                          Start)
+from vcd.kernel.worker.ampcommands import (Barrier, Exec, SetDomainName,
+                                          SetHostName, Start)
 
 #: For each operation: arguments and a response with every kind of value.
 SAMPLES = {
@@ -39,11 +39,12 @@ SAMPLES = {
         dict(initPid=77, domainname="example.org"), {}),
     protocol.SetHostName: (
         dict(initPid=78, hostname="web1.\u00e9"), {}),
+    protocol.Barrier: ({}, {}),
 }
 
 COMMANDS = {protocol.Start: Start, protocol.Exec: Exec,
             protocol.SetDomainName: SetDomainName,
-            protocol.SetHostName: SetHostName}
+            protocol.SetHostName: SetHostName, protocol.Barrier: Barrier}
 
 
 class CodecWorker:
@@ -130,6 +131,10 @@ class TwistedWorker(amp.AMP):
 
     @SetHostName.responder
     def setHostName(self, **arguments):
+        return self._reply(**arguments)
+
+    @Barrier.responder
+    def barrier(self, **arguments):
         return self._reply(**arguments)
 
 

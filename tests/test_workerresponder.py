@@ -15,7 +15,8 @@ from twisted.trial import unittest
 from tests.test_workerloop import FakeClock
 from vcd.kernel.errors import KernelError, RootMissing
 from vcd.kernel.worker import responder as workerresponder
-from vcd.kernel.worker.ampcommands import Exec, SetDomainName, Start
+from vcd.kernel.worker.ampcommands import (Barrier, Exec, SetDomainName,
+                                          Start)
 from vcd.kernel.worker.boxes import MAX_ERROR_TEXT
 from vcd.kernel.worker.fork import setDomainName
 from vcd.kernel.worker.loop import Loop
@@ -264,3 +265,33 @@ class ResponderTests(unittest.TestCase):
         self.assertEqual(self.ended, [True])
         self.advance(IDLE_DELAY * 2)
         self.assertEqual(self.removed, [])
+
+    def test_barrierAfterExec(self):
+        """
+        A Barrier sent after an Exec is answered once the Exec's command
+        was started (and before it ends), or after the Exec's own answer
+        if it could not start.
+        """
+        answers = []
+        self.client.callRemote(Exec, **EXEC).addBoth(
+            lambda r: answers.append(("exec", r)))
+        self.client.callRemote(Barrier).addBoth(
+            lambda r: answers.append(("barrier", r)))
+        self.pump()
+        self.assertEqual(len(self.execs), 1)
+        self.assertEqual(answers, [("barrier", {})])
+        self.execs[0][1](DONE)
+        self.pump()
+        self.assertEqual(answers[1:], [("exec", DONE)])
+
+        def refused(*args):
+            raise KernelError("n is not running")
+        self.patch(workerresponder, "runCommand", refused)
+        del answers[:]
+        self.client.callRemote(Exec, **EXEC).addBoth(
+            lambda r: answers.append(("exec", r)))
+        self.client.callRemote(Barrier).addBoth(
+            lambda r: answers.append(("barrier", r)))
+        self.pump()
+        self.assertEqual([what for what, _ in answers], ["exec", "barrier"])
+        self.assertIs(type(answers[0][1].value), KernelError)

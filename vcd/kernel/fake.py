@@ -207,10 +207,12 @@ class FakeKernel(FakeLiveChanges):
             return defer.fail()
         return defer.succeed(None)
 
-    def execute(self, name, argv, timeout, cap, env):
+    def execute(self, name, argv, timeout, cap, env, attached=None):
         """
-        See L{IVPSKernel.execute}.
+        See L{IVPSKernel.execute}; C{attached} is called at once.
         """
+        if attached is not None:
+            attached()
         try:
             vps = self._runningVps(name)
         except KernelError:

@@ -76,13 +76,18 @@ class IVPSKernel(Interface):
             L{vcd.kernel.errors.KernelError} if it does not run.
         """
 
-    def execute(name, argv, timeout, cap, env):
+    def execute(name, argv, timeout, cap, env, attached=None):
         """
         Run C{argv} with execvp inside the running VPS, with exactly the
         environment C{env} (C{"NAME=value"} strings; its C{PATH} finds
         C{argv[0]}), standard input from /dev/null, standard output and
         error combined, at most C{cap} bytes kept, killed (SIGKILL) after
-        C{timeout} seconds; no descriptor of the daemon leaks into it.
+        C{timeout} seconds; no descriptor of the daemon leaks into it. The
+        command is a process of the VPS: it ends when the VPS stops.
+
+        @param attached: if given, called once (with no argument) as soon
+            as the command runs inside the VPS, or else (it could not
+            start) before the Deferred fires.
 
         @return: a Deferred firing with a dict holding at least: C{status}
             (exit code, or minus the signal that ended it: C{-9} after the

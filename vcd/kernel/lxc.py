@@ -25,8 +25,8 @@ from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.freezer import freeze, isFrozen, stateWithFreezer
 from vcd.kernel.liveaddress import AddressCommands, NoNetworkDevice
 from vcd.kernel.processlimits import setProcessLimit
-from vcd.kernel.worker.ampcommands import (Exec, SetDomainName, SetHostName,
-                                          Start)
+from vcd.kernel.worker.ampcommands import (Barrier, Exec, SetDomainName,
+                                          SetHostName, Start)
 
 from vcd.kernel.interfaces import IVPSKernel
 
@@ -39,6 +39,24 @@ __all__ = ["LXCKernel", "KernelError", "AlreadyRunning", "RootMissing",
            "activeTaskCounts", "vpsStatus", "signalVps", "cgroupItem",
            "setCgroupItem", "cgroupItems", "setCgroupItems",
            "setProcessLimit"]
+
+
+class _Once:
+    """
+    Calls C{function} once, the first time L{passing} is called.
+    """
+
+    def __init__(self, function):
+        self._function = function
+
+    def passing(self, passthrough):
+        """
+        Call the function if it was not yet called; return C{passthrough}.
+        """
+        function, self._function = self._function, None
+        if function is not None:
+            function()
+        return passthrough
 
 
 @implementer(IVPSKernel)
@@ -122,13 +140,22 @@ class LXCKernel:
         return self._inUtsNamespace(name, SetHostName, hostname=hostname)
 
     @defer.inlineCallbacks
-    def execute(self, name, argv, timeout, cap, env):
+    def execute(self, name, argv, timeout, cap, env, attached=None):
         """
-        See L{IVPSKernel.execute}.
+        See L{IVPSKernel.execute}. The worker attaches the command as it
+        handles the request; a L{Barrier} sent after it answers once it
+        has (C{attached} is called then, unless the command's own answer,
+        a failed attach, came first).
         """
-        response = yield self.worker.callRemote(
+        result = self.worker.callRemote(
             Exec, lxcpath=self.lxcpath, name=name, argv=list(argv),
             timeout=float(timeout), cap=int(cap), env=list(env))
+        if attached is not None:
+            once = _Once(attached)
+            result.addBoth(once.passing)
+            self.worker.callRemote(Barrier).addCallbacks(
+                once.passing, lambda failure: None)
+        response = yield result
         return {"status": response["status"],
                 "output": response["output"].decode("utf-8", "replace"),
                 "truncated": response["truncated"],

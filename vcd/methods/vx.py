@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake,tests.test_crashkill -*-
+# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake,tests.test_crashkill,tests.test_execlock -*-
 """
 The C{vx} namespace: general maintenance (manual chapter 12): creating,
 removing and renaming VPSes, the template list, and running them (start,
@@ -13,6 +13,7 @@ from twisted.plugin import IPlugin
 from vcd.methods.userns import describe
 from vcd.vxdb import userns
 from vcd.api import arguments as A
+from vcd.api.locks import busy
 from vcd.vps import faulttext, lifecycle
 from vcd.vps.limstatus import limitStatus
 from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
@@ -115,7 +116,31 @@ def _reboot(call, args):
 
 
 def _exec(call, args):
-    return lifecycle.execute(call.services, args["name"], args["command"])
+    """
+    Take the lock of the VPS (MEBUSY if it is held) and run the command in
+    it, holding the lock only until the command runs inside the VPS (or
+    could not start), not while it runs: a stop meanwhile stops the VPS,
+    which ends the command. The lock keeps the command out of a VPS that
+    is being started or stopped (never attached between a start and the
+    settings that follow it).
+    """
+    name, locks = args["name"], call.services.locks
+    if not locks.acquire(name):
+        raise busy(name)
+    held = [True]
+
+    def release(passthrough=None):
+        if held:
+            held.pop()
+            locks.release(name)
+        return passthrough
+    try:
+        d = lifecycle.execute(call.services, name, args["command"],
+                              attached=release, xid=call.vps.xid)
+    except BaseException:
+        release()
+        raise
+    return d.addBoth(release)
 
 
 @defer.inlineCallbacks
@@ -207,7 +232,11 @@ class VXNamespace:
             Param("command", A.String(maxLength=4096, allowEmpty=True),
                   doc="Simple command line (no shell), run with execvp")],
             "string", "Run a command inside a running virtual server;"
-            " returns its combined output.", run=_exec, lock=True),
+            " returns its combined output. Holds the VPS lock (MEBUSY if"
+            " it is held) only until the command runs: vx.stop stops the"
+            " virtual server meanwhile, ending the command (MEEXEC 1000 +"
+            " 128 + the signal). MESTOPPED at once if it is frozen"
+            " (SCHED_PAUSE).", run=_exec),
         Method("vx.kill", "INIT", OWNER_VPS, [
             nameParam(),
             Param("pid", A.Int(0, 4194304),

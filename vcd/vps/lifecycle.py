@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_lifecycle_fake -*-
+# -*- test-case-name: tests.test_lifecycle_fake,tests.test_execlock -*-
 """
 Running VPSes: start, stop, restart, reboot and exec, shared by the C{vx},
 C{vg} and C{helper} namespaces and by the start-up of group C{onboot}.
@@ -20,7 +20,7 @@ from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 from vcd.kernel.idmap import RootSpec, lxcRootfs
 from vcd.kernel.knobmap import startItems
 from vcd.kernel.lxcconfig import LXC_PROVIDED_TYPES, StartConfig, renderConfig
-from vcd.vps import contextflags, faulttext
+from vcd.vps import contextflags, execfaults, faulttext
 from vcd.vps.diskstart import StartDisk
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.mountpolicy import mountRefusal
@@ -295,19 +295,28 @@ def rebootVps(services, xid, name):
 
 
 @defer.inlineCallbacks
-def execute(services, name, command, check=True, argument="command"):
+def execute(services, name, command, check=True, argument="command",
+            attached=None, xid=None):
     """
-    Run a simple command line inside a running VPS.
+    Run a simple command line inside a running VPS; refuse at once if it
+    is frozen (its command would wait the whole exec timeout).
 
     @param check: raise MEEXEC for a non-zero exit.
+    @param attached: if given, the kernel's (L{IVPSKernel.execute
+        <vcd.kernel.interfaces.IVPSKernel.execute>}): called once the
+        command runs inside the VPS; not called for a command refused
+        before it was asked to start (a bad command line, a frozen VPS).
+    @param xid: the VPS's xid, for the fault of a command a stop of the
+        VPS killed to say so.
     @return: a Deferred firing with the combined output.
     """
     argv = splitCommand(command, argument)
     config = services.config
     try:
+        yield execfaults.refuseFrozen(services, name, argv[0])
         result = yield services.kernel.execute(
             name, argv, config.execTimeout, config.execOutputCap,
-            EXEC_ENVIRONMENT)
+            EXEC_ENVIRONMENT, attached=attached)
     except KernelError as e:
         if not (yield services.kernel.isRunning(name)):
             raise VCDFault(MESTOPPED, "virtual server %r is not running"
@@ -318,6 +327,10 @@ def execute(services, name, command, check=True, argument="command"):
         output += ("\n[vcd: output truncated at %d bytes]"
                    % (config.execOutputCap,))
     status = result["status"]
+    if status < 0 and check and not result["timedOut"]:
+        why = yield execfaults.whyKilled(services, xid, name)
+        raise VCDFault(MEEXEC + 128 - status, "%r was killed by signal %d%s;"
+                       " output: %s" % (argv[0], -status, why, output))
     if result["timedOut"]:
         raise VCDFault(MEEXEC + 128 + 9, "%r was killed after %d s (the exec"
                        " timeout); output: %s" % (argv[0], config.execTimeout,
@@ -330,4 +343,3 @@ def execute(services, name, command, check=True, argument="command"):
         raise VCDFault(code, "%r exited with status %s; output: %s"
                        % (argv[0], status, output))
     return output
-

@@ -11,7 +11,7 @@ from twisted.protocols import amp
 from vcd.kernel.worker import protocol
 
 __all__ = ["Chunked", "Start", "Exec", "SetDomainName", "SetHostName",
-           "commandFor"]
+           "Barrier", "commandFor"]
 
 
 class Chunked(amp.Argument):
@@ -97,3 +97,4 @@ Start = commandFor(protocol.Start)
 Exec = commandFor(protocol.Exec)
 SetDomainName = commandFor(protocol.SetDomainName)
 SetHostName = commandFor(protocol.SetHostName)
+Barrier = commandFor(protocol.Barrier)

@@ -22,7 +22,7 @@ from vcd.kernel.errors import AlreadyRunning, KernelError, RootMissing
 
 __all__ = ["Unicode", "String", "Integer", "Float", "Boolean", "ListOf",
            "Chunked", "Operation", "ERRORS", "Start", "Exec",
-           "SetDomainName", "SetHostName", "OPERATIONS"]
+           "SetDomainName", "SetHostName", "Barrier", "OPERATIONS"]
 
 #: The largest AMP value, in bytes.
 MAX_VALUE_LENGTH = 0xFFFF
@@ -181,6 +181,10 @@ Exec = Operation(
     Responds with the exit C{status} (minus the signal if one killed it),
     the C{output} bytes, whether they were C{truncated}, whether it
     C{timedOut}, and whether the program was C{notFound} in the container.
+
+    The command is attached (or its attach failed) while the request is
+    handled, before the worker handles the next one: a L{Barrier} sent
+    after it answers once the command runs in the container.
     """)
 
 
@@ -212,6 +216,20 @@ SetHostName = Operation(
     """)
 
 
+Barrier = Operation(
+    name=b"Barrier",
+    arguments=(),
+    response=(),
+    errors=ERRORS,
+    doc="""
+    Answer at once. The worker handles its requests in the order they
+    arrive, each up to the point where it runs concurrently (an L{Exec}'s
+    command attached inside its container, or its attach failed): the
+    answer says every request sent before it has come that far.
+    """)
+
+
 #: Every operation, by its command name.
 OPERATIONS = {operation.name: operation
-              for operation in (Start, Exec, SetDomainName, SetHostName)}
+              for operation in (Start, Exec, SetDomainName, SetHostName,
+                                Barrier)}

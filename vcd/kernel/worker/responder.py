@@ -51,7 +51,8 @@ class WorkerResponder:
         self._handlers = {protocol.Start.name: self._start,
                           protocol.Exec.name: self._exec,
                           protocol.SetDomainName.name: self._setDomainName,
-                          protocol.SetHostName.name: self._setHostName}
+                          protocol.SetHostName.name: self._setHostName,
+                          protocol.Barrier.name: self._barrier}
         # Names of started containers, each once, in the order started.
         self._afterWork = {}
         self._idleCall = None
@@ -111,6 +112,11 @@ class WorkerResponder:
     def _setDomainName(self, ask, operation, initPid, domainname):
         self._run(ask, operation, runForked, setDomainName, initPid,
                   domainname)
+
+    def _barrier(self, ask, operation):
+        # Every earlier request was handled as it arrived (an Exec's
+        # command attached, or its attach failed): answer at once.
+        self._answer(ask, operation, {})
 
     def _run(self, ask, operation, function, *arguments):
         """
