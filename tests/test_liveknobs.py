@@ -10,6 +10,7 @@ from twisted.trial import unittest
 from tests.fakedaemon import FakeDaemonMixin
 from vcd.api.method import APPLIED_NOW, NEXT_START
 from vcd.kernel.errors import KernelError
+from vcd.kernel.hostfeatures import LxcfsState
 from vcd.vps.liveknobs import NOT_RUNNING, PRLIMIT_REMOVED
 from vcd.vxdb import running
 
@@ -165,7 +166,7 @@ class LiveKnobTests(FakeDaemonMixin, unittest.TestCase):
         /proc/cpuinfo and /proc/stat, which follow its cpuset) at its next
         start: the start reads VIRT_CPU among its flags.
         """
-        self.fake.services.features.lxcfs = True
+        self.fake.services.features.lxcfs = LxcfsState()
         reply = self.change("vxdb.vx.cpuset.set", cpus="1", virtualize=True)
         self.assertTrue(reply.startswith(NEXT_START), reply)
         self.assertIn("cpuset.cpus and cpuset.mems applied now", reply)

@@ -22,7 +22,7 @@ from vcd.kernel.vethrouting import detectNetwork
 
 # cgroupMounts, detectCgroups and parseIdList (in vcd.kernel.hostprobes)
 # stay importable from here.
-__all__ = ["HostFeatures", "PRLIMITS", "cgroupMounts", "detectCgroups",
+__all__ = ["HostFeatures", "LxcfsState", "PRLIMITS", "cgroupMounts", "detectCgroups",
            "parseIdList"]
 
 #: Knobs for which no modern kernel has an equivalent: the reason.
@@ -80,6 +80,35 @@ PRLIMITS = ("CPU", "FSIZE", "DATA", "STACK", "CORE", "NOFILE", "MEMLOCK",
             "AS", "LOCKS", "SIGPENDING", "MSGQUEUE")
 
 
+class LxcfsState:
+    """
+    What is known of lxcfs where no L{vcd.kernel.lxcfs.LxcfsService}
+    watches it (before the daemon starts one, and on fake hosts).
+
+    @ivar why: None if it serves, else why not.
+    """
+
+    def __init__(self, why=None):
+        self.why = why
+
+    @classmethod
+    def of(cls, lxcfs):
+        """
+        C{lxcfs} itself if it says why (a service or a state), else the
+        state a bool says: serving (True) or not installed.
+        """
+        if hasattr(lxcfs, "why"):
+            return lxcfs
+        return cls(None if lxcfs else
+                   "lxcfs is not installed (apt-get install lxcfs)")
+
+    def describe(self):
+        """
+        A plain struct for C{vcd.hostinfo}, as the service's.
+        """
+        return {"serving": self.why is None, "problem": self.why or ""}
+
+
 class HostFeatures:
     """
     The mechanisms this host offers.
@@ -88,8 +117,9 @@ class HostFeatures:
         beside an empty v2 hierarchy).
     @ivar controllers: the cgroup controllers usable for VPSes.
     @ivar lxcfs: whether lxcfs serves its views (VIRT_MEM, VIRT_LOAD,
-        VIRT_CPU): a bool, or the daemon's L{vcd.kernel.lxcfs.LxcfsService}
-        (L{lxcfsProblem}).
+        VIRT_CPU), with C{why} (None while it serves) and C{describe()}:
+        the daemon's L{vcd.kernel.lxcfs.LxcfsService}, or an
+        L{LxcfsState} (given as a bool: installed or not).
     @ivar timeNamespace: whether the kernel has time namespaces.
     @ivar seccomp: whether seccomp filters are available.
     @ivar loopDevices: whether loop devices and mkfs.ext4 exist (disk
@@ -112,7 +142,7 @@ class HostFeatures:
                  network=None, cpuBurst=False, swapAccounting=False):
         self.cgroupLayout = cgroupLayout
         self.controllers = frozenset(controllers)
-        self.lxcfs = lxcfs
+        self.lxcfs = LxcfsState.of(lxcfs)
         self.timeNamespace = timeNamespace
         self.seccomp = seccomp
         self.loopDevices = loopDevices
@@ -196,10 +226,6 @@ class HostFeatures:
         """
         @return: None if lxcfs serves its views now, else why not.
         """
-        if self.lxcfs is True:
-            return None
-        if not self.lxcfs:
-            return "lxcfs is not installed (apt-get install lxcfs)"
         return self.lxcfs.why
 
     def _support_flag(self, name):
@@ -310,9 +336,7 @@ class HostFeatures:
             "dlimits": self.supportsDiskLimits(),
             "network": dict(self.network),
             "dlimitMechanism": diskimage.describe(self.supportsDiskLimits()),
-            "lxcfs": (self.lxcfs.describe() if hasattr(self.lxcfs, "describe")
-                      else {"serving": self.lxcfsProblem() is None,
-                            "problem": self.lxcfsProblem() or ""}),
+            "lxcfs": self.lxcfs.describe(),
             "userns": {
                 "subids": [list(r) for r in self.idRanges],
                 "idsPerVps": IDS_PER_VPS,
