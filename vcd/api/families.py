@@ -133,6 +133,8 @@ def keyedMethods(prefix, table, keyType, valueParams, capability, what,
         original's C{type}); C{get} then returns the key under both names.
     @param live: the L{ILiveChange} of a set or remove (default:
         L{AtNextStart}).
+    @param returns: the XML-RPC type C{get} answers (what C{render}
+        makes).
     """
     live = live or AtNextStart()
     key = table.key
@@ -180,7 +182,8 @@ def keyedMethods(prefix, table, keyType, valueParams, capability, what,
 
 
 def singleRowMethods(prefix, table, valueParams, capability, what,
-                     empty, check=None, render=None, live=None):
+                     empty, check=None, render=None, live=None,
+                     returns="struct"):
     """
     Declare C{<prefix>.get}, C{.remove} and C{.set} for one row per VPS.
 
@@ -192,6 +195,8 @@ def singleRowMethods(prefix, table, valueParams, capability, what,
     @param render: C{render(row dict)} shaping a stored row for C{get}.
     @param live: the L{ILiveChange} of a set or remove (default:
         L{AtNextStart}).
+    @param returns: the XML-RPC type C{get} answers (what C{render}
+        makes).
     """
     live = live or AtNextStart()
     _requireFields(table, [p.name for p in valueParams])
@@ -212,7 +217,7 @@ def singleRowMethods(prefix, table, valueParams, capability, what,
 
     return [
         Method(prefix + ".get", capability, OWNER_VPS, [nameParam()],
-               "struct", "Get the configured %s." % (what,), transaction=get,
+               returns, "Get the configured %s." % (what,), transaction=get,
                readOnly=True),
         Method(prefix + ".remove", capability, OWNER_VPS, [nameParam()],
                "nil", "Remove the configured %s." % (what,),

@@ -300,8 +300,7 @@ BROADCAST = singleRowMethods(
     "vxdb.nx.broadcast", tables.BROADCAST,
     [Param("broadcast", A.IPAddress(), doc="Broadcast address")],
     "NET", "broadcast address", empty="", check=_checkBroadcast,
-    render=lambda row: row["broadcast"])
-BROADCAST[0].returns = "string"
+    render=lambda row: row["broadcast"], returns="string")
 
 
 # -- owners -----------------------------------------------------------------
