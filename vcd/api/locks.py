@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_locks -*-
+# -*- test-case-name: tests.test_locks,tests.test_lockhandover -*-
 """
 The per-VPS locks: at most one locking operation runs on a VPS at a time.
 
@@ -76,7 +76,9 @@ class VPSLocks:
     def release(self, name):
         """
         Release the lock of VPS C{name}: hand it to the longest waiter, if
-        any.
+        any. That waiter is called back before this returns, unless this
+        release comes from within a waiter's callback: then once that
+        callback has returned.
         """
         queue = self._waiters.get(name)
         if queue is None:
