@@ -41,27 +41,24 @@ class UnwatchableCommandTests(unittest.TestCase):
         except ChildProcessError:
             pass
 
-    def assertKilled(self):
+    def assertKilledWhen(self, failing, error):
+        """
+        Run the command with C{execute.<failing>} raising C{error}: the
+        call fails, the command is killed and its pipe closed.
+        """
+        def fail(*args):
+            raise OSError(error, os.strerror(error))
+        self.patch(execute, failing, fail)
+        self.assertRaises(OSError, execute.runCommand, Loop(),
+                          lambda outcome: None, "/l", "n", ["sleep", "60"],
+                          5.0, 100, [])
         poller = select.poll()
         poller.register(self.pidfd, select.POLLIN)
         self.assertTrue(poller.poll(10000), "the command still runs")
-        # Its pipe was closed too.
         self.assertRaises(OSError, os.fstat, self.readEnd)
 
     def test_noPidfd(self):
-        def noPidfd(loop, pid, exited):
-            raise OSError(errno.EMFILE, "Too many open files")
-        self.patch(execute, "whenExited", noPidfd)
-        self.assertRaises(OSError, execute.runCommand, Loop(),
-                          lambda outcome: None, "/l", "n", ["sleep", "60"],
-                          5.0, 100, [])
-        self.assertKilled()
+        self.assertKilledWhen("whenExited", errno.EMFILE)
 
     def test_outputNotWatched(self):
-        def unwatchable(loop, fd, cap):
-            raise OSError(errno.ENOMEM, "Cannot allocate memory")
-        self.patch(execute, "OutputPipe", unwatchable)
-        self.assertRaises(OSError, execute.runCommand, Loop(),
-                          lambda outcome: None, "/l", "n", ["sleep", "60"],
-                          5.0, 100, [])
-        self.assertKilled()
+        self.assertKilledWhen("OutputPipe", errno.ENOMEM)
