@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_locks -*-
+# -*- test-case-name: tests.test_locks,tests.test_lockhandover -*-
 """
 The per-VPS locks: at most one locking operation runs on a VPS at a time.
 
@@ -34,6 +34,9 @@ class VPSLocks:
     def __init__(self, reactor):
         self._reactor = reactor
         self._waiters = {}
+        # Waiters handed a lock, not yet told (see release).
+        self._handed = deque()
+        self._handing = False
 
     def acquire(self, name):
         """
@@ -73,15 +76,29 @@ class VPSLocks:
     def release(self, name):
         """
         Release the lock of VPS C{name}: hand it to the longest waiter, if
-        any.
+        any. That waiter is called back before this returns, unless this
+        release comes from within a waiter's callback: then once that
+        callback has returned.
         """
         queue = self._waiters.get(name)
         if queue is None:
             return
-        if queue:
-            queue.popleft().callback(None)
-        else:
+        if not queue:
             del self._waiters[name]
+            return
+        # The waiter holds the lock from now on. It is told in a loop, not
+        # from here: a waiter whose work ends at once releases the lock
+        # from within its callback, and a recursion through a long queue
+        # would end in a RecursionError that left the lock held for good.
+        self._handed.append(queue.popleft())
+        if self._handing:
+            return
+        self._handing = True
+        try:
+            while self._handed:
+                self._handed.popleft().callback(None)
+        finally:
+            self._handing = False
 
     def run(self, name, function, *args):
         """

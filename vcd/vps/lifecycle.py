@@ -204,7 +204,8 @@ def _setDomainName(services, name, domain):
     not the host's, is L{NO_DOMAIN} too). If that fails, stop the VPS: it
     must not run with a domain name it was not given.
 
-    @raise VCDFault: MESYS saying that the VPS was stopped, and why.
+    @raise VCDFault: MESYS saying that the VPS was stopped (or that it
+        could not be), and why.
     """
     try:
         yield services.kernel.setDomainName(name, domain)
@@ -212,7 +213,11 @@ def _setDomainName(services, name, domain):
         log.error("{name}: its domain name {domain!r} could not be set"
                   " ({error}); stopping it", name=name, domain=domain,
                   error=e)
-        yield services.kernel.hardStop(name)
+        if not (yield services.kernel.hardStop(name)):
+            raise VCDFault(MESYS, "%r runs with a domain name it was not"
+                           " given: its domain name %r could not be set (%s)"
+                           ", and it could not be stopped" % (name, domain,
+                                                             e))
         raise VCDFault(MESYS, "%r was stopped: its domain name %r could not"
                        " be set: %s" % (name, domain, e))
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_workerexecute,tests.test_kernel_lxc -*-
+# -*- test-case-name: tests.test_workerexecute,tests.test_kernel_lxc,tests.test_execunwatched -*-
 """
 The kernel worker's exec: liblxc's attach starts a command inside a running
 container as a child of the worker, and the worker's event loop collects its
@@ -150,7 +150,12 @@ def runCommand(loop, done, lxcpath, name, argv, timeout, cap, env):
     @raise KernelError: if it could not be started.
     """
     pid, readEnd, initPid = attachCommand(lxcpath, name, argv, env)
-    output = OutputPipe(loop, readEnd, cap)
+    try:
+        output = OutputPipe(loop, readEnd, cap)
+    except BaseException:
+        os.close(readEnd)
+        _abandon(pid)
+        raise
     timedOut = []
 
     def expire():
@@ -184,5 +189,20 @@ def runCommand(loop, done, lxcpath, name, argv, timeout, cap, env):
         whenExited(loop, pid, exited)
     except BaseException:
         output.close()
+        _abandon(pid)
         raise
     timer = loop.callLater(timeout, expire)
+
+
+def _abandon(pid):
+    """
+    Kill the attached command C{pid} that cannot be watched (no pidfd: the
+    worker is out of descriptors), rather than leave it running in its
+    VPS with no timeout and nobody to answer for it; reaped now if it died
+    at once, else it stays a zombie of the worker rather than block it.
+    """
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, os.WNOHANG)
+    except OSError:
+        pass
