@@ -44,6 +44,11 @@ DEFAULT_MIN_BODY_RATE = 16384
 DEFAULT_EXEC_TIMEOUT = 60
 #: Bytes of C{vx.exec} output kept (key C{execoutput}).
 DEFAULT_EXEC_OUTPUT = 1024 * 1024
+#: C{vx.exec} commands running at once in one VPS and for one API user
+#: across their VPSes (keys C{execpervps}, C{execperuser};
+#: L{vcd.vps.execslots}).
+DEFAULT_EXEC_PER_VPS = 4
+DEFAULT_EXEC_PER_USER = 16
 #: Milliseconds C{vx.start} watches a new init (key C{startcheck}).
 DEFAULT_START_CHECK_MS = 1
 #: The system capabilities callers without the admin flag may give a VPS
@@ -76,6 +81,10 @@ class Configuration:
     @ivar maxBodySize: the largest request body accepted, in bytes.
     @ivar execTimeout: how long vx.exec may run, in seconds.
     @ivar execOutputCap: how many bytes of vx.exec output are kept.
+    @ivar execPerVps: how many vx.exec commands may run at once in one
+        VPS.
+    @ivar execPerUser: how many vx.exec commands one API user may run at
+        once, across all their VPSes.
     @ivar startCheck: how long vx.start watches a new init, in seconds: an
         init that exits within it makes the start a fault.
     @ivar httpServer: which HTTP server serves the API, one of
@@ -104,6 +113,8 @@ class Configuration:
                  maxBodySize=DEFAULT_MAX_BODY,
                  execTimeout=DEFAULT_EXEC_TIMEOUT,
                  execOutputCap=DEFAULT_EXEC_OUTPUT,
+                 execPerVps=DEFAULT_EXEC_PER_VPS,
+                 execPerUser=DEFAULT_EXEC_PER_USER,
                  startCheck=DEFAULT_START_CHECK_MS / 1000.0,
                  configFile=None, httpServer=DEFAULT_HTTP_SERVER,
                  bcapCeiling=DEFAULT_BCAP_CEILING,
@@ -134,6 +145,8 @@ class Configuration:
         self.maxBodySize = maxBodySize
         self.execTimeout = execTimeout
         self.execOutputCap = execOutputCap
+        self.execPerVps = execPerVps
+        self.execPerUser = execPerUser
         self.startCheck = startCheck
         self.configFile = configFile
         self.httpServer = httpServer
@@ -149,12 +162,14 @@ _INT_KEYS = {"port": (1, 65535), "timeout": (1, 86400),
              "startcheck": (0, 10000),
              "maxbody": (1024, 1024 ** 3), "exectimeout": (1, 86400),
              "execoutput": (1024, 1024 ** 3),
+             "execpervps": (1, 65536), "execperuser": (1, 65536),
              "maxbodytotal": (1024, 64 * 1024 ** 3),
              "maxconnections": (1, 1024 ** 2), "maxperaddress": (1, 1024 ** 2),
              "headtimeout": (1, 3600), "minbodyrate": (1, 1024 ** 3)}
 _KNOWN_KEYS = {"host", "port", "timeout", "logfile", "pidfile", "datadir",
                "templatedir", "vbasedir", "listen", "maxbody", "exectimeout",
-               "execoutput", "startcheck", "httpserver",
+               "execoutput", "execpervps", "execperuser", "startcheck",
+               "httpserver",
                "bcapceiling", "maxbodytotal",
                "maxconnections", "maxperaddress", "headtimeout",
                "minbodyrate", "tlscert", "tlskey"}
@@ -285,6 +300,8 @@ def buildConfiguration(options):
         maxBodySize=maxBodySize,
         execTimeout=values.get("exectimeout", DEFAULT_EXEC_TIMEOUT),
         execOutputCap=values.get("execoutput", DEFAULT_EXEC_OUTPUT),
+        execPerVps=values.get("execpervps", DEFAULT_EXEC_PER_VPS),
+        execPerUser=values.get("execperuser", DEFAULT_EXEC_PER_USER),
         startCheck=values.get("startcheck",
                               DEFAULT_START_CHECK_MS) / 1000.0,
         configFile=path or DEFAULT_CONFIG_FILE,

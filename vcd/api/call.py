@@ -8,6 +8,7 @@ from zope.interface import implementer
 from vcd.api.interfaces import IClientAddress
 from vcd.api.locks import VPSLocks
 from vcd.api.loginthrottle import LoginThrottle
+from vcd.vps.execslots import ExecSlots
 
 
 class Services:
@@ -38,6 +39,8 @@ class Services:
     @ivar throttle: the L{vcd.api.interfaces.ILoginThrottle}.
     @ivar helperSocket: the path of the daemon's Unix socket for vshelper
         (the only way in for the vshelper user), or None.
+    @ivar execSlots: the L{vcd.vps.execslots.ExecSlots}, the vx.exec
+        commands running now.
     """
 
     def __init__(self, reactor, db, kernel, features, config, counters,
@@ -61,6 +64,7 @@ class Services:
         self.throttle = (throttle if throttle is not None
                          else LoginThrottle(reactor))
         self.helperSocket = helperSocket
+        self.execSlots = ExecSlots()
 
 
 class Call:

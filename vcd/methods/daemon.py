@@ -40,6 +40,8 @@ def _status(call, cursor, args):
         "vservers": countVpses(cursor),
         "users": users.countUsers(cursor),
         "busy": services.locks.held(),
+        # vx.exec commands running now (vcd.vps.execslots).
+        "execs": services.execSlots.running(),
         "plugin_problems": list(services.pluginProblems),
         "version": vcd.__version__,
     }
@@ -62,6 +64,9 @@ def _hostinfo(call, cursor, args):
         "loadavg": ["%.2f" % x for x in os.getloadavg()],
         # What callers without the admin flag may give (vcd.vps.capceiling).
         "bcapceiling": sorted(services.config.bcapCeiling),
+        # vx.exec commands at once per VPS and per user (vcd.vps.execslots).
+        "execpervps": services.config.execPerVps,
+        "execperuser": services.config.execPerUser,
     }
     info.update(features.describe())
     # Which configuration changes reach a running VPS, method by method.
@@ -164,10 +169,13 @@ class DaemonNamespace:
         Method("vcd.status", "INFO", OWNER_NONE, [], "struct",
                "Daemon statistics: uptime, requests, failed logins (and how"
                " many were answered late, or refused unchecked, by the"
-               " login throttle), unknown methods and more.", transaction=_status,
+               " login throttle), unknown methods, the vx.exec commands"
+               " running (execs) and more.", transaction=_status,
                readOnly=True),
         Method("vcd.hostinfo", "INFO", OWNER_NONE, [], "struct",
-               "Host facts, and which knobs this host accepts and why.",
+               "Host facts, which knobs this host accepts and why, and"
+               " how many vx.exec commands may run at once per virtual"
+               " server and per user (execpervps, execperuser).",
                transaction=_hostinfo,
                readOnly=True),
         Method("vcd.user.get", "AUTH", OWNER_NONE, [_usernameParam(True)],

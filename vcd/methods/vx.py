@@ -117,15 +117,22 @@ def _reboot(call, args):
 
 def _exec(call, args):
     """
-    Take the lock of the VPS (MEBUSY if it is held) and run the command in
-    it, holding the lock only until the command runs inside the VPS (or
-    could not start), not while it runs: a stop meanwhile stops the VPS,
-    which ends the command. The lock keeps the command out of a VPS that
-    is being started or stopped (never attached between a start and the
-    settings that follow it).
+    Take a slot for the command (L{vcd.vps.execslots}: MEBUSY at once if
+    the VPS or the caller already runs as many as the settings
+    C{execpervps}, C{execperuser} allow; administrators too), and the lock
+    of the VPS (MEBUSY if it is held), and run the command in it. The slot
+    is held until the call ends, however it ends; the lock only until the
+    command runs inside the VPS (or could not start), not while it runs:
+    a stop meanwhile stops the VPS, which ends the command. The lock keeps
+    the command out of a VPS that is being started or stopped (never
+    attached between a start and the settings that follow it).
     """
     name, locks = args["name"], call.services.locks
+    freeSlot = call.services.execSlots.take(
+        call.services.config, call.vps.xid, name, call.user.uid,
+        call.user.name)
     if not locks.acquire(name):
+        freeSlot()
         raise busy(name)
     held = [True]
 
@@ -134,13 +141,18 @@ def _exec(call, args):
             held.pop()
             locks.release(name)
         return passthrough
+
+    def end(passthrough):
+        release()
+        freeSlot()
+        return passthrough
     try:
         d = lifecycle.execute(call.services, name, args["command"],
                               attached=release, xid=call.vps.xid)
     except BaseException:
-        release()
+        end(None)
         raise
-    return d.addBoth(release)
+    return d.addBoth(end)
 
 
 @defer.inlineCallbacks
@@ -232,7 +244,11 @@ class VXNamespace:
             Param("command", A.String(maxLength=4096, allowEmpty=True),
                   doc="Simple command line (no shell), run with execvp")],
             "string", "Run a command inside a running virtual server;"
-            " returns its combined output. Holds the VPS lock (MEBUSY if"
+            " returns its combined output. MEBUSY at once beyond"
+            " execpervps commands running at once in the virtual server"
+            " (default 4) or execperuser for the caller across their"
+            " virtual servers (default 16); vx.stop and vx.reboot are"
+            " never refused so. Holds the VPS lock (MEBUSY if"
             " it is held) only until the command runs: vx.stop stops the"
             " virtual server meanwhile, ending the command (MEEXEC 1000 +"
             " 128 + the signal). MESTOPPED at once if it is frozen"
