@@ -233,13 +233,16 @@ class ReleaseTests(ExecSlotsTestCase):
         def execute(name, argv, timeout, cap, env, attached=None):
             attached()
             return defer.fail(RuntimeError("surprise"))
-        self.patch(self.kernel, "execute", execute)
+        patched = self.patch(self.kernel, "execute", execute)
         for _ in range(self.perVps + 1):
             fault = self.successResultOf(self.execAs("true"))
             self.assertIsInstance(fault, VCDFault)
             self.assertNotEqual(fault.faultCode, MEBUSY)
         self.flushLoggedErrors(RuntimeError)
         self.assertEqual(self.fake.services.execSlots.running(), 0)
+        patched.restore()
+        self.sleeps(self.perVps)
+        self.assertVpsCapFull()
 
     def test_stopKillsThem(self):
         """

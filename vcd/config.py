@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_config,tests.test_tls -*-
+# -*- test-case-name: tests.test_config,tests.test_tls,tests.test_execslots -*-
 """
 The daemon's configuration: the INI file (section C{[vcd]}, the original's
 keys plus C{listen}, C{maxbody}, C{httpserver}, C{tlscert}, C{tlskey} and

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_daemon_methods -*-
+# -*- test-case-name: tests.test_daemon_methods,tests.test_execslots -*-
 """
 The C{vcd} namespace: daemon administration (manual chapter 11) and the
 original's C{vcd.hostinfo}.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake,tests.test_crashkill,tests.test_execlock -*-
+# -*- test-case-name: tests.test_vx_methods,tests.test_lifecycle_fake,tests.test_crashkill,tests.test_execlock,tests.test_execslots -*-
 """
 The C{vx} namespace: general maintenance (manual chapter 12): creating,
 removing and renaming VPSes, the template list, and running them (start,
