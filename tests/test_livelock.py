@@ -201,3 +201,71 @@ class ApplyLiveTests(unittest.TestCase):
         """
         d = self.call(lambda call, args: self.locks.held(), vps=None)
         self.assertEqual(d, [])
+
+
+class StopDuringLiveChangesTests(FakeDaemonMixin, unittest.TestCase):
+    """
+    A locked method (vx.stop) arriving while setters' live changes hold
+    the lock and more wait: it waits for the holder only, goes ahead of
+    the queued setters, and is never answered MEBUSY because of them.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.fake.addVps("web1")
+        self.answer(self.fake.call("vx.start", name="web1"))
+        self.gates = []
+        setItems = self.kernel.setCgroupItems
+
+        def paused(name, items):
+            gate = defer.Deferred()
+            self.gates.append(gate)
+            return gate.addCallback(lambda _: setItems(name, items))
+        self.patch(self.kernel, "setCgroupItems", paused)
+
+    def test_stopNotStarvedBySetters(self):
+        setters = [self.fake.call("vxdb.vx.limit.set", name="web1",
+                                  limit="NPROC", soft=str(100 + n))
+                   for n in range(20)]
+        # The first setter's live change holds the lock, paused in the
+        # kernel; the other 19 wait for it.
+        self.assertEqual(len(self.gates), 1)
+        stopped = self.fake.call("vx.stop", name="web1")
+        self.clock.advance(1)
+        self.assertNoResult(stopped)
+        self.gates.pop(0).callback(None)
+        self.clock.advance(30)
+        self.answer(stopped)
+        self.assertRunning("web1", False)
+        # The setters after it, one at a time, find the VPS stopped.
+        while self.gates:
+            self.gates.pop(0).callback(None)
+        replies = [self.answer(d) for d in setters]
+        self.assertEqual(replies[0], APPLIED_NOW)
+        self.assertTrue(all(r.startswith(NEXT_START) for r in replies[1:]),
+                        replies)
+        self.assertEqual(self.fake.services.locks.held(), [])
+
+    def test_execAfterLiveChange(self):
+        """
+        vx.exec arriving while a live change holds the lock runs once it
+        is done, and gives its slot back whatever happens.
+        """
+        setter = self.fake.call("vxdb.vx.limit.set", name="web1",
+                                limit="NPROC", soft="100")
+        ran = self.fake.call("vx.exec", name="web1", command="echo hi")
+        self.assertNoResult(ran)
+        self.gates.pop(0).callback(None)
+        self.assertEqual(self.answer(setter), APPLIED_NOW)
+        self.assertEqual(self.answer(ran), "hi\n")
+        self.assertEqual(self.fake.services.locks.held(), [])
+        # Timed out behind a live change that never ends: MEBUSY, and
+        # the slot is free again (the settings allow 4 at once).
+        self.fake.call("vxdb.vx.limit.set", name="web1", limit="NPROC",
+                       soft="101")
+        late = [self.fake.call("vx.exec", name="web1", command="true")
+                for _ in range(4)]
+        self.clock.advance(LOCK_WAIT)
+        for d in late:
+            self.assertFault(MEBUSY, d)
+        self.assertEqual(self.fake.services.execSlots.running(), 0)

@@ -242,3 +242,87 @@ class RunHeldTests(unittest.TestCase):
             raise ValueError("boom")
         self.assertRaises(ValueError, self.locks.runHeld, "alpha", function)
         self.assertEqual(self.locks.held(), [])
+
+
+class TakeTests(unittest.TestCase):
+    """
+    L{VPSLocks.take}, for locked methods: at once when free, MEBUSY when
+    another locked operation holds the lock, and after the live changes
+    (brief holders) but ahead of their queue otherwise.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.locks = VPSLocks(self.clock)
+
+    def assertBusy(self, name="alpha"):
+        with self.assertRaises(VCDFault) as raised:
+            self.locks.take(name, 30)
+        self.assertEqual(raised.exception.faultCode, MEBUSY)
+
+    def test_free(self):
+        self.assertIsNone(self.locks.take("alpha", 30))
+        self.assertEqual(self.locks.held(), ["alpha"])
+        self.assertBusy()
+
+    def test_heldByLockedOperation(self):
+        self.locks.acquire("alpha")
+        self.assertBusy()
+        # A daemon action waiting (not brief) makes no difference.
+        self.locks.release("alpha")
+        self.locks.acquire("alpha", brief=True)
+        self.locks.wait("alpha", 30)
+        self.assertBusy()
+
+    def test_aheadOfLiveChanges(self):
+        """
+        With a live change holding the lock and more queued, a locked
+        method gets it next; the live changes after it; a second locked
+        method meanwhile is MEBUSY (the first has claimed the lock).
+        """
+        order = []
+        self.locks.acquire("alpha", brief=True)
+        for n in range(3):
+            self.locks.wait("alpha", 30, brief=True).addCallback(
+                lambda _, n=n: order.append("live%d" % (n,)))
+        taken = self.locks.take("alpha", 30)
+        taken.addCallback(lambda _: order.append("stop"))
+        self.assertBusy()
+        self.locks.release("alpha")
+        self.assertEqual(order, ["stop"])
+        # The stop holds it: not brief; a new caller is MEBUSY at once.
+        self.assertBusy()
+        for _ in range(3):
+            self.locks.release("alpha")
+        self.assertEqual(order, ["stop", "live0", "live1", "live2"])
+        self.locks.release("alpha")
+        self.assertEqual(self.locks.held(), [])
+
+    def test_neverStarvedBySetters(self):
+        """
+        However many live changes keep coming, a waiting locked method is
+        handed the lock at the holder's release.
+        """
+        self.locks.acquire("alpha", brief=True)
+        taken = self.locks.take("alpha", 30)
+        for _ in range(50):
+            self.locks.wait("alpha", 30, brief=True)
+        self.locks.release("alpha")
+        self.successResultOf(taken)
+
+    def test_timeout(self):
+        self.locks.acquire("alpha", brief=True)
+        taken = self.locks.take("alpha", 30)
+        self.clock.advance(30)
+        self.assertEqual(self.failureResultOf(taken, VCDFault).value
+                         .faultCode, MEBUSY)
+        self.locks.release("alpha")
+        self.assertEqual(self.locks.held(), [])
+
+    def test_runAfterLiveChange(self):
+        self.locks.acquire("alpha", brief=True)
+        d = self.locks.run("alpha", lambda x: x * 2, 21)
+        self.assertNoResult(d)
+        self.locks.release("alpha")
+        self.assertEqual(self.successResultOf(d), 42)
+        self.assertEqual(self.locks.held(), [])

@@ -18,11 +18,11 @@ A live change runs holding the lock, so it must not take the lock of its
 VPS itself, nor call anything that does (it would wait for itself).
 """
 
+from vcd.api.locks import LOCK_WAIT
 from vcd.api.method import NEXT_START
 from vcd.faults import VCDFault
 
-#: How long a live change waits for a start or stop of the VPS under way.
-LOCK_WAIT = 30
+__all__ = ["LOCK_WAIT", "applyLive"]
 
 
 def applyLive(call, args):
@@ -51,4 +51,5 @@ def applyLive(call, args):
         return ("%s (virtual server %r was busy starting, stopping or with"
                 " another operation for %d s)" % (NEXT_START, name,
                                                    LOCK_WAIT))
-    return locks.wait(name, LOCK_WAIT).addCallbacks(locked, busy)
+    return locks.wait(name, LOCK_WAIT, brief=True).addCallbacks(locked,
+                                                                 busy)

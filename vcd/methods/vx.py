@@ -13,7 +13,7 @@ from twisted.plugin import IPlugin
 from vcd.methods.userns import describe
 from vcd.vxdb import userns
 from vcd.api import arguments as A
-from vcd.api.locks import busy
+from vcd.api.locks import LOCK_WAIT
 from vcd.vps import faulttext, lifecycle
 from vcd.vps.limstatus import limitStatus
 from vcd.faults import MERUNNING, MESTOPPED, VCDFault, invalid
@@ -120,7 +120,9 @@ def _exec(call, args):
     Take a slot for the command (L{vcd.vps.execslots}: MEBUSY at once if
     the VPS or the caller already runs as many as the settings
     C{execpervps}, C{execperuser} allow; administrators too), and the lock
-    of the VPS (MEBUSY if it is held), and run the command in it. The slot
+    of the VPS (L{VPSLocks.take <vcd.api.locks.VPSLocks.take>}: MEBUSY if
+    another locked operation holds it, after the live changes holding
+    it), and run the command in it. The slot
     is held until the call ends, however it ends; the lock only until the
     command runs inside the VPS (or could not start), not while it runs:
     a stop meanwhile stops the VPS, which ends the command. The lock keeps
@@ -131,9 +133,26 @@ def _exec(call, args):
     freeSlot = call.services.execSlots.take(
         call.services.config, call.vps.xid, name, call.user.uid,
         call.user.name)
-    if not locks.acquire(name):
+    try:
+        waiting = locks.take(name, LOCK_WAIT)
+    except BaseException:
         freeSlot()
-        raise busy(name)
+        raise
+    if waiting is None:
+        return _execHeld(call, args, freeSlot)
+
+    def notTaken(failure):
+        freeSlot()
+        return failure
+    return waiting.addCallbacks(lambda _: _execHeld(call, args, freeSlot),
+                                notTaken)
+
+
+def _execHeld(call, args, freeSlot):
+    """
+    L{_exec} once the lock of the VPS is held.
+    """
+    name, locks = args["name"], call.services.locks
     held = [True]
 
     def release(passthrough=None):
