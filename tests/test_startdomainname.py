@@ -1,9 +1,9 @@
 """
 The NIS domain name a VPS starts with (L{vcd.vps.lifecycle}): its
 DOMAINNAME from VXDB, or C{"(none)"} without one (what a freshly booted
-Linux says), never the host's, which its new UTS namespace began as a copy
-of; a start that cannot set it fails with MESYS and leaves the VPS
-stopped.
+Linux says), never the host's: its new UTS namespace begins as a copy of
+the kernel worker's own, whose domain name is C{"(none)"}; a start that
+cannot set a DOMAINNAME fails with MESYS and leaves the VPS stopped.
 
 The fake-kernel tests need nothing; L{RealStartDomainNameTests} needs root,
 liblxc with the compiled binding and busybox-static, and runs its daemon
@@ -50,11 +50,15 @@ class FakeStartDomainNameTests(FakeDaemonMixin, unittest.TestCase):
 
     def test_noDomainName(self):
         """
-        Without a DOMAINNAME, the start sets the domain name to "(none)"
-        rather than leaving what the new UTS namespace copied.
+        Without a DOMAINNAME, the start asks the kernel for nothing: the
+        VPS's new UTS namespace copies the kernel worker's, whose domain
+        name is "(none)" (tests.test_workerprocess; the real VPS's in
+        L{RealStartDomainNameTests}).
         """
         self.answer(self.fake.call("vx.start", name="alpha"))
-        self.assertEqual(self.asked, [("alpha", LINUX_NO_DOMAIN)])
+        self.assertEqual(self.asked, [])
+        self.assertEqual(self.kernel.vps("alpha").domainname,
+                         LINUX_NO_DOMAIN)
 
     def test_removedDomainName(self):
         """
@@ -66,7 +70,9 @@ class FakeStartDomainNameTests(FakeDaemonMixin, unittest.TestCase):
         self.answer(self.fake.call("vxdb.vx.uname.remove", name="alpha",
                                    uname="DOMAINNAME"))
         self.answer(self.fake.call("vx.start", name="alpha"))
-        self.assertEqual(self.asked, [("alpha", LINUX_NO_DOMAIN)])
+        self.assertEqual(self.asked, [])
+        self.assertEqual(self.kernel.vps("alpha").domainname,
+                         LINUX_NO_DOMAIN)
 
     def test_refused(self):
         """

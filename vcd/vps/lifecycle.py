@@ -25,7 +25,6 @@ from vcd.vps.diskstart import StartDisk
 from vcd.vps.idshift import shiftOwners
 from vcd.vps.mountpolicy import mountRefusal
 from vcd.vps.rootlayout import RootLayout
-from vcd.vps.unamelive import NO_DOMAIN
 from vcd.vxdb import restarts, running
 from vcd.vxdb.userns import setFilesBase
 
@@ -187,8 +186,10 @@ def _startVps(services, xid, name, disk):
     except KernelError as e:
         raise faulttext.startFault(services.config, name, start.init, text,
                                    e)
-    yield _setDomainName(services, name,
-                         start.uname.get("DOMAINNAME") or NO_DOMAIN)
+    # Without a DOMAINNAME the VPS already has NO_DOMAIN: its UTS
+    # namespace is a copy of the kernel worker's own (no fork for it).
+    if start.uname.get("DOMAINNAME"):
+        yield _setDomainName(services, name, start.uname["DOMAINNAME"])
     yield contextflags.afterStart(services, name, record.flags, record.ccaps)
     log.info("started {name} (xid {xid}, init pid {pid})", name=name,
              xid=xid, pid=pid)
@@ -198,11 +199,11 @@ def _startVps(services, xid, name, disk):
 @defer.inlineCallbacks
 def _setDomainName(services, name, domain):
     """
-    Right after VPS C{name} started, set its NIS domain name: its
-    DOMAINNAME, or L{NO_DOMAIN} without one, as a booted Linux says. Its
-    new UTS namespace began as a copy of the kernel worker's (whose own,
-    not the host's, is L{NO_DOMAIN} too). If that fails, stop the VPS: it
-    must not run with a domain name it was not given.
+    Right after VPS C{name} started, set its NIS domain name to its
+    DOMAINNAME. (Without one, it has L{NO_DOMAIN}, as a booted Linux says:
+    its new UTS namespace began as a copy of the kernel worker's own,
+    whose domain name is L{NO_DOMAIN}, never the host's.) If that fails,
+    stop the VPS: it must not run with a domain name it was not given.
 
     @raise VCDFault: MESYS saying that the VPS was stopped (or that it
         could not be), and why.
