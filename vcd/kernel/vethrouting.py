@@ -20,7 +20,16 @@ C{net.ipv4.ip_forward} nor C{conf.all}/C{conf.default}):
   - C{net.ipv4.conf.<veth>.rp_filter = 1}: strict reverse-path filter, so
     a VPS sends only from its own IPv4 addresses (the host drops anything
     else arriving on its veth), as a VServer could only use its own;
-  - C{net.ipv6.conf.<veth>.force_forwarding = 1} where the kernel has it
+  - C{net.ipv4.conf.<veth>.accept_redirects = 0},
+    C{net.ipv6.conf.<veth>.accept_ra = 0} and
+    C{net.ipv6.conf.<veth>.accept_redirects = 0}: the host never takes
+    routes from a VPS. C{force_forwarding} leaves the veth's own IPv6
+    C{forwarding} at 0, and an interface that does not forward accepts
+    router advertisements by default: a VPS's root could otherwise send
+    one and give the host a default route through itself (preference
+    high) and an on-link route (metric 256, before LXC's 1024) for any
+    prefix, even another VPS's address alone (/128), taking its traffic;
+
     (Linux >= 6.17); older kernels forward IPv6 only with the host-global
     C{net.ipv6.conf.all.forwarding}, which the daemon leaves alone;
   - the link-local address L{IPV6_GATEWAY} on the veth (without duplicate
@@ -65,8 +74,11 @@ UP_SCRIPT = "; ".join([
     "for dev; do :; done",
     "conf=/proc/sys/net/ipv4/conf/$dev",
     "echo 1 > $conf/forwarding && echo 1 > $conf/proxy_arp"
-    " && echo 1 > $conf/rp_filter || exit 1",
+    " && echo 1 > $conf/rp_filter && echo 0 > $conf/accept_redirects"
+    " || exit 1",
     "v6=/proc/sys/net/ipv6/conf/$dev",
+    "if [ -e $v6 ]; then echo 0 > $v6/accept_ra"
+    " && echo 0 > $v6/accept_redirects || exit 1; fi",
     "if [ -e $v6/force_forwarding ]; then"
     " echo 1 > $v6/force_forwarding || exit 1; fi",
     "if [ -e $v6 ] && [ $(cat $v6/disable_ipv6) = 0 ]; then"
@@ -79,6 +91,9 @@ UP_SCRIPT = "; ".join([
 VETH_SETTINGS = ("net.ipv4.conf.<veth>.forwarding=1",
                  "net.ipv4.conf.<veth>.proxy_arp=1",
                  "net.ipv4.conf.<veth>.rp_filter=1",
+                 "net.ipv4.conf.<veth>.accept_redirects=0",
+                 "net.ipv6.conf.<veth>.accept_ra=0",
+                 "net.ipv6.conf.<veth>.accept_redirects=0",
                  "net.ipv6.conf.<veth>.force_forwarding=1",
                  "address %s/64 nodad on <veth>" % (IPV6_GATEWAY,))
 
