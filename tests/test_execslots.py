@@ -1,5 +1,5 @@
 """
-The caps on C{vx.exec} commands running at once (L{vcd.vps.execslots}):
+The caps on C{vx.exec} commands running at once (L{vcd.api.execslots}):
 C{execpervps} per VPS and C{execperuser} per API user, on the in-memory
 kernel of L{tests.fakedaemon} with time on a Clock; that every way a call
 ends gives its slot back; that C{vx.stop} and C{vx.reboot} are never

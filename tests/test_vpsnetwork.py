@@ -27,6 +27,7 @@ from tests.harness import DaemonTestCase, Fault
 from tests.running import RunningHelpers, pause, testAddress
 from vcd.api.method import APPLIED_NOW
 from vcd.faults import MESTOPPED
+from vcd.kernel.vethharden import hardenRunning
 
 #: Host-global settings no VPS start may change.
 HOST_GLOBALS = ("net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding",
@@ -537,3 +538,42 @@ class LiveAddressTests(NetworkTestsMixin, DaemonTestCase):
             "vxdb.nx.addr.remove", name=name, addr=added)), APPLIED_NOW)
         self.assertNotIn(added, (yield self.execIn(name, "ip -o addr")))
         self.assertEqual(hostRoute(added), "")
+
+
+class OlderVethTests(NetworkTestsMixin, DaemonTestCase):
+    """
+    A VPS started by an older vcd has a host-side veth that accepts router
+    advertisements and redirects from it; the daemon's start-up
+    (L{vcd.kernel.vethharden.hardenRunning}) refuses them and removes the
+    routes such advertisements put there.
+    """
+
+    @defer.inlineCallbacks
+    def test_hardenedAtStartup(self):
+        name = yield self.addressedVps("2001:db8:0:7::a")
+        veth = routeDevice("2001:db8:0:7::a")
+        conf = "/proc/sys/net/ipv6/conf/%s/" % (veth,)
+        # What the older up script left (the kernel's defaults), and a
+        # route an advertisement from the VPS made.
+        for key in ("accept_ra", "accept_redirects"):
+            with open(conf + key, "w") as f:
+                f.write("1")
+        subprocess.run(["ip", "-6", "route", "add", "2001:db8:77::/64",
+                        "dev", veth, "proto", "ra"], check=True)
+        lines = yield threads.deferToThread(hardenRunning,
+                                            self.config.lxcpath)
+        for key in ("accept_ra", "accept_redirects"):
+            with open(conf + key) as f:
+                self.assertEqual(f.read().strip(), "0", key)
+        with open("/proc/sys/net/ipv4/conf/%s/accept_redirects"
+                  % (veth,)) as f:
+            self.assertEqual(f.read().strip(), "0")
+        self.assertEqual(subprocess.run(
+            ["ip", "-6", "route", "show", "2001:db8:77::/64"],
+            capture_output=True, text=True, check=True).stdout.strip(), "")
+        [line] = lines
+        self.assertIn(name, line)
+        self.assertIn("removed routes from router advertisements", line)
+        # Once done, nothing more to do.
+        self.assertEqual((yield threads.deferToThread(
+            hardenRunning, self.config.lxcpath)), [])

@@ -46,7 +46,7 @@ DEFAULT_EXEC_TIMEOUT = 60
 DEFAULT_EXEC_OUTPUT = 1024 * 1024
 #: C{vx.exec} commands running at once in one VPS and for one API user
 #: across their VPSes (keys C{execpervps}, C{execperuser};
-#: L{vcd.vps.execslots}).
+#: L{vcd.api.execslots}).
 DEFAULT_EXEC_PER_VPS = 4
 DEFAULT_EXEC_PER_USER = 16
 #: Milliseconds C{vx.start} watches a new init (key C{startcheck}).

@@ -30,6 +30,7 @@ from vcd.kernel.idmap import IDS_PER_VPS, unsearchableAncestors
 from vcd.kernel.contextconfig import writeSeccompVariants
 from vcd.kernel.lxcfs import LxcfsService
 from vcd.kernel.lxcconfig import HostPaths, writeSeccompProfile
+from vcd.kernel.vethharden import hardenRunning
 from vcd.vps.lifecycle import lockedAction, startVps
 from vcd.vps.loadavg import LoadTracker
 from vcd.api.namespaces import loadNamespaces
@@ -211,6 +212,8 @@ class VCDService(service.MultiService):
         for line in lines:
             self.log.warn("crash recovery: {line}", line=line)
         self._migrateToUserNamespaces()
+        for line in hardenRunning(config.lxcpath):
+            self.log.warn("network: {line}", line=line)
         for directory in (config.lxcpath, config.vbasedir):
             for blocked in unsearchableAncestors(
                     os.path.join(directory, "x")):

@@ -8,7 +8,7 @@ from zope.interface import implementer
 from vcd.api.interfaces import IClientAddress
 from vcd.api.locks import VPSLocks
 from vcd.api.loginthrottle import LoginThrottle
-from vcd.vps.execslots import ExecSlots
+from vcd.api.execslots import ExecSlots
 
 
 class Services:
@@ -39,7 +39,7 @@ class Services:
     @ivar throttle: the L{vcd.api.interfaces.ILoginThrottle}.
     @ivar helperSocket: the path of the daemon's Unix socket for vshelper
         (the only way in for the vshelper user), or None.
-    @ivar execSlots: the L{vcd.vps.execslots.ExecSlots}, the vx.exec
+    @ivar execSlots: the L{vcd.api.execslots.ExecSlots}, the vx.exec
         commands running now.
     """
 

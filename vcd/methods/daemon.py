@@ -40,7 +40,7 @@ def _status(call, cursor, args):
         "vservers": countVpses(cursor),
         "users": users.countUsers(cursor),
         "busy": services.locks.held(),
-        # vx.exec commands running now (vcd.vps.execslots).
+        # vx.exec commands running now (vcd.api.execslots).
         "execs": services.execSlots.running(),
         "plugin_problems": list(services.pluginProblems),
         "version": vcd.__version__,
@@ -64,7 +64,7 @@ def _hostinfo(call, cursor, args):
         "loadavg": ["%.2f" % x for x in os.getloadavg()],
         # What callers without the admin flag may give (vcd.vps.capceiling).
         "bcapceiling": sorted(services.config.bcapCeiling),
-        # vx.exec commands at once per VPS and per user (vcd.vps.execslots).
+        # vx.exec commands at once per VPS and per user (vcd.api.execslots).
         "execpervps": services.config.execPerVps,
         "execperuser": services.config.execPerUser,
     }

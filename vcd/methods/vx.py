@@ -117,7 +117,7 @@ def _reboot(call, args):
 
 def _exec(call, args):
     """
-    Take a slot for the command (L{vcd.vps.execslots}: MEBUSY at once if
+    Take a slot for the command (L{vcd.api.execslots}: MEBUSY at once if
     the VPS or the caller already runs as many as the settings
     C{execpervps}, C{execperuser} allow; administrators too), and the lock
     of the VPS (L{VPSLocks.take <vcd.api.locks.VPSLocks.take>}: MEBUSY if
