@@ -9,6 +9,7 @@ query thread pool.
 
 import os
 import signal
+from contextlib import contextmanager
 
 from vcd.kernel import netdev, procfs
 from vcd.kernel.binding import ffi, lib, openContainer as _open
@@ -18,6 +19,22 @@ __all__ = ["containerState", "containerRunning", "liblxcVersion",
            "hardStop", "initPid", "cgroupItem", "setCgroupItem",
            "cgroupItems", "setCgroupItems", "interfaceCounters", "hostVeth",
            "activeTaskCounts", "vpsStatus", "signalVps"]
+
+
+@contextmanager
+def _running(lxcpath, name):
+    """
+    The container object of C{name}, which must run, for the block.
+
+    @raise KernelError: if it does not run.
+    """
+    c = _open(lxcpath, name)
+    try:
+        if not c.is_running(c):
+            raise KernelError("%s is not running" % (name,))
+        yield c
+    finally:
+        lib.lxc_container_put(c)
 
 
 def containerState(lxcpath, name):
@@ -120,10 +137,7 @@ def cgroupItem(lxcpath, name, key):
 
     @raise KernelError: if it does not run or the file cannot be read.
     """
-    c = _open(lxcpath, name)
-    try:
-        if not c.is_running(c):
-            raise KernelError("%s is not running" % (name,))
+    with _running(lxcpath, name) as c:
         size = c.get_cgroup_item(c, key.encode(), ffi.NULL, 0)
         if size < 0:
             raise KernelError("%s: cannot read cgroup %s" % (name, key))
@@ -131,8 +145,6 @@ def cgroupItem(lxcpath, name, key):
         if c.get_cgroup_item(c, key.encode(), buffer, size + 1) < 0:
             raise KernelError("%s: cannot read cgroup %s" % (name, key))
         return ffi.string(buffer).decode("utf-8", "replace")
-    finally:
-        lib.lxc_container_put(c)
 
 
 def setCgroupItem(lxcpath, name, key, value):
@@ -142,15 +154,7 @@ def setCgroupItem(lxcpath, name, key, value):
 
     @raise KernelError: if it does not run or the kernel refuses it.
     """
-    c = _open(lxcpath, name)
-    try:
-        if not c.is_running(c):
-            raise KernelError("%s is not running" % (name,))
-        if not c.set_cgroup_item(c, key.encode(), value.encode()):
-            raise KernelError("%s: the kernel refused %s = %s"
-                              % (name, key, value))
-    finally:
-        lib.lxc_container_put(c)
+    setCgroupItems(lxcpath, name, [(key, value)])
 
 
 def interfaceCounters(lxcpath, name):
@@ -177,10 +181,7 @@ def cgroupItems(lxcpath, name, keys):
 
     @raise KernelError: if it does not run.
     """
-    c = _open(lxcpath, name)
-    try:
-        if not c.is_running(c):
-            raise KernelError("%s is not running" % (name,))
+    with _running(lxcpath, name) as c:
         values = {}
         for key in keys:
             buffer = ffi.new("char[]", 4096)
@@ -188,8 +189,6 @@ def cgroupItems(lxcpath, name, keys):
             values[key] = (ffi.string(buffer).decode("utf-8", "replace")
                            if 0 <= size < 4096 else None)
         return values
-    finally:
-        lib.lxc_container_put(c)
 
 
 def setCgroupItems(lxcpath, name, items):
@@ -200,16 +199,11 @@ def setCgroupItems(lxcpath, name, items):
     @raise KernelError: if it does not run or the kernel refuses a value
         (the ones before it stay written).
     """
-    c = _open(lxcpath, name)
-    try:
-        if not c.is_running(c):
-            raise KernelError("%s is not running" % (name,))
+    with _running(lxcpath, name) as c:
         for key, value in items:
             if not c.set_cgroup_item(c, key.encode(), value.encode()):
                 raise KernelError("%s: the kernel refused %s = %s"
                                   % (name, key, value))
-    finally:
-        lib.lxc_container_put(c)
 
 
 def activeTaskCounts(lxcpath, names):
